@@ -1,0 +1,27 @@
+"""symparam: closed-form parameter counts and shapes of neural networks, in your symbols.
+
+>>> import symparam
+>>> stats = symparam.analyze('''
+... model mlp(n = 4096, h = 512, k = 80):
+...     input [n]
+...     dense h, activation = relu
+...     batchnorm
+...     dropout 0.5
+...     dense k, activation = sigmoid
+... ''')
+>>> stats.total
+h*(n + 1) + 4*h + k*(h + 1)
+>>> stats.value(stats.total), stats.value(stats.non_trainable)
+(2140752, 1024)
+"""
+from __future__ import annotations
+
+from .analyze import analyze
+from .errors import SourceError, SymparamError, UsageError
+from .parser import parse, parse_file
+from .stats import LayerStats, ModelStats
+
+__version__ = "0.1.0"
+
+__all__ = ["analyze", "parse", "parse_file", "ModelStats", "LayerStats", "SymparamError",
+           "SourceError", "UsageError", "__version__"]

@@ -1,0 +1,578 @@
+"""Syntax tree to analyzed model: resolve names, blocks and repeats, thread shapes
+through the layers and collect their weights.
+
+Everything here raises :class:`SourceError` with the offending line; nothing prints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import sympy
+
+from . import ast
+from .errors import SourceError, SymparamError, UsageError
+from .layers import base as lb
+from .layers.base import REGISTRY, ArgError, Args, Context, closest, fmt_shape
+from .layers.merge import same_dim
+from .parser import parse, parse_file
+from .stats import LayerStats, ModelStats
+from .values import Env, Word, evaluate, node_error, symbol, undefined, uses_name
+
+CONVENTIONS = ("keras", "torch")
+LAYOUTS = ("channels_last", "channels_first")
+DEFAULT_LAYOUT = {"keras": "channels_last", "torch": "channels_first"}
+MAX_UNROLL = 10_000
+
+
+@dataclass
+class Tensor:
+    shape: tuple
+    producer: str
+
+
+class Scope:
+    """Names visible at a point of a body: values (env) and tensors, plus where the
+    data flows now (``current``) and how many times this body stands (multiplier)."""
+
+    def __init__(self, env: Env, tensors: dict, current: Optional[Tensor],
+                 multiplier=sympy.Integer(1), path: tuple = (), prefix: str = "",
+                 parent_tensors: Optional["Scope"] = None, top: bool = False,
+                 suffix: str = ""):
+        self.env = env
+        self.suffix = suffix  # added to `as` names in the 2nd, 3rd... unrolled repeat
+        self.tensors = tensors
+        self.current = current
+        self.multiplier = multiplier
+        self.path = path
+        self.prefix = prefix
+        self.parent_tensors = parent_tensors
+        self.top = top
+
+    def find_tensor(self, name: str) -> Optional[Tensor]:
+        scope = self
+        while scope is not None:
+            if name in scope.tensors:
+                return scope.tensors[name]
+            scope = scope.parent_tensors
+        return None
+
+    def tensor_names(self) -> list[str]:
+        out, scope = [], self
+        while scope is not None:
+            out.extend(scope.tensors)
+            scope = scope.parent_tensors
+        return out
+
+
+class _Analyzer:
+    def __init__(self, doc: ast.Document, model: ast.Definition, convention: str):
+        self.doc = doc
+        self.model = model
+        self.blocks = doc.blocks
+        self.ctx = Context(convention, DEFAULT_LAYOUT[convention])
+        self.layout_fixed = False
+        self.layers: list[LayerStats] = []
+        self.counters: dict[str, int] = {}
+        self.names_used: dict[str, int] = {}
+        self.block_stack: list[str] = []
+
+    # ---- state snapshots, for a repeat that must be redone unrolled ------------------
+    def snapshot(self):
+        return (len(self.layers), dict(self.counters), dict(self.names_used),
+                len(self.ctx.checks))
+
+    def restore(self, snap) -> None:
+        n, counters, names, checks = snap
+        del self.layers[n:]
+        self.counters = counters
+        self.names_used = names
+        del self.ctx.checks[checks:]
+
+    # ---- names ----------------------------------------------------------------------
+    def auto_name(self, base: str) -> str:
+        while True:
+            k = self.counters.get(base, 0)
+            self.counters[base] = k + 1
+            name = base if k == 0 else f"{base}_{k}"
+            if name not in self.names_used:
+                return name
+
+    def claim_name(self, name: str, node: ast.Node) -> None:
+        if name in self.names_used:
+            raise node_error(node, f"duplicate name '{name}' (already used at line "
+                                   f"{self.names_used[name]})")
+        self.names_used[name] = node.line
+
+    def bind_tensor(self, scope: Scope, name: str, tensor: Tensor, node: ast.Node) -> None:
+        if name in scope.tensors:
+            raise node_error(node, f"duplicate name '{name}': a tensor of that name exists")
+        scope.tensors[name] = tensor
+
+    # ---- bodies ---------------------------------------------------------------------
+    def run_body(self, stmts, scope: Scope) -> None:
+        for stmt in stmts:
+            handler = getattr(self, "stmt_" + type(stmt).__name__.lower())
+            handler(stmt, scope)
+
+    def stmt_let(self, node: ast.Let, scope: Scope) -> None:
+        if node.name in scope.env.names:
+            raise node_error(node, f"duplicate name '{node.name}': it is already defined here")
+        value = evaluate(node.value, scope.env)
+        if isinstance(value, Word):
+            raise undefined(value, scope.env)
+        scope.env.define(node.name, value)
+
+    def stmt_layout(self, node: ast.Layout, scope: Scope) -> None:
+        if not scope.top or self.layout_fixed:
+            raise node_error(node, "layout must come at the start of a model, "
+                                   "before its inputs and layers")
+        if node.value not in LAYOUTS:
+            hint = closest(node.value, LAYOUTS, 1)
+            raise node_error(node, f"unknown layout '{node.value}': use "
+                                   f"{' or '.join(LAYOUTS)}"
+                                   + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+        self.ctx.layout = node.value
+
+    def stmt_input(self, node: ast.Input, scope: Scope) -> None:
+        if not scope.top:
+            raise node_error(node, "input can only be declared in a model's body, "
+                                   "not inside a block, repeat or branch")
+        self.layout_fixed = True
+        dims = []
+        for item in node.dims.items:
+            try:
+                dims.append(lb.size(evaluate(item, scope.env)))
+            except ArgError as err:
+                raise node_error(item, f"input dimension: {err}") from None
+        shape = tuple(dims)
+        name = node.name or self.auto_name("input_layer")
+        self.claim_name(name, node)
+        tensor = Tensor(shape, name)
+        self.bind_tensor(scope, name, tensor, node)
+        self.layers.append(LayerStats(name, "input", "InputLayer", node.line, node.column,
+                                      (), shape, (), scope.multiplier, scope.path))
+        scope.current = tensor
+
+    def stmt_from(self, node: ast.From, scope: Scope) -> None:
+        scope.current = self.tensor(node.name, node, scope)
+
+    def tensor(self, name: str, node: ast.Node, scope: Scope) -> Tensor:
+        found = scope.find_tensor(name)
+        if found is None:
+            close = closest(name, scope.tensor_names())
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            known = ", ".join(scope.tensor_names()) or "none yet"
+            raise node_error(node, f"unknown tensor '{name}'{hint}; named tensors here: {known}")
+        return found
+
+    def need_input(self, node: ast.Node, scope: Scope, what: str) -> Tensor:
+        if scope.current is None:
+            raise node_error(node, f"{what} has no input: declare one first with "
+                                   f"`input [...]`")
+        return scope.current
+
+    # ---- layers ---------------------------------------------------------------------
+    def stmt_layer(self, node: ast.Layer, scope: Scope) -> None:
+        if node.kind in self.blocks:
+            return self.call_block(node, scope)
+        kind = REGISTRY.get(node.kind)
+        if kind is None:
+            choices = list(REGISTRY) + list(self.blocks)
+            close = closest(node.kind, choices)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise node_error(node, f"unknown layer '{node.kind}'{hint}")
+        x = self.need_input(node, scope, f"layer '{node.kind}'")
+        if kind.inputs == "many":
+            tensors = [x] + [self.tensor_arg(a, scope) for a in node.args]
+            args = self.bind(kind, node, (), node.kwargs, scope.env)
+            if len(tensors) < 2:
+                raise node_error(node, f"{node.kind} needs at least one named tensor to "
+                                       f"merge with the current one: `{node.kind} NAME, ...`")
+            self.apply(kind, node, args, tensors, scope)
+        else:
+            args = self.bind(kind, node, node.args, node.kwargs, scope.env)
+            self.apply(kind, node, args, [x], scope)
+
+    def tensor_arg(self, arg: ast.Expr, scope: Scope) -> Tensor:
+        if not isinstance(arg, ast.Name):
+            raise node_error(arg, "expected the name of a tensor here")
+        return self.tensor(arg.id, arg, scope)
+
+    def bind(self, kind: lb.LayerKind, node: ast.Layer, positional, keywords,
+             env: Env) -> Args:
+        by_name = {}
+        for spec in kind.args:
+            by_name[spec.name] = spec
+            for alias in spec.aliases:
+                by_name[alias] = spec
+        raw: dict[str, tuple[Any, ast.Node]] = {}
+        slots = [s for s in kind.args if s.positional]
+        if len(positional) > len(slots):
+            names = ", ".join(s.name for s in slots) or "none"
+            raise node_error(positional[len(slots)],
+                             f"{node.kind} takes {len(slots)} positional argument"
+                             f"{'s' if len(slots) != 1 else ''} ({names}), "
+                             f"got {len(positional)}")
+        for spec, expr in zip(slots, positional):
+            raw[spec.name] = (evaluate(expr, env), expr)
+        for kw in keywords:
+            spec = by_name.get(kw.name)
+            if spec is None:
+                close = closest(kw.name, list(by_name))
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                known = ", ".join(s.name for s in kind.args) or "none"
+                raise node_error(kw, f"unknown argument '{kw.name}' for {node.kind}{hint}; "
+                                     f"its arguments: {known}")
+            if spec.name in raw:
+                raise node_error(kw, f"argument '{spec.name}' of {node.kind} is given twice")
+            raw[spec.name] = (evaluate(kw.value, env), kw)
+        values = {}
+        for spec in kind.args:
+            if spec.name in raw:
+                value, where = raw[spec.name]
+                try:
+                    values[spec.name] = spec.convert(value, self.ctx)
+                except ArgError as err:
+                    at = where.value if isinstance(where, ast.Kwarg) else where
+                    raise node_error(at, f"{node.kind} argument '{spec.name}': {err}") from None
+            elif spec.default is lb.REQUIRED:
+                raise node_error(node, f"{node.kind} needs its argument '{spec.name}'"
+                                       + (f" ({spec.doc})" if spec.doc else ""))
+            elif spec.default is None:
+                values[spec.name] = None
+            else:
+                default = spec.default
+                if isinstance(default, int) and not isinstance(default, bool):
+                    default = sympy.Integer(default)
+                values[spec.name] = spec.convert(default, self.ctx)
+        return Args(values, set(raw))
+
+    def apply(self, kind: lb.LayerKind, node: ast.Layer, args: Args, inputs: list[Tensor],
+              scope: Scope) -> Tensor:
+        shapes = [t.shape for t in inputs]
+        for shape in shapes:
+            if len(shape) < kind.min_rank:
+                raise node_error(node, f"{node.kind} needs an input of at least "
+                                       f"{kind.min_rank} dimension(s) besides the batch, got "
+                                       f"{fmt_shape(shape)}")
+        self.ctx.where = node
+        try:
+            if kind.inputs == "many":
+                applied = kind.apply_many(args, shapes, self.ctx)
+            else:
+                applied = kind.apply(args, shapes[0], self.ctx)
+        except ArgError as err:
+            raise node_error(node, f"{node.kind}: {err}") from None
+        self.check_dims(node, applied)
+        name = self.layer_name(node, kind.auto_name, scope)
+        self.layers.append(LayerStats(
+            name, kind.names[0], kind.type_name(self.ctx, shapes[0]), node.line, node.column,
+            tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
+            scope.path, dict(args._values), tuple(t.producer for t in inputs)))
+        tensor = Tensor(tuple(applied.output), name)
+        if node.name:
+            self.bind_tensor(scope, node.name, tensor, node)
+        scope.current = tensor
+        return tensor
+
+    def layer_name(self, node: ast.Node, auto: str, scope: Scope) -> str:
+        given = getattr(node, "name", None)
+        if given:
+            name = scope.prefix + given + scope.suffix
+            self.claim_name(name, node)
+            return name
+        name = self.auto_name(auto)
+        self.names_used[name] = node.line
+        return name
+
+    def check_dims(self, node: ast.Node, applied: lb.Applied) -> None:
+        """Numbers known now must already be valid sizes (a kernel larger than its
+        input shows up here); symbolic ones are checked when values are given."""
+        for where, dims in [("output", applied.output)] + [
+                (f"weight '{w.name}'", w.shape) for w in applied.weights]:
+            for d in dims:
+                d = sympy.sympify(d)
+                if d.is_number and (not d.is_integer or d < 1):
+                    raise node_error(node, f"{node.kind}: {where} dimension would be {d}, "
+                                           f"not a positive whole number "
+                                           f"(shape {fmt_shape(dims)})")
+
+    # ---- blocks ---------------------------------------------------------------------
+    def call_block(self, node: ast.Layer, scope: Scope) -> None:
+        block = self.blocks[node.kind]
+        if node.kind in self.block_stack:
+            chain = " -> ".join(self.block_stack[self.block_stack.index(node.kind):]
+                                + [node.kind])
+            raise node_error(node, f"recursion among blocks: {chain}")
+        x = self.need_input(node, scope, f"block '{node.kind}'")
+        params = {p.name: p for p in block.params}
+        order = [p.name for p in block.params]
+        given: dict[str, Any] = {}
+        if len(node.args) > len(order):
+            raise node_error(node.args[len(order)],
+                             f"block {node.kind} takes {len(order)} argument"
+                             f"{'s' if len(order) != 1 else ''} ({', '.join(order) or 'none'}),"
+                             f" got {len(node.args)}")
+        for name, expr in zip(order, node.args):
+            given[name] = evaluate(expr, scope.env)
+        for kw in node.kwargs:
+            if kw.name not in params:
+                close = closest(kw.name, order)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise node_error(kw, f"unknown argument '{kw.name}' for block "
+                                     f"{node.kind}{hint}; its parameters: "
+                                     f"{', '.join(order) or 'none'}")
+            if kw.name in given:
+                raise node_error(kw, f"argument '{kw.name}' of {node.kind} is given twice")
+            given[kw.name] = evaluate(kw.value, scope.env)
+        env = Env({})
+        for p in block.params:
+            if p.name in given:
+                env.define(p.name, given[p.name])
+            elif p.default is not None:
+                env.define(p.name, evaluate(p.default, env))
+            else:
+                raise node_error(node, f"block {node.kind} needs its argument '{p.name}'")
+        instance = node.name or self.auto_name(node.kind)
+        if node.name:
+            self.claim_name(instance, node)
+        inner = Scope(env, {}, x, scope.multiplier, scope.path + (instance,),
+                      prefix=f"{instance}/")
+        self.block_stack.append(node.kind)
+        try:
+            self.run_body(block.body, inner)
+        finally:
+            self.block_stack.pop()
+        out = inner.current
+        if node.name:
+            self.bind_tensor(scope, node.name, out, node)
+        scope.current = out
+
+    # ---- structure ------------------------------------------------------------------
+    def merge(self, merge_kind: str, node: ast.Node, tensors: list[Tensor], kwargs,
+              scope: Scope) -> None:
+        kind = REGISTRY.get(merge_kind)
+        if kind is None or kind.inputs != "many":
+            merges = sorted(n for n, k in REGISTRY.items() if k.inputs == "many")
+            close = closest(merge_kind, merges)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise node_error(node, f"unknown merge '{merge_kind}'{hint}; "
+                                   f"use one of {', '.join(merges)}")
+        fake = ast.Layer(merge_kind, (), tuple(kwargs), None, line=node.line,
+                         column=node.column)
+        args = self.bind(kind, fake, (), tuple(kwargs), scope.env)
+        self.apply(kind, fake, args, tensors, scope)
+
+    def stmt_residual(self, node: ast.Residual, scope: Scope) -> None:
+        x = self.need_input(node, scope, "residual")
+        scope.current = x
+        self.run_body(node.body, scope)
+        y = scope.current
+        if node.shortcut is not None:
+            scope.current = x
+            self.run_body(node.shortcut, scope)
+            z = scope.current
+        else:
+            z = x
+        scope.current = y
+        self.merge("add", node, [y, z], (), scope)
+
+    def stmt_branches(self, node: ast.Branches, scope: Scope) -> None:
+        x = self.need_input(node, scope, "branches")
+        outs = []
+        for body in node.branches:
+            scope.current = x
+            self.run_body(body, scope)
+            outs.append(scope.current)
+        if len(outs) < 2:
+            raise node_error(node, "branches needs at least two `branch:` bodies")
+        scope.current = outs[0]
+        self.merge(node.merge, node, outs, node.kwargs, scope)
+
+    def stmt_repeat(self, node: ast.Repeat, scope: Scope) -> None:
+        try:
+            count = lb.size(evaluate(node.count, scope.env))
+        except ArgError as err:
+            raise node_error(node.count, f"repeat count: {err}") from None
+        x = self.need_input(node, scope, "repeat")
+        uses_index = node.var is not None and uses_name(node.body, node.var)
+        if not uses_index:
+            snap = self.snapshot()
+            inner = self.repeat_scope(scope, scope.multiplier * count, f"repeat {count}")
+            self.run_body(node.body, inner)
+            y = inner.current
+            kept = len(y.shape) == len(x.shape) and all(
+                same_dim(a, b) is not False for a, b in zip(x.shape, y.shape))
+            if kept:
+                for a, b in zip(x.shape, y.shape):
+                    self.ctx.require(sympy.Eq(a, b),
+                                     f"the repeated body must keep the shape: {a} vs {b}")
+                scope.current = y
+                return
+            if not count.is_number:
+                raise node_error(node, f"a repeat over the symbol {count} must keep the shape,"
+                                       f" but its body turns {fmt_shape(x.shape)} into "
+                                       f"{fmt_shape(y.shape)} (repeat a number of times to "
+                                       f"unroll it instead)")
+            self.restore(snap)
+        elif not count.is_number:
+            raise node_error(node, f"the index '{node.var}' of a repeat over the symbol "
+                                   f"{count} cannot be used in its body: the repeats would "
+                                   f"differ, so they cannot be counted without unrolling")
+        if count > MAX_UNROLL:
+            raise node_error(node, f"this repeat would unroll {count} times (at most "
+                                   f"{MAX_UNROLL}): its body changes the shape or uses its index")
+        for i in range(int(count)):
+            inner = self.repeat_scope(scope, scope.multiplier, f"repeat[{i}]",
+                                      suffix=f"_{i}" if i else "")
+            if node.var is not None:
+                inner.env.define(node.var, sympy.Integer(i))
+            self.run_body(node.body, inner)
+            scope.current = inner.current
+
+    def repeat_scope(self, scope: Scope, multiplier, label: str, suffix: str = "") -> Scope:
+        return Scope(scope.env.child(), {}, scope.current, multiplier,
+                     scope.path + (label,), prefix=scope.prefix, parent_tensors=scope,
+                     suffix=scope.suffix + suffix)
+
+
+def _model_env(model: ast.Definition, values: Mapping[str, int], symbolic: bool):
+    """Symbols of the model, their defaults, and the values in effect."""
+    env = Env({})
+    symbols, defaults, in_effect = [], {}, {}
+    seen = set()
+    for p in model.params:
+        if p.name in seen:
+            raise node_error(p, f"duplicate symbol '{p.name}' in model {model.name}")
+        seen.add(p.name)
+        sym = symbol(p.name)
+        symbols.append(sym)
+        default = None
+        if p.default is not None:
+            default = evaluate(p.default, env)
+            if isinstance(default, Word):
+                raise undefined(default, env)
+            try:
+                default = lb.size(default)
+            except ArgError as err:
+                raise node_error(p.default, f"default of symbol '{p.name}': {err}") from None
+        defaults[p.name] = default
+        env.define(p.name, sym)
+    # Values in effect: given ones first, then defaults (which may use other symbols).
+    by_name = {s.name: s for s in symbols}
+    for name, value in values.items():
+        if name not in by_name:
+            close = closest(name, list(by_name))
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(f"model {model.name} has no symbol '{name}'{hint}; its symbols: "
+                             f"{', '.join(by_name) or 'none'}")
+        v = sympy.sympify(value)
+        if not (v.is_Integer and v > 0):
+            raise UsageError(f"symbol {name} must be a positive whole number, got {value}")
+        in_effect[by_name[name]] = v
+    if not symbolic:
+        for _ in symbols:  # defaults may refer to each other: settle them in rounds
+            for sym in symbols:
+                d = defaults[sym.name]
+                if sym not in in_effect and d is not None:
+                    v = d.xreplace(in_effect)
+                    if v.is_number:
+                        in_effect[sym] = v
+    return env, tuple(symbols), defaults, in_effect
+
+
+def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
+    """With values known: every deferred condition holds, every size is a positive
+    whole number. A failure names the layer's line."""
+    if not stats.values:
+        return
+    values_text = ", ".join(f"{s} = {v}" for s, v in stats.values.items())
+    for cond, message, where in stats.checks:
+        got = cond.xreplace(stats.values)
+        if got is sympy.false:
+            raise SourceError(f"{message} (with {values_text})", where.line or None,
+                              where.column or None, source, filename)
+    for layer in stats.layers:
+        for what, dims in [("output", layer.output_shape)] + [
+                (f"weight '{w.name}'", w.shape) for w in layer.weights]:
+            for d in dims:
+                v = sympy.sympify(d).xreplace(stats.values)
+                if v.is_number and (not v.is_integer or v < 1):
+                    raise SourceError(
+                        f"layer '{layer.name}': {what} dimension {d} would be {v}, not a "
+                        f"positive whole number (with {values_text})",
+                        layer.line or None, layer.column or None, source, filename)
+
+
+def _resolve_doc(source) -> ast.Document:
+    if isinstance(source, ast.Document):
+        return source
+    if isinstance(source, Path):
+        return parse_file(source)
+    if isinstance(source, str) and "\n" not in source and source.endswith(".symp"):
+        return parse_file(source)
+    return parse(source)
+
+
+def analyze(source, model: Optional[str] = None, convention: Optional[str] = None,
+            values: Optional[Mapping[str, int]] = None, symbolic: bool = False) -> ModelStats:
+    """Analyze one model of a document (a parsed Document, source text, or a path).
+
+    ``convention`` overrides the file's (keras by default); ``values`` sets symbols;
+    ``symbolic=True`` ignores the defaults.
+
+    >>> s = analyze("model mlp(n = 4096, h = 512):\\n    input [n]\\n    dense h\\n")
+    >>> s.value(s.total)
+    2097664
+    """
+    doc = _resolve_doc(source)
+    try:
+        return _analyze(doc, model, convention, dict(values or {}), symbolic)
+    except SourceError as err:
+        raise err.with_source(doc.source, doc.filename) from None
+
+
+def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
+    models = doc.models
+    if not models:
+        raise SymparamError("no model in this file: declare one with `model NAME(...):`")
+    seen: dict[str, ast.Definition] = {}
+    for d in doc.definitions:
+        if d.name in seen:
+            raise node_error(d, f"duplicate name '{d.name}': a {seen[d.name].kind} of that "
+                                f"name is defined at line {seen[d.name].line}")
+        if d.kind == "block" and d.name in REGISTRY:
+            raise node_error(d, f"block '{d.name}' has the name of a built-in layer; "
+                                f"rename it")
+        seen[d.name] = d
+    if model_name is None:
+        if len(models) > 1:
+            raise UsageError(f"this file has {len(models)} models ({', '.join(models)}): "
+                             f"choose one with --model")
+        model_def = next(iter(models.values()))
+    elif model_name not in models:
+        close = closest(model_name, list(models))
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"no model '{model_name}'{hint}; models here: {', '.join(models)}")
+    else:
+        model_def = models[model_name]
+    if convention is None:
+        convention = doc.convention.value if doc.convention else "keras"
+        if convention not in CONVENTIONS:
+            raise node_error(doc.convention, f"unknown convention '{convention}': use "
+                                             f"{' or '.join(CONVENTIONS)}")
+    elif convention not in CONVENTIONS:
+        raise UsageError(f"unknown convention '{convention}': use {' or '.join(CONVENTIONS)}")
+    env, symbols, defaults, in_effect = _model_env(model_def, values, symbolic)
+    analyzer = _Analyzer(doc, model_def, convention)
+    scope = Scope(env, {}, None, top=True)
+    analyzer.run_body(model_def.body, scope)
+    if not any(layer.kind == "input" for layer in analyzer.layers):
+        raise node_error(model_def, f"model {model_def.name} has no input: add "
+                                    f"`input [...]` to its body")
+    stats = ModelStats(model_def.name, convention, analyzer.ctx.layout, symbols, defaults,
+                       in_effect, tuple(analyzer.layers), tuple(analyzer.ctx.checks))
+    _check(stats, doc.source, doc.filename)
+    return stats

@@ -1,0 +1,80 @@
+"""Merges: layers whose inputs are the current tensor and named ones."""
+from __future__ import annotations
+
+import sympy
+
+from .base import Applied, Arg, ArgError, LayerKind, fmt_shape, normalize_axis, optional, register, signed
+
+
+def same_dim(a, b) -> bool | None:
+    """True if two dimensions are equal for all values of the symbols, False if they
+    differ for some, None if sympy cannot tell and sampling finds no difference."""
+    diff = sympy.expand(a - b)
+    if diff == 0:
+        return True
+    if diff.is_number:
+        return False
+    free = sorted(diff.free_symbols, key=str)
+    # A difference of floors and ceilings often vanishes on integers without sympy
+    # proving it: try small and large values of every symbol.
+    for probe in (1, 2, 3, 4, 5, 7, 8, 16, 31, 64, 100, 127, 224, 1000, 4097):
+        val = diff.xreplace({s: sympy.Integer(probe + i) for i, s in enumerate(free)})
+        if val != 0:
+            return False
+    for probe in (1, 2, 3, 6, 9, 64, 1001):
+        val = diff.xreplace({s: sympy.Integer(probe) for s in free})
+        if val != 0:
+            return False
+    return None
+
+
+class Elementwise(LayerKind):
+    inputs = "many"
+    min_rank = 0
+
+    def __init__(self, name: str, keras: str, torch: str, aliases=()):
+        self.names = (name, *aliases)
+        self.keras, self.torch, self.auto_name = keras, torch, name
+        self.doc = f"{keras} of tensors of one shape, element by element; no weights."
+
+    def apply_many(self, a, xs, ctx):
+        first = xs[0]
+        for other in xs[1:]:
+            if len(other) != len(first) or any(same_dim(p, q) is False
+                                               for p, q in zip(first, other)):
+                raise ArgError(f"cannot {self.names[0]} tensors of shapes "
+                               f"{' and '.join(fmt_shape(s) for s in xs)}")
+            for p, q in zip(first, other):
+                ctx.require(sympy.Eq(p, q), f"{self.names[0]}: {p} must equal {q}")
+        return Applied(tuple(first))
+
+
+class Concat(LayerKind):
+    names = ("concat", "concatenate", "cat")
+    keras, torch, auto_name = "Concatenate", "torch.cat", "concatenate"
+    inputs = "many"
+    args = (Arg("axis", optional(signed), None, positional=False, aliases=("dim",)),)
+    doc = "Joins tensors along an axis (the channel axis by default); no weights."
+
+    def apply_many(self, a, xs, ctx):
+        rank = len(xs[0])
+        default = -1 if ctx.channels_last else 1
+        i = normalize_axis(a.axis if a.axis is not None else default, rank)
+        for other in xs[1:]:
+            if len(other) != rank or any(same_dim(p, q) is False for j, (p, q)
+                                         in enumerate(zip(xs[0], other)) if j != i):
+                raise ArgError(f"cannot concatenate tensors of shapes "
+                               f"{' and '.join(fmt_shape(s) for s in xs)} along axis {i + 1}")
+        out = list(xs[0])
+        out[i] = sympy.Add(*[s[i] for s in xs])
+        return Applied(tuple(out))
+
+
+for _kind in (Elementwise("add", "Add", "torch.add"),
+              Elementwise("subtract", "Subtract", "torch.sub"),
+              Elementwise("multiply", "Multiply", "torch.mul"),
+              Elementwise("average", "Average", "torch.mean"),
+              Elementwise("maximum", "Maximum", "torch.maximum"),
+              Elementwise("minimum", "Minimum", "torch.minimum"),
+              Concat()):
+    register(_kind)

@@ -1,0 +1,125 @@
+"""Analysis results: data, not text. Every field holds sympy expressions; all
+printing is done by :mod:`symparam.render`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Optional
+
+import sympy
+
+from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
+
+ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
+
+
+def structured(expr: sympy.Expr) -> sympy.Expr:
+    """The textbook form of a per-layer count: ``F*(C*k_h*k_w + 1)`` rather than the
+    expanded sum. Factoring one layer's count is cheap; never a whole model's."""
+    if expr.is_number or not expr.free_symbols:
+        return expr
+    return sympy.factor(expr)
+
+
+@dataclass
+class LayerStats:
+    """One layer application: its shapes and weights. ``multiplier`` is how many
+    times it stands in the model when it sits in a repeat that is not unrolled."""
+
+    name: str
+    kind: str
+    type: str
+    line: int
+    column: int
+    input_shapes: tuple
+    output_shape: tuple
+    weights: tuple[Weight, ...] = ()
+    multiplier: sympy.Expr = sympy.Integer(1)
+    path: tuple[str, ...] = ()
+    args: dict = field(default_factory=dict)  # converted arguments, by canonical name
+    inputs: tuple[str, ...] = ()               # names of the layers feeding this one
+
+    def _role(self, *roles: str) -> sympy.Expr:
+        sizes = [w.size for w in self.weights if w.role in roles]
+        if not sizes:
+            return sympy.Integer(0)
+        return self.multiplier * structured(sympy.Add(*sizes))
+
+    @cached_property
+    def params(self) -> sympy.Expr:
+        """Trainable plus non-trainable parameters (buffers are not parameters)."""
+        return self._role(TRAINABLE, NON_TRAINABLE)
+
+    @cached_property
+    def trainable(self) -> sympy.Expr:
+        return self._role(TRAINABLE)
+
+    @cached_property
+    def non_trainable(self) -> sympy.Expr:
+        return self._role(NON_TRAINABLE)
+
+    @cached_property
+    def buffers(self) -> sympy.Expr:
+        return self._role(BUFFER)
+
+
+@dataclass
+class ModelStats:
+    """A model analyzed under one convention, with the symbol values in effect.
+
+    >>> from symparam import analyze
+    >>> s = analyze("model m(n = 4, h = 2):\\n    input [n]\\n    dense h\\n")
+    >>> s.total, s.value(s.total)
+    (h*(n + 1), 10)
+    """
+
+    name: str
+    convention: str
+    layout: str
+    symbols: tuple[sympy.Symbol, ...]
+    defaults: dict            # symbol name -> default expression or None
+    values: dict              # Symbol -> sympy Integer: the values in effect
+    layers: tuple[LayerStats, ...]
+    checks: tuple = field(default=())
+
+    def _sum(self, attr: str) -> sympy.Expr:
+        return sympy.Add(*[getattr(layer, attr) for layer in self.layers])
+
+    @cached_property
+    def total(self) -> sympy.Expr:
+        return self._sum("params")
+
+    @cached_property
+    def trainable(self) -> sympy.Expr:
+        return self._sum("trainable")
+
+    @cached_property
+    def non_trainable(self) -> sympy.Expr:
+        return self._sum("non_trainable")
+
+    @cached_property
+    def buffers(self) -> sympy.Expr:
+        return self._sum("buffers")
+
+    @property
+    def complete(self) -> bool:
+        """Does every symbol have a value?"""
+        return all(s in self.values for s in self.symbols)
+
+    def at(self, expr) -> sympy.Expr:
+        """``expr`` with the values in effect substituted (partly, if some are missing)."""
+        if not self.values:
+            return sympy.sympify(expr)
+        return sympy.sympify(expr).xreplace(self.values)
+
+    def value(self, expr) -> Optional[int]:
+        """The exact integer value of ``expr``, or None while a symbol has no value."""
+        v = self.at(expr)
+        if v.is_Integer:
+            return int(v)
+        if v.is_number and v.is_integer:
+            return int(v)
+        return None
+
+    def shape_at(self, shape) -> tuple:
+        return tuple(self.at(d) for d in shape)

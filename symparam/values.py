@@ -1,0 +1,178 @@
+"""Values of the language and their evaluation to sympy.
+
+An expression evaluates to one of: a sympy expression (numbers and symbols), a
+:class:`Word` (a bare word such as ``same`` or ``relu``), a bool, a string, or a tuple
+of values (a list). Layer arguments are then checked and converted by the
+converters at the bottom of this module.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import sympy
+
+from . import ast
+from .errors import SourceError
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """A model symbol: a positive integer, as sizes are."""
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A bare word that is not a defined name: ``same``, ``relu``, ``channels_first``."""
+
+    text: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_FUNCS: dict[str, tuple[int, Callable]] = {
+    "floor": (1, sympy.floor),
+    "ceil": (1, sympy.ceiling),
+    "min": (-1, sympy.Min),
+    "max": (-1, sympy.Max),
+    "abs": (1, sympy.Abs),
+    "sqrt": (1, sympy.sqrt),
+}
+_CONSTANTS = {"true": True, "false": False}
+
+
+def node_error(node: ast.Node, message: str) -> SourceError:
+    return SourceError(message, line=node.line or None, column=node.column or None)
+
+
+def describe(value: Any) -> str:
+    """How a value reads in an error message."""
+    if isinstance(value, Word):
+        return f"the word '{value.text}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'the string "{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(describe_short(v) for v in value) + "]"
+    return f"'{value}'"
+
+
+def describe_short(value: Any) -> str:
+    if isinstance(value, (Word, sympy.Basic)):
+        return str(value)
+    return describe(value)
+
+
+class Env:
+    """Names visible to an expression: a chain of dicts, innermost first."""
+
+    def __init__(self, names: Mapping[str, Any], parent: "Env | None" = None):
+        self.names = dict(names)
+        self.parent = parent
+
+    def child(self, names: Mapping[str, Any] | None = None) -> "Env":
+        return Env(names or {}, self)
+
+    def lookup(self, name: str):
+        env = self
+        while env is not None:
+            if name in env.names:
+                return True, env.names[name]
+            env = env.parent
+        return False, None
+
+    def all_names(self) -> list[str]:
+        out, env = [], self
+        while env is not None:
+            out.extend(env.names)
+            env = env.parent
+        return out
+
+    def define(self, name: str, value: Any) -> None:
+        self.names[name] = value
+
+
+def undefined(node: ast.Name | Word, env: Env | None) -> SourceError:
+    name = node.id if isinstance(node, ast.Name) else node.text
+    close = difflib.get_close_matches(name, env.all_names() if env else [], n=3)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return SourceError(f"undefined symbol '{name}'{hint}", line=node.line or None,
+                       column=node.column or None)
+
+
+def _number(value: Any, node: ast.Node, env: Env) -> sympy.Expr:
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, Word):
+        raise undefined(value, env)
+    raise node_error(node, f"expected a number, got {describe(value)}")
+
+
+def evaluate(node: ast.Expr, env: Env) -> Any:
+    """Evaluate an expression node to a value (see the module docstring)."""
+    if isinstance(node, ast.Num):
+        text = node.text
+        if any(c in text for c in ".eE"):
+            return sympy.Rational(text)
+        return sympy.Integer(int(text))
+    if isinstance(node, ast.Name):
+        found, value = env.lookup(node.id)
+        if found:
+            return value
+        if node.id in _CONSTANTS:
+            return _CONSTANTS[node.id]
+        return Word(node.id, node.line, node.column)
+    if isinstance(node, ast.Str):
+        return node.value
+    if isinstance(node, ast.ListExpr):
+        return tuple(evaluate(item, env) for item in node.items)
+    if isinstance(node, ast.Neg):
+        return -_number(evaluate(node.operand, env), node.operand, env)
+    if isinstance(node, ast.BinOp):
+        a = _number(evaluate(node.left, env), node.left, env)
+        b = _number(evaluate(node.right, env), node.right, env)
+        if node.op in ("/", "//", "%") and b == 0:
+            raise node_error(node.right, "division by zero")
+        if node.op == "+":
+            return a + b
+        if node.op == "-":
+            return a - b
+        if node.op == "*":
+            return a * b
+        if node.op == "/":
+            return a / b
+        if node.op == "//":
+            return sympy.floor(a / b)
+        if node.op == "%":
+            return sympy.Mod(a, b)
+        return a ** b
+    if isinstance(node, ast.Call):
+        if node.func not in _FUNCS:
+            close = difflib.get_close_matches(node.func, list(_FUNCS), n=2)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise node_error(node, f"unknown function '{node.func}'{hint}; "
+                                   f"known: {', '.join(sorted(_FUNCS))}")
+        arity, fn = _FUNCS[node.func]
+        args = [_number(evaluate(a, env), a, env) for a in node.args]
+        if (arity >= 0 and len(args) != arity) or (arity < 0 and not args):
+            want = f"{arity} argument" + ("s" if arity != 1 else "") if arity >= 0 else "arguments"
+            raise node_error(node, f"{node.func}() takes {want}, got {len(args)}")
+        return fn(*args)
+    raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
+
+
+def uses_name(node: Any, name: str) -> bool:
+    """Does ``name`` appear anywhere in this AST node or tuple of nodes?"""
+    if isinstance(node, ast.Name):
+        return node.id == name
+    if isinstance(node, tuple):
+        return any(uses_name(n, name) for n in node)
+    if isinstance(node, ast.Node):
+        return any(uses_name(getattr(node, f), name) for f in node.__dataclass_fields__
+                   if f not in ("line", "column"))
+    return False
