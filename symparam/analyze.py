@@ -77,6 +77,7 @@ class _Analyzer:
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
         self.block_stack: list[str] = []
+        self.tensor_args: list[Tensor] = []
 
     # ---- state snapshots, for a repeat that must be redone unrolled ------------------
     def snapshot(self):
@@ -186,22 +187,32 @@ class _Analyzer:
         x = self.need_input(node, scope, f"layer '{node.kind}'")
         if kind.inputs == "many":
             tensors = [x] + [self.tensor_arg(a, scope) for a in node.args]
-            args = self.bind(kind, node, (), node.kwargs, scope.env)
+            args = self.bind(kind, node, (), node.kwargs, scope.env, scope)
             if len(tensors) < 2:
                 raise node_error(node, f"{node.kind} needs at least one named tensor to "
                                        f"merge with the current one: `{node.kind} NAME, ...`")
             self.apply(kind, node, args, tensors, scope)
         else:
-            args = self.bind(kind, node, node.args, node.kwargs, scope.env)
-            self.apply(kind, node, args, [x], scope)
+            self.tensor_args = []
+            args = self.bind(kind, node, node.args, node.kwargs, scope.env, scope)
+            self.apply(kind, node, args, [x], scope, extra=self.tensor_args)
 
     def tensor_arg(self, arg: ast.Expr, scope: Scope) -> Tensor:
         if not isinstance(arg, ast.Name):
             raise node_error(arg, "expected the name of a tensor here")
         return self.tensor(arg.id, arg, scope)
 
+    def arg_value(self, spec: lb.Arg, expr: ast.Expr, env: Env, scope: Optional[Scope]):
+        if not spec.tensor:
+            return evaluate(expr, env)
+        if scope is None or not isinstance(expr, ast.Name):
+            raise node_error(expr, f"argument '{spec.name}' takes the name of a tensor")
+        tensor = self.tensor(expr.id, expr, scope)
+        self.tensor_args.append(tensor)
+        return tensor.shape
+
     def bind(self, kind: lb.LayerKind, node: ast.Layer, positional, keywords,
-             env: Env) -> Args:
+             env: Env, scope: Optional[Scope] = None) -> Args:
         by_name = {}
         for spec in kind.args:
             by_name[spec.name] = spec
@@ -216,7 +227,7 @@ class _Analyzer:
                              f"{'s' if len(slots) != 1 else ''} ({names}), "
                              f"got {len(positional)}")
         for spec, expr in zip(slots, positional):
-            raw[spec.name] = (evaluate(expr, env), expr)
+            raw[spec.name] = (self.arg_value(spec, expr, env, scope), expr)
         for kw in keywords:
             spec = by_name.get(kw.name)
             if spec is None:
@@ -227,7 +238,7 @@ class _Analyzer:
                                      f"its arguments: {known}")
             if spec.name in raw:
                 raise node_error(kw, f"argument '{spec.name}' of {node.kind} is given twice")
-            raw[spec.name] = (evaluate(kw.value, env), kw)
+            raw[spec.name] = (self.arg_value(spec, kw.value, env, scope), kw)
         values = {}
         for spec in kind.args:
             if spec.name in raw:
@@ -250,7 +261,7 @@ class _Analyzer:
         return Args(values, set(raw))
 
     def apply(self, kind: lb.LayerKind, node: ast.Layer, args: Args, inputs: list[Tensor],
-              scope: Scope) -> Tensor:
+              scope: Scope, extra: tuple = ()) -> Tensor:
         shapes = [t.shape for t in inputs]
         for shape in shapes:
             if len(shape) < kind.min_rank:
@@ -270,7 +281,7 @@ class _Analyzer:
         self.layers.append(LayerStats(
             name, kind.names[0], kind.type_name(self.ctx, shapes[0]), node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
-            scope.path, dict(args._values), tuple(t.producer for t in inputs)))
+            scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra])))
         tensor = Tensor(tuple(applied.output), name)
         if node.name:
             self.bind_tensor(scope, node.name, tensor, node)

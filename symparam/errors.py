@@ -26,8 +26,8 @@ class SourceError(SymparamError):
     ...                   source="model m():\\n    conv2 3\\n")
     >>> print(err)
     line 2, column 5: unknown layer 'conv2'
-        conv2 3
-        ^
+            conv2 3
+            ^
     """
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None,

@@ -58,6 +58,9 @@ class Arg:
     positional: bool = True
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # A tensor argument names a tensor of the model (``key = enc``); the layer receives
+    # that tensor's shape, and the tensor becomes one of the layer's inputs.
+    tensor: bool = False
 
 
 class ArgError(Exception):
