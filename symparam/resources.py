@@ -11,12 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-_IN_REPO = {"grammar": "grammar", "templates": "templates", "examples": "docs/examples"}
+_IN_REPO = {"grammar": "grammar", "templates": "templates", "examples": "docs/examples",
+            "zoo": "zoo"}
 
 
 @lru_cache(maxsize=None)
 def resource_dir(name: str) -> Path:
-    """The folder holding resource ``name`` ('grammar', 'templates' or 'examples')."""
+    """The folder holding resource ``name`` ('grammar', 'templates', 'examples', 'zoo')."""
     for candidate in (_PACKAGE / name, _PACKAGE.parent / _IN_REPO[name]):
         if candidate.is_dir():
             return candidate
