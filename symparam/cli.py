@@ -1,0 +1,49 @@
+"""The command line: the only place that prints and exits.
+
+Commands live in ``symparam/commands/`` (one module per family) and attach themselves
+to :data:`main`. Library errors (:class:`SymparamError`) become one message on stderr
+and a non-zero exit code, never a traceback.
+
+Why click: it is small, well kept, composes commands from several modules, and its
+own exception model (one root, an exit code each) is the one symparam copies.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import SymparamError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SymparamError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except RecursionError:
+            click.echo("error: the model is nested too deeply to analyze", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="symparam")
+def main() -> None:
+    """symparam: exact parameter counts, shapes and derivations of neural networks,
+    in your own symbols."""
+
+
+def run() -> None:  # pragma: no cover - exercised through the console script
+    main(prog_name="symparam")
+
+
+# Each module below adds its commands to `main`.
+from .commands import load_commands  # noqa: E402
+
+load_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

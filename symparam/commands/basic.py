@@ -1,0 +1,1 @@
+"""count, summary, derive (owned by the CLI work; see issue 2)."""
