@@ -1,4 +1,5 @@
 """``python -m symparam`` works the same as the ``symparam`` command."""
 from .cli import main
 
-main(prog_name="symparam")
+if __name__ == "__main__":
+    main(prog_name="symparam")
