@@ -67,11 +67,12 @@ class Scope:
 
 
 class _Analyzer:
-    def __init__(self, doc: ast.Document, model: ast.Definition, convention: str):
+    def __init__(self, doc: ast.Document, model: ast.Definition, convention: str,
+                 layout: str):
         self.doc = doc
         self.model = model
         self.blocks = doc.blocks
-        self.ctx = Context(convention, DEFAULT_LAYOUT[convention])
+        self.ctx = Context(convention, layout)
         self.layout_fixed = False
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
@@ -577,7 +578,11 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
     elif convention not in CONVENTIONS:
         raise UsageError(f"unknown convention '{convention}': use {' or '.join(CONVENTIONS)}")
     env, symbols, defaults, in_effect = _model_env(model_def, values, symbolic)
-    analyzer = _Analyzer(doc, model_def, convention)
+    # The layout says how the file writes its shapes, so it follows the convention the
+    # file is written in (or its `layout` line), not the one the counts are made in:
+    # `--convention torch` on a Keras-style file keeps its [H, W, C] inputs.
+    written = doc.convention.value if doc.convention else "keras"
+    analyzer = _Analyzer(doc, model_def, convention, DEFAULT_LAYOUT.get(written, "channels_last"))
     scope = Scope(env, {}, None, top=True)
     analyzer.run_body(model_def.body, scope)
     if not any(layer.kind == "input" for layer in analyzer.layers):
