@@ -1,0 +1,48 @@
+"""Every ```symparam example in the README and docs/ analyzes without error, and the
+numbers the docs state next to them are the ones symparam computes."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import symparam
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+FENCE = re.compile(r"```symparam\n(.*?)```", re.S)
+
+
+def _examples():
+    for doc in DOCS:
+        for i, block in enumerate(FENCE.findall(doc.read_text(encoding="utf-8"))):
+            yield pytest.param(block, id=f"{doc.name}-{i}")
+
+
+@pytest.mark.parametrize("source", list(_examples()))
+def test_doc_example_analyzes(source):
+    doc = symparam.parse(source)
+    for name in doc.models:
+        stats = symparam.analyze(doc, model=name)
+        assert stats.layers
+
+
+def test_language_md_numbers():
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    blocks = FENCE.findall(text)
+    mlp = symparam.analyze(blocks[0])
+    assert (mlp.value(mlp.total), mlp.value(mlp.trainable), mlp.value(mlp.non_trainable)) == \
+        (2140752, 2139728, 1024)
+    assert "2,140,752" in text
+    vgg = symparam.analyze(next(b for b in blocks if "model vgg16" in b))
+    assert vgg.value(vgg.total) == 138357544  # keras.applications.VGG16
+    assert "138,357,544" in text
+
+
+def test_readme_python_example(monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    result = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
+    assert result.attempted > 0 and result.failed == 0
