@@ -21,6 +21,7 @@ Shape = tuple  # a tuple of sympy expressions, the batch axis left out
 TRAINABLE = "trainable"
 NON_TRAINABLE = "non_trainable"  # Keras: counted as parameters, not trained
 BUFFER = "buffer"                # PyTorch: state kept beside the parameters, not counted
+SHARED = "shared"                # the same tensor as another layer's weight: counted there
 
 REQUIRED = object()
 
@@ -29,8 +30,9 @@ REQUIRED = object()
 class Weight:
     """A named weight tensor: ``Weight("kernel", (n, h))``.
 
-    ``role`` is trainable, non_trainable (Keras's non-trainable parameters) or buffer
-    (PyTorch state that is not a parameter). ``why`` says, for derivations, why the
+    ``role`` is trainable, non_trainable (Keras's non-trainable parameters), buffer
+    (PyTorch state that is not a parameter) or shared (another layer's weight, named by
+    ``shared_with`` and counted there only). ``why`` says, for derivations, why the
     weight has that role.
     """
 
@@ -38,6 +40,7 @@ class Weight:
     shape: tuple
     role: str = TRAINABLE
     why: str = ""
+    shared_with: str = ""  # with role shared: "layer/weight" of the tensor it is
 
     @property
     def size(self) -> sympy.Expr:

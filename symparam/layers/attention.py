@@ -1,0 +1,141 @@
+"""Multi-head attention, in Keras's and PyTorch's conventions.
+
+The current tensor is the query ``(..., T, d)``; ``key = NAME`` and ``value = NAME``
+name other tensors (self-attention when both are left out; the key defaults to the
+value, as in Keras).
+
+- Keras ``MultiHeadAttention(num_heads, key_dim, value_dim, output_shape, use_bias)``
+  projects each input per head: query and key to ``key_dim``, value to ``value_dim``
+  (default ``key_dim``), then back to ``output_shape`` (default: the query's size).
+  Kernels are ``d x heads x key_dim``; biases ``heads x key_dim``.
+- PyTorch ``nn.MultiheadAttention(embed_dim, num_heads, bias, add_bias_kv, kdim, vdim)``
+  works at the query's width E (``embed_dim``), split into heads of E/heads. The key and
+  value widths (``kdim``, ``vdim``) are read from the key and value tensors. One packed
+  ``in_proj_weight`` (3E x E) when they equal E, else three ``*_proj_weight``; one
+  ``in_proj_bias`` (3E) in both cases.
+
+>>> from symparam import analyze
+>>> s = analyze("convention torch\\nmodel m(T = 5, d = 16):\\n    input [T, d]\\n    attention 4\\n")
+>>> s.total, s.value(s.total)
+(4*d*(d + 1), 1088)
+"""
+from __future__ import annotations
+
+import sympy
+
+from .base import (Applied, Arg, ArgError, LayerKind, Weight, boolean, fmt_shape, optional,
+                   rate, register, size)
+from .merge import same_dim
+
+
+def _tensor(v, ctx=None):
+    return v  # a tensor argument arrives as the named tensor's shape
+
+
+class Attention(LayerKind):
+    names = ("attention", "multi_head_attention", "mha")
+    keras, torch, auto_name = "MultiHeadAttention", "MultiheadAttention", "multi_head_attention"
+    args = (
+        Arg("heads", size, aliases=("num_heads",), doc="the number of attention heads"),
+        Arg("key_dim", optional(size), None, doc="the size of each head's query and key"),
+        Arg("value_dim", optional(size), None, positional=False),
+        Arg("output_shape", optional(size), None, positional=False, aliases=("output_dim",)),
+        Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
+        Arg("add_bias_kv", boolean, False, positional=False),
+        Arg("embed_dim", optional(size), None, positional=False),
+        Arg("kdim", optional(size), None, positional=False),
+        Arg("vdim", optional(size), None, positional=False),
+        Arg("dropout", rate, 0, positional=False),
+        Arg("key", _tensor, None, positional=False, tensor=True),
+        Arg("value", _tensor, None, positional=False, tensor=True),
+    )
+    min_rank = 2
+    doc = ("Multi-head attention of the current tensor (the query) over `value` (and `key`, "
+           "which defaults to the value); self-attention when neither is given.")
+
+    def apply(self, a, x, ctx):
+        value = a.value if a.value is not None else tuple(x)
+        key = a.key if a.key is not None else value
+        if a.key is not None and a.value is None:
+            raise ArgError("key = ... needs value = ... too (the key defaults to the value, "
+                           "not the other way round)")
+        for what, t in (("key", key), ("value", value)):
+            if len(t) != len(x):
+                raise ArgError(f"the {what} {fmt_shape(t)} and the query {fmt_shape(x)} "
+                               f"must have the same rank")
+        for p, q in zip(key[:-1], value[:-1]):
+            if same_dim(p, q) is False:
+                raise ArgError(f"the key {fmt_shape(key)} and the value {fmt_shape(value)} "
+                               f"must have the same steps")
+            ctx.require(sympy.Eq(p, q), f"attention: key and value steps {p} and {q} differ")
+        if ctx.convention == "keras":
+            return self.keras_weights(a, x, key, value)
+        return self.torch_weights(a, x, key, value, ctx)
+
+    def keras_weights(self, a, x, key, value):
+        for opt in ("add_bias_kv", "embed_dim", "kdim", "vdim"):
+            if opt in a.given:
+                raise ArgError(f"{opt} is a PyTorch option (use convention torch)")
+        if a.key_dim is None:
+            raise ArgError("Keras's MultiHeadAttention needs key_dim, the size of each head "
+                           "(`attention HEADS, KEY_DIM`)")
+        h, k = a.heads, a.key_dim
+        v = a.value_dim if a.value_dim is not None else k
+        out = a.output_shape if a.output_shape is not None else x[-1]
+        weights = []
+        for proj, width, dim in (("query", x[-1], k), ("key", key[-1], k),
+                                 ("value", value[-1], v)):
+            weights.append(Weight(f"{proj}/kernel", (width, h, dim),
+                                  why=f"projects the {proj} to {h} heads of {dim}"))
+            if a.bias:
+                weights.append(Weight(f"{proj}/bias", (h, dim),
+                                      why="Keras biases each head's projection: heads x dim"))
+        weights.append(Weight("attention_output/kernel", (h, v, out),
+                              why="joins the heads back into the output size"))
+        if a.bias:
+            weights.append(Weight("attention_output/bias", (out,)))
+        return Applied((*x[:-1], out), tuple(weights))
+
+    def torch_weights(self, a, x, key, value, ctx):
+        for opt in ("value_dim", "output_shape"):
+            if opt in a.given:
+                raise ArgError(f"{opt} is a Keras option: PyTorch's MultiheadAttention "
+                               f"works at the query's width embed_dim")
+        if len(x) != 2:
+            raise ArgError(f"PyTorch's MultiheadAttention takes a sequence (steps, "
+                           f"embed_dim) per example, got {len(x)}-D {fmt_shape(x)}")
+        e, h = x[-1], a.heads
+        for name, given, have in (("embed_dim", a.embed_dim, e), ("kdim", a.kdim, key[-1]),
+                                  ("vdim", a.vdim, value[-1])):
+            if given is not None:
+                if same_dim(given, have) is False:
+                    raise ArgError(f"{name} = {given} but the tensor's last axis is {have}")
+                ctx.require(sympy.Eq(given, have), f"attention: {name} {given} must be {have}")
+        if e.is_number and h.is_number and e % h != 0:
+            raise ArgError(f"embed_dim {e} is not divisible by {h} heads")
+        ctx.require(sympy.Eq(sympy.Mod(e, h), 0), f"attention: embed_dim {e} must be "
+                                                   f"divisible by {h} heads")
+        if a.key_dim is not None:
+            ctx.require(sympy.Eq(a.key_dim * h, e),
+                        f"attention: in PyTorch each head has embed_dim / heads = {e}/{h} "
+                        f"numbers, not key_dim = {a.key_dim}")
+        kd, vd = key[-1], value[-1]
+        if same_dim(kd, e) is True and same_dim(vd, e) is True:
+            weights = [Weight("in_proj_weight", (3 * e, e),
+                              why="query, key and value projections packed: 3E x E")]
+        else:
+            weights = [Weight("q_proj_weight", (e, e)),
+                       Weight("k_proj_weight", (e, kd), why="kdim differs from embed_dim"),
+                       Weight("v_proj_weight", (e, vd), why="vdim differs from embed_dim")]
+        if a.bias:
+            weights.append(Weight("in_proj_bias", (3 * e,), why="one bias for q, k, v: 3E"))
+        if a.add_bias_kv:
+            weights += [Weight("bias_k", (1, 1, e), why="add_bias_kv: a learned key step"),
+                        Weight("bias_v", (1, 1, e), why="add_bias_kv: a learned value step")]
+        weights.append(Weight("out_proj.weight", (e, e)))
+        if a.bias:
+            weights.append(Weight("out_proj.bias", (e,)))
+        return Applied(tuple(x), tuple(weights))
+
+
+register(Attention())

@@ -1,0 +1,199 @@
+"""Recurrent layers: simple RNN, LSTM and GRU, in Keras's and PyTorch's conventions.
+
+A recurrent layer reads a sequence ``(T, n)`` per example (PyTorch's ``batch_first``
+layout) and keeps ``units`` numbers of state. Each of its ``gates`` (1 for a simple
+RNN, 3 for a GRU, 4 for an LSTM) has an input kernel, a recurrent kernel and biases:
+
+=========  =====================================  ======================================
+           Keras (one bias vector)                PyTorch (b_ih and b_hh)
+=========  =====================================  ======================================
+RNN        u(n + u + 1)                           u(n + u + 2)
+LSTM       4u(n + u + 1)                          4u(n + u + 2)
+GRU        3u(n + u + 2) (reset_after, default)   3u(n + u + 2)
+           3u(n + u + 1) (reset_after = false)    (PyTorch's GRU is reset_after only)
+=========  =====================================  ======================================
+
+Where the frameworks differ the difference is data: each weight carries a ``why``
+that a derivation can show ("PyTorch adds a second bias vector: +4u").
+
+Defaults follow each framework: Keras returns the last step only
+(``return_sequences = false``), PyTorch's modules always return the whole sequence, so
+in convention torch ``return_sequences`` defaults to true (take the last step with a
+later layer). ``num_layers`` stacks layers the PyTorch way; in convention keras it
+stands for that many stacked Keras layers, all but the last returning sequences.
+``bidirectional = true`` is PyTorch's option and Keras's ``Bidirectional`` wrapper.
+"""
+from __future__ import annotations
+
+import sympy
+
+from .base import (Applied, Arg, ArgError, LayerKind, Weight, activation, boolean, choice,
+                   fmt_shape, nonneg, optional, rate, register, size)
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+def _common_args(extra: tuple = ()) -> tuple:
+    return (
+        Arg("units", size, aliases=("hidden_size",), doc="the size of the state"),
+        Arg("return_sequences", optional(boolean), None, positional=False),
+        Arg("num_layers", size, 1, positional=False),
+        Arg("bidirectional", boolean, False, positional=False),
+        Arg("merge_mode", optional(choice(*MERGE_MODES)), None, positional=False),
+        Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
+        Arg("activation", activation, None, positional=False, aliases=("nonlinearity",)),
+        Arg("recurrent_activation", activation, None, positional=False),
+        Arg("dropout", rate, 0, positional=False),
+        Arg("recurrent_dropout", rate, 0, positional=False),
+        *extra,
+    )
+
+
+class Recurrent(LayerKind):
+    """The shared shape and weights of the three recurrent kinds; subclasses say how
+    many gates they have and what is special about their biases."""
+
+    gates = 1
+    min_rank = 2
+    inputs = "one"
+
+    def type_name(self, ctx, input_shape=None):
+        return ctx.pick(keras=self.keras, torch=self.torch)
+
+    def check(self, a, ctx) -> None:
+        """Options that exist in one framework only."""
+        if ctx.convention == "torch":
+            if a.merge_mode not in (None, "concat"):
+                raise ArgError(f"merge_mode = {a.merge_mode} is a Keras option: PyTorch's "
+                               f"bidirectional layers always concatenate both directions")
+            if "recurrent_dropout" in a.given:
+                raise ArgError("recurrent_dropout is a Keras option (use convention keras)")
+        if a.merge_mode is not None and not a.bidirectional:
+            raise ArgError("merge_mode needs bidirectional = true")
+
+    def state_out(self, a, ctx):
+        """The size of each direction's output (the hidden state)."""
+        return a.units
+
+    def biases(self, a, ctx, pre: str, post: str):
+        """The bias weights of one direction of one layer."""
+        g, u = self.gates, a.units
+        if ctx.convention == "keras":
+            return (Weight(pre + "bias", (g * u,), why=f"one bias vector for the {g} gate"
+                           f"{'s' if g > 1 else ''}: {g}u"),)
+        return (Weight(f"bias_ih{post}", (g * u,), why=f"the input bias b_ih: {g}u"),
+                Weight(f"bias_hh{post}", (g * u,),
+                       why=f"PyTorch adds a second bias vector b_hh: +{g}u"))
+
+    def direction(self, a, ctx, n, layer: int, reverse: bool, stacked: bool, bidir: bool):
+        """The weights of one direction of one layer, reading ``n`` features."""
+        g, u = self.gates, a.units
+        if ctx.convention == "keras":
+            pre = (f"layer{layer}/" if stacked else "") + (
+                ("backward/" if reverse else "forward/") if bidir else "")
+            weights = [Weight(pre + "kernel", (n, g * u), why=f"input to {g} gate(s): n x {g}u"),
+                       Weight(pre + "recurrent_kernel", (u, g * u),
+                              why=f"state to {g} gate(s): u x {g}u")]
+            post = ""
+        else:
+            post = f"_l{layer}" + ("_reverse" if reverse else "")
+            pre = ""
+            weights = [Weight(f"weight_ih{post}", (g * u, n), why=f"input to gates: {g}u x n"),
+                       Weight(f"weight_hh{post}", (g * u, self.recurrent_in(a)),
+                              why=f"state to gates: {g}u x u")]
+        if a.bias:
+            weights.extend(self.biases(a, ctx, pre, post))
+        weights.extend(self.extra(a, ctx, post))
+        return weights
+
+    def recurrent_in(self, a):
+        return a.units
+
+    def extra(self, a, ctx, post: str):
+        return ()
+
+    def apply(self, a, x, ctx):
+        if len(x) != 2:
+            raise ArgError(f"{self.names[0]} expects a sequence (steps, features) per "
+                           f"example, got {len(x)}-D {fmt_shape(x)}")
+        self.check(a, ctx)
+        steps, n = x
+        h = self.state_out(a, ctx)
+        dirs = 2 if a.bidirectional else 1
+        merged = h * dirs if (a.merge_mode or "concat") == "concat" else h
+        if not a.num_layers.is_number:
+            raise ArgError("num_layers must be a number (stack a symbolic count of layers "
+                           "with `repeat`)")
+        weights = []
+        for layer in range(int(a.num_layers)):
+            for reverse in ((False, True) if a.bidirectional else (False,)):
+                weights += self.direction(a, ctx, n if layer == 0 else merged, layer, reverse,
+                                          a.num_layers > 1, a.bidirectional)
+        sequences = a.return_sequences
+        if sequences is None:
+            sequences = ctx.pick(keras=False, torch=True)
+        out = (steps, merged) if sequences else (merged,)
+        return Applied(out, tuple(weights))
+
+
+class SimpleRNN(Recurrent):
+    names = ("simple_rnn", "rnn")
+    keras, torch, auto_name = "SimpleRNN", "RNN", "simple_rnn"
+    gates = 1
+    args = _common_args()
+    doc = "An Elman RNN: h' = tanh(W x + U h + b)."
+
+
+class LSTM(Recurrent):
+    names = ("lstm",)
+    keras, torch, auto_name = "LSTM", "LSTM", "lstm"
+    gates = 4
+    args = _common_args((Arg("proj_size", nonneg, 0, positional=False),))
+    doc = ("Long short-term memory: input, forget, cell and output gates (4u per input "
+           "and state feature); PyTorch's proj_size projects the state to proj_size.")
+
+    def check(self, a, ctx):
+        super().check(a, ctx)
+        if a.proj_size != 0:
+            if ctx.convention == "keras":
+                raise ArgError("proj_size is a PyTorch option (use convention torch)")
+            ctx.require(sympy.StrictLessThan(a.proj_size, a.units),
+                        f"proj_size ({a.proj_size}) must be smaller than units ({a.units})")
+
+    def state_out(self, a, ctx):
+        return a.proj_size if a.proj_size != 0 else a.units
+
+    def recurrent_in(self, a):
+        return a.proj_size if a.proj_size != 0 else a.units
+
+    def extra(self, a, ctx, post):
+        if a.proj_size == 0:
+            return ()
+        return (Weight(f"weight_hr{post}", (a.proj_size, a.units),
+                       why="the projection of the state: proj_size x u"),)
+
+
+class GRU(Recurrent):
+    names = ("gru",)
+    keras, torch, auto_name = "GRU", "GRU", "gru"
+    gates = 3
+    args = _common_args((Arg("reset_after", boolean, True, positional=False),))
+    doc = ("Gated recurrent unit: update, reset and candidate gates. Keras's default "
+           "reset_after = true keeps separate input and recurrent biases, as PyTorch does.")
+
+    def check(self, a, ctx):
+        super().check(a, ctx)
+        if ctx.convention == "torch" and not a.reset_after:
+            raise ArgError("PyTorch's GRU applies the reset gate after the recurrent "
+                           "product (reset_after = true) only")
+
+    def biases(self, a, ctx, pre, post):
+        if ctx.convention == "keras" and a.reset_after:
+            u = a.units
+            return (Weight(pre + "bias", (2, 3 * u),
+                           why="reset_after = true: an input and a recurrent bias, 2 x 3u"),)
+        return super().biases(a, ctx, pre, post)
+
+
+for _kind in (SimpleRNN(), LSTM(), GRU()):
+    register(_kind)
