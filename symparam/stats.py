@@ -2,6 +2,7 @@
 printing is done by :mod:`symparam.render`."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Optional
@@ -13,12 +14,45 @@ from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
 
 
-def structured(expr: sympy.Expr) -> sympy.Expr:
-    """The textbook form of a per-layer count: ``F*(C*k_h*k_w + 1)`` rather than the
-    expanded sum. Factoring one layer's count is cheap; never a whole model's."""
-    if expr.is_number or not expr.free_symbols:
-        return expr
-    return sympy.factor(expr)
+def _factors(term: sympy.Expr) -> Counter:
+    """The factors of a product, powers with whole exponents spelt out: d**2 -> d, d."""
+    out: Counter = Counter()
+    for f in sympy.Mul.make_args(term):
+        base, exp = f.as_base_exp()
+        if exp.is_Integer and exp > 0 and not base.is_number:
+            out[base] += int(exp)
+        else:
+            out[f] += 1
+    return out
+
+
+def structured(sizes) -> sympy.Expr:
+    """The textbook form of a sum of weight sizes: the factors common to every term
+    pulled out, ``F*(C*k_h*k_w + 1)`` rather than the expanded sum.
+
+    It reads the common factors off the products instead of calling ``sympy.factor``,
+    which costs milliseconds per layer and is unpredictable on a whole model.
+
+    >>> from sympy import symbols
+    >>> n, h = symbols("n h", positive=True, integer=True)
+    >>> structured([n * h, h])
+    h*(n + 1)
+    """
+    sizes = [sympy.sympify(t) for t in sizes]
+    if len(sizes) < 2:
+        return sizes[0] if sizes else sympy.Integer(0)
+    counts = [_factors(t) for t in sizes]
+    common = counts[0]
+    for c in counts[1:]:
+        common = common & c
+    if not common:
+        return sympy.Add(*sizes)
+    rest = sympy.Add(*[sympy.Mul(*[b ** k for b, k in (c - common).items()]) for c in counts])
+    head = sympy.Mul(*[b ** k for b, k in common.items()])
+    if head.is_Number and rest.is_Add:
+        # sympy would distribute a bare number over the sum: keep 32*(49*C + 1) whole.
+        return sympy.Mul(head, rest, evaluate=False)
+    return head * rest
 
 
 @dataclass
@@ -43,7 +77,7 @@ class LayerStats:
         sizes = [w.size for w in self.weights if w.role in roles]
         if not sizes:
             return sympy.Integer(0)
-        return self.multiplier * structured(sympy.Add(*sizes))
+        return self.multiplier * structured(sizes)
 
     @cached_property
     def params(self) -> sympy.Expr:
