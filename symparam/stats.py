@@ -2,6 +2,7 @@
 printing is done by :mod:`symparam.render`."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,14 +42,20 @@ def structured(sizes) -> sympy.Expr:
     sizes = [sympy.sympify(t) for t in sizes]
     if len(sizes) < 2:
         return sizes[0] if sizes else sympy.Integer(0)
-    counts = [_factors(t) for t in sizes]
+    split = [t.as_coeff_Mul() for t in sizes]
+    coeffs = [c for c, _ in split]
+    g = sympy.Integer(1)
+    if all(c.is_Integer for c in coeffs):
+        g = sympy.Integer(math.gcd(*[int(c) for c in coeffs]))
+    counts = [_factors(t) for _, t in split]
     common = counts[0]
     for c in counts[1:]:
         common = common & c
-    if not common:
+    if not common and g == 1:
         return sympy.Add(*sizes)
-    rest = sympy.Add(*[sympy.Mul(*[b ** k for b, k in (c - common).items()]) for c in counts])
-    head = sympy.Mul(*[b ** k for b, k in common.items()])
+    rest = sympy.Add(*[(c / g) * sympy.Mul(*[b ** k for b, k in (f - common).items()])
+                       for c, f in zip(coeffs, counts)])
+    head = g * sympy.Mul(*[b ** k for b, k in common.items()])
     if head.is_Number and rest.is_Add:
         # sympy would distribute a bare number over the sum: keep 32*(49*C + 1) whole.
         return sympy.Mul(head, rest, evaluate=False)
