@@ -1,1 +1,208 @@
-"""count, summary, derive (owned by the CLI work; see issue 2)."""
+"""``count``, ``summary``, ``derive`` and ``examples``: read a model, analyze it,
+print what :mod:`symparam.render` makes of it. Nothing here computes or formats."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from ..analyze import analyze
+from ..cli import main
+from ..errors import SymparamError, UsageError
+from ..layers.base import closest
+from ..parser import parse_file
+from ..render import count_text, derivation, model_dict, summary_text
+from ..render.document import FORMATS
+from ..resources import resource_dir
+from ..stats import ModelStats
+
+_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9][0-9_,]*)\s*$")
+_SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown"}
+
+
+# ---- where the model comes from ----------------------------------------------------
+
+def shipped(kind: str) -> dict[str, Path]:
+    """The shipped files of ``kind`` ('examples' or 'zoo'), by name (file stem)."""
+    try:
+        folder = resource_dir(kind)
+    except FileNotFoundError:
+        return {}
+    return {p.stem: p for p in sorted(folder.rglob("*.symp"))}
+
+
+def _find_shipped(kind: str, name: str) -> Path:
+    files = shipped(kind)
+    if name in files:
+        return files[name]
+    for path in files.values():  # a model's name works too: --example mlp
+        try:
+            if name in parse_file(path).models:
+                return path
+        except SymparamError:
+            continue
+    option = "--example" if kind == "examples" else "--zoo"
+    if not files:
+        raise UsageError(f"no {option} '{name}': nothing is shipped in the {kind} yet")
+    close = closest(name, list(files))
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UsageError(f"no {option} '{name}'{hint}; see `symparam examples` for the list: "
+                     f"{', '.join(files)}")
+
+
+def parse_sets(items) -> dict[str, int]:
+    """``("n=4096", "h=512,k=80")`` -> ``{"n": 4096, "h": 512, "k": 80}``."""
+    values: dict[str, int] = {}
+    for item in items:
+        for part in item.split(","):
+            m = _SET.match(part)
+            if not m:
+                raise UsageError(f"--set '{part.strip()}': write SYMBOL=VALUE with a positive "
+                                 f"whole number, e.g. --set n=4096")
+            name, text = m.group(1), m.group(2).replace("_", "").replace(",", "")
+            value = int(text)
+            if value < 1:
+                raise UsageError(f"--set '{part.strip()}': {name} must be a positive whole "
+                                 f"number (symbols are sizes)")
+            if name in values and values[name] != value:
+                raise UsageError(f"--set gives {name} twice ({values[name]} and {value})")
+            values[name] = value
+    return values
+
+
+def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
+         model: Optional[str], sets, symbolic: bool, convention: Optional[str]) -> ModelStats:
+    """Read and analyze the model the options name."""
+    given = [x for x in (file, example, zoo) if x is not None]
+    if len(given) != 1:
+        raise UsageError("name one model source: a FILE, --example NAME or --zoo NAME"
+                         + (" (not several)" if given else ""))
+    if example is not None:
+        file = _find_shipped("examples", example)
+    elif zoo is not None:
+        file = _find_shipped("zoo", zoo)
+    doc = parse_file(file)
+    if model is None and (example or zoo) and (example or zoo) in doc.models:
+        model = example or zoo
+    return analyze(doc, model=model, convention=convention, values=parse_sets(sets),
+                   symbolic=symbolic)
+
+
+def model_options(command):
+    """The options every command that reads a model shares."""
+    @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--example", metavar="NAME",
+                  help="A shipped example instead of FILE (see `symparam examples`).")
+    @click.option("--zoo", metavar="NAME", help="A model of the shipped zoo instead of FILE.")
+    @click.option("--model", "-m", "model", metavar="NAME",
+                  help="Which model of the file (needed when it has several).")
+    @click.option("--set", "-s", "sets", multiple=True, metavar="SYMBOL=VALUE",
+                  help="Give a symbol a value (repeatable; or n=1,h=2).")
+    @click.option("--symbolic", is_flag=True,
+                  help="Ignore the defaults: symbols without --set stay symbolic.")
+    @click.option("--convention", type=click.Choice(["keras", "torch"]),
+                  help="Count as Keras or PyTorch do (default: the file's, else keras).")
+    @functools.wraps(command)
+    def wrapper(file, example, zoo, model, sets, symbolic, convention, **rest):
+        stats = load(file, example, zoo, model, sets, symbolic, convention)
+        return command(stats, **rest)
+    return wrapper
+
+
+def _json(stats: ModelStats) -> None:
+    click.echo(json.dumps(model_dict(stats), indent=2, ensure_ascii=False))
+
+
+# ---- commands ------------------------------------------------------------------------
+
+@main.command()
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+def count(stats: ModelStats, as_json: bool) -> None:
+    """Total, trainable and non-trainable parameters, and buffers: formulas and numbers.
+
+    \b
+    Examples:
+      symparam count model.symp
+      symparam count model.symp --set n=1024 --set h=256
+      symparam count --example seed000 --symbolic
+    """
+    if as_json:
+        return _json(stats)
+    click.echo(count_text(stats))
+
+
+@main.command()
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+def summary(stats: ModelStats, as_json: bool) -> None:
+    """A per-layer table like Keras's model.summary(), with formulas.
+
+    \b
+    Examples:
+      symparam summary --example seed001
+      symparam summary model.symp --convention torch
+    """
+    if as_json:
+        return _json(stats)
+    click.echo(summary_text(stats))
+
+
+@main.command()
+@model_options
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)),
+              help="Output format (default: from OUT's suffix, else markdown).")
+@click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to OUT instead of the terminal.")
+def derive(stats: ModelStats, fmt: Optional[str], out: Optional[Path]) -> None:
+    """A derivation document: per layer its weights, shapes and count, then the totals.
+
+    \b
+    Examples:
+      symparam derive --example seed000 --format markdown
+      symparam derive model.symp -o model.tex
+    """
+    if fmt is None:
+        fmt = _SUFFIXES.get(out.suffix.lower(), "markdown") if out else "markdown"
+    text = derivation(stats, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
+    click.echo(f"wrote {out} ({fmt})", err=True)
+
+
+@main.command()
+def examples() -> None:
+    """List the shipped examples and zoo models (for --example and --zoo)."""
+    for kind, option in (("examples", "--example"), ("zoo", "--zoo")):
+        click.echo(f"{kind.capitalize()} (symparam count {option} NAME):")
+        rows = []
+        for name, path in shipped(kind).items():
+            try:
+                models = ", ".join(parse_file(path).models) or "no model"
+            except SymparamError as err:
+                models = f"does not parse: {str(err).splitlines()[0]}"
+            rows.append((name, models, _first_comment(path)))
+        if not rows:
+            click.echo("  (none yet)")
+        width = max((len(r[0]) for r in rows), default=0)
+        mwidth = max((len(r[1]) for r in rows), default=0)
+        for name, models, about in rows:
+            click.echo(f"  {name.ljust(width)}   {models.ljust(mwidth)}   {about}".rstrip())
+
+
+def _first_comment(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip().startswith("#"):
+            return line.strip().lstrip("#").strip()
+        if line.strip():
+            break
+    return ""

@@ -1,0 +1,105 @@
+"""Analysis results as plain data (dicts, lists, strings, ints) for ``--json``.
+
+The schema is documented in ``docs/cli.md``; fields are only ever added, never
+renamed or removed, and ``schema`` says which version a document follows. Every
+``formula`` is ``str()`` of a sympy expression: read it back with :func:`read_formula`.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import sympy
+
+from ..stats import LayerStats, ModelStats
+from ..values import symbol
+from .fmt import formula
+
+SCHEMA_VERSION = 1
+
+
+def count(stats: ModelStats, expr) -> dict:
+    """``{"formula", "value"}`` for a count; ``value`` is None while a symbol has no
+    value, and then ``"at_values"`` holds the formula with the known values put in."""
+    out = {"formula": formula(expr), "value": stats.value(expr)}
+    if out["value"] is None and stats.values:
+        out["at_values"] = formula(stats.at(expr))
+    return out
+
+
+def _dims(stats: ModelStats, dims) -> list[str]:
+    return [formula(d) for d in stats.shape_at(dims)]
+
+
+def _weight(stats: ModelStats, w) -> dict:
+    out = {
+        "name": w.name,
+        "shape": _dims(stats, w.shape),
+        "trainable": w.role == "trainable",
+        "role": w.role,
+        "shape_formula": [formula(d) for d in w.shape],
+        "size": count(stats, w.size),
+    }
+    if getattr(w, "shared_with", ""):
+        out["shared_with"] = w.shared_with
+    return out
+
+
+def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
+    """One layer; ``params`` and the role counts include the layer's multiplier."""
+    return {
+        "name": layer.name,
+        "type": layer.type,
+        "output_shape": ["None"] + _dims(stats, layer.output_shape),
+        "params": count(stats, layer.params),
+        "trainable": count(stats, layer.trainable),
+        "non_trainable": count(stats, layer.non_trainable),
+        "weights": [_weight(stats, w) for w in layer.weights],
+        # Extra fields, beyond the schema issue 2 asks for.
+        "kind": layer.kind,
+        "buffers": count(stats, layer.buffers),
+        "output_shape_formula": ["None"] + [formula(d) for d in layer.output_shape],
+        "input_shapes": [["None"] + _dims(stats, s) for s in layer.input_shapes],
+        "inputs": list(layer.inputs),
+        "multiplier": count(stats, layer.multiplier),
+        "path": list(layer.path),
+        "line": layer.line,
+        "column": layer.column,
+    }
+
+
+def model_dict(stats: ModelStats) -> dict:
+    """The whole analysis as JSON-ready data.
+
+    >>> from symparam import analyze
+    >>> d = model_dict(analyze("model m(n = 4, h = 2):\\n    input [n]\\n    dense h\\n"))
+    >>> d["total"], d["symbols"]
+    ({'formula': 'h*(n + 1)', 'value': 10}, {'n': 4, 'h': 2})
+    """
+    return {
+        "model": stats.name,
+        "convention": stats.convention,
+        "symbols": {s.name: (int(stats.values[s]) if s in stats.values else None)
+                    for s in stats.symbols},
+        "total": count(stats, stats.total),
+        "trainable": count(stats, stats.trainable),
+        "non_trainable": count(stats, stats.non_trainable),
+        "buffers": count(stats, stats.buffers),
+        "layers": [layer_dict(stats, layer) for layer in stats.layers],
+        "schema": SCHEMA_VERSION,
+        "layout": stats.layout,
+        "defaults": {name: (formula(d) if d is not None else None)
+                     for name, d in stats.defaults.items()},
+    }
+
+
+def read_formula(text: str, symbols: Optional[Mapping] = None) -> sympy.Expr:
+    """A formula string back into sympy, its symbols positive integers as in the
+    model (so ``N`` or ``E`` stay symbols, not sympy's functions or constants).
+
+    >>> read_formula("h*(n + 1)", {"n": 4, "h": None}) == symbol("h") * (symbol("n") + 1)
+    True
+    """
+    names = list(symbols or ())
+    local = {name: symbol(name) for name in names}
+    return sympy.sympify(text, locals=local)
+

@@ -1,0 +1,193 @@
+"""Derivation documents (Markdown, LaTeX) from the Jinja2 templates in ``templates/``.
+
+Python prepares the facts (per layer: weights, shapes, counts as sympy expressions);
+the templates only lay them out. LaTeX templates use LaTeX-friendly delimiters,
+``\\VAR{...}`` and ``\\BLOCK{...}``, so braces and ``%`` stay plain TeX. Prose is
+escaped with the ``tex`` filter; math comes from ``sympy.latex`` and is never escaped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jinja2
+import sympy
+from sympy.core.alphabets import greeks
+
+from ..errors import UsageError
+from ..resources import resource_dir
+from ..layers.base import NON_TRAINABLE, TRAINABLE
+from ..stats import LayerStats, ModelStats, structured
+from . import fmt
+
+PARAMETER_ROLES = (TRAINABLE, NON_TRAINABLE)
+FORMATS = {"markdown": "derive.md.j2", "latex": "derive.tex.j2"}
+_WORD = re.compile(r"([A-Za-z]{2,})(\d*)$")
+
+
+def symbol_names(symbols) -> dict:
+    """LaTeX names for multi-letter symbols: ``classes`` as ``\\mathit{classes}``
+    (one word, not a product of seven letters); Greek names stay Greek."""
+    out = {}
+    for s in symbols:
+        m = _WORD.match(s.name)
+        if m and m.group(1).lower() not in greeks:
+            out[s] = r"\mathit{%s}" % m.group(1) + (f"_{{{m.group(2)}}}" if m.group(2) else "")
+    return out
+
+
+@dataclass(frozen=True)
+class WeightFacts:
+    name: str
+    shape: tuple
+    role: str
+    size: sympy.Expr
+    why: str
+    shared_with: str = ""
+
+    @property
+    def role_text(self) -> str:
+        """``non-trainable``, or ``shared with dec/kernel`` (prose: escape it)."""
+        text = self.role.replace("_", "-")
+        return f"{text} with {self.shared_with}" if self.shared_with else text
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """What a derivation says about one layer with weights."""
+
+    layer: LayerStats
+    weights: tuple[WeightFacts, ...]
+    terms: tuple[sympy.Expr, ...]   # the size of each parameter (not buffer) weight
+    per_copy: sympy.Expr            # structured count of one copy
+    multiplier: sympy.Expr
+
+    @property
+    def params(self) -> sympy.Expr:
+        return self.layer.params
+
+
+def layer_facts(layer: LayerStats) -> LayerFacts:
+    """The facts of one layer; ``terms`` are its parameters' sizes (buffers and weights
+    shared with another layer are not counted here)."""
+    weights = tuple(WeightFacts(w.name, tuple(w.shape), w.role, w.size, w.why,
+                                getattr(w, "shared_with", ""))
+                    for w in layer.weights)
+    terms = tuple(w.size for w in weights if w.role in PARAMETER_ROLES)
+    return LayerFacts(layer, weights, terms, structured(list(terms)), layer.multiplier)
+
+
+class _Math:
+    """The ``latex`` filter bound to one model's symbol names."""
+
+    def __init__(self, stats: ModelStats):
+        self.names = symbol_names(stats.symbols)
+
+    def __call__(self, expr) -> str:
+        return sympy.latex(sympy.sympify(expr), symbol_names=self.names)
+
+    def shape(self, dims) -> str:
+        return r" \times ".join(self(d) for d in dims) if dims else "1"
+
+    def batch_shape(self, dims) -> str:
+        return r"(\mathrm{None}" + "".join(", " + self(d) for d in dims) + ")"
+
+    def shape_at(self, dims, stats: ModelStats) -> str:
+        """A shape in symbols, then with the values put in when that differs."""
+        steps = [self.batch_shape(dims)]
+        if stats.values:
+            steps.append(self.batch_shape(stats.shape_at(dims)))
+        return " = ".join(_distinct(steps))
+
+    @staticmethod
+    def text(words: str) -> str:
+        """Words inside math: ``\\text{Total params}``."""
+        return r"\text{%s}" % fmt.tex_escape(words)
+
+    @staticmethod
+    def align(label: str, steps: list[str]) -> str:
+        """Rows of an ``align*``: ``label &= a \\\\ &= b``."""
+        return f"{label} &= " + " \\\\\n  &= ".join(steps)
+
+    def quantity(self, expr) -> str:
+        value = fmt.as_int(expr)
+        return fmt.tex_number(value) if value is not None else self(expr)
+
+    def layer_chain(self, f: LayerFacts, stats: ModelStats) -> list[str]:
+        """The steps of one layer's count: the weights' sizes added, the factored
+        form, then the number (or the formula with the known values put in)."""
+        added = " + ".join(self(t) for t in f.terms) or "0"
+        factored = self(f.per_copy)
+        if f.multiplier != 1:
+            mult = self(f.multiplier) + r" \cdot "
+            added = mult + (rf"\left({added}\right)" if len(f.terms) > 1 else added)
+            factored = mult + (rf"\left({factored}\right)"
+                               if isinstance(f.per_copy, sympy.Add) else factored)
+        steps = [added, factored]
+        if stats.values:
+            steps.append(self.quantity(stats.at(f.params)))
+        return _distinct(steps)
+
+    def total_chain(self, expr, attr: str, stats: ModelStats) -> list[str]:
+        """A total: its formula, the layers' numbers added, the number."""
+        steps = [self(expr)]
+        parts = [stats.at(getattr(layer, attr)) for layer in stats.layers]
+        parts = [p for p in parts if p != 0]
+        if stats.values and len(parts) > 1:
+            steps.append(" + ".join(self.quantity(p) for p in parts))
+        if stats.values:
+            steps.append(self.quantity(stats.at(expr)))
+        return _distinct(steps)
+
+
+def _distinct(steps: list[str]) -> list[str]:
+    out: list[str] = []
+    for step in steps:
+        if not out or out[-1] != step:
+            out.append(step)
+    return out
+
+
+def _environment(latex: bool) -> jinja2.Environment:
+    options = dict(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+                   undefined=jinja2.StrictUndefined, trim_blocks=True,
+                   lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    if latex:
+        options.update(block_start_string=r"\BLOCK{", block_end_string="}",
+                       variable_start_string=r"\VAR{", variable_end_string="}",
+                       comment_start_string=r"\#{", comment_end_string="}",
+                       line_statement_prefix="%%", line_comment_prefix="%#")
+    env = jinja2.Environment(**options)
+    env.filters.update(tex=fmt.tex_escape, md=fmt.md_code, num=fmt.number,
+                       formula=fmt.formula)
+    return env
+
+
+@lru_cache(maxsize=None)
+def _template(fmt_name: str) -> jinja2.Template:
+    return _environment(fmt_name == "latex").get_template(FORMATS[fmt_name])
+
+
+def derivation(stats: ModelStats, fmt_name: str = "markdown") -> str:
+    """The derivation document of an analyzed model, as Markdown or LaTeX.
+
+    >>> from symparam import analyze
+    >>> doc = derivation(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n"))
+    >>> "2 n + 2" in doc and "= 10" in doc
+    True
+    """
+    if fmt_name not in FORMATS:
+        raise UsageError(f"unknown format '{fmt_name}': use {' or '.join(FORMATS)}")
+    math = _Math(stats)
+    layers = [layer_facts(layer) for layer in stats.layers if layer.weights]
+    totals = [("Total params", "params", stats.total),
+              ("Trainable params", "trainable", stats.trainable),
+              ("Non-trainable params", "non_trainable", stats.non_trainable)]
+    if stats.convention == "torch" or stats.buffers != 0:
+        totals.append(("Buffers", "buffers", stats.buffers))
+    return _template(fmt_name).render(
+        stats=stats, layers=layers, totals=totals, math=math,
+        values=[(s, stats.values[s]) for s in stats.symbols if s in stats.values],
+        unset=[s for s in stats.symbols if s not in stats.values],
+        at=stats.at)

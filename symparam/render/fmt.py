@@ -1,0 +1,115 @@
+"""Small formatting helpers shared by every renderer: numbers, formulas, shapes,
+and escaping of prose for LaTeX and Markdown.
+
+Formulas in text are ``str()`` of the sympy expression, so that ``sympy.sympify``
+reads them back; math in LaTeX is ``sympy.latex`` and is never escaped.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional
+
+import sympy
+
+
+def number(value: int) -> str:
+    """An integer with thousands separators, as Keras prints counts.
+
+    >>> number(2140752)
+    '2,140,752'
+    """
+    return f"{int(value):,}"
+
+
+def formula(expr) -> str:
+    """A formula as text that ``sympy.sympify`` reads back.
+
+    >>> n, h = sympy.symbols("n h")
+    >>> formula(h * (n + 1))
+    'h*(n + 1)'
+    """
+    return str(sympy.sympify(expr))
+
+
+def as_int(expr) -> Optional[int]:
+    """The integer an expression is, or None while it holds a symbol."""
+    expr = sympy.sympify(expr)
+    if expr.is_Integer or (expr.is_number and expr.is_integer):
+        return int(expr)
+    return None
+
+
+def quantity(expr) -> str:
+    """A number with separators when ``expr`` is one, else the formula.
+
+    >>> quantity(sympy.Integer(37633)), quantity(sympy.Symbol("n") + 1)
+    ('37,633', 'n + 1')
+    """
+    value = as_int(expr)
+    return number(value) if value is not None else formula(expr)
+
+
+def shape(dims: Iterable) -> str:
+    """An output shape the way Keras prints it, the batch axis as None.
+
+    >>> shape((64, 64, 32))
+    '(None, 64, 64, 32)'
+    """
+    return "(" + ", ".join(["None"] + [formula(d) for d in dims]) + ")"
+
+
+def times(per_copy, multiplier) -> str:
+    """``per_copy`` standing ``multiplier`` times: ``C*(9*C + 1) × L``.
+
+    >>> L, C = sympy.symbols("L C")
+    >>> times(4 * C + 1, L)
+    '(4*C + 1) × L'
+    """
+    text = formula(per_copy)
+    if isinstance(sympy.sympify(per_copy), sympy.Add):
+        text = f"({text})"
+    return f"{text} × {formula(multiplier)}"
+
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_TEX_RE = re.compile("|".join(re.escape(c) for c in _TEX_SPECIAL))
+
+
+def tex_escape(text) -> str:
+    """Prose for LaTeX: the special characters escaped (never use it on math).
+
+    >>> print(tex_escape("conv_1 & 50%"))
+    conv\\_1 \\& 50\\%
+    """
+    return _TEX_RE.sub(lambda m: _TEX_SPECIAL[m.group()], str(text))
+
+
+def tex_number(value: int) -> str:
+    """A number for LaTeX math, with thin, non-breaking separators.
+
+    >>> print(tex_number(2097664))
+    2{,}097{,}664
+    """
+    return number(value).replace(",", "{,}")
+
+
+def tex_quantity(expr) -> str:
+    """Math for a count: the number when it is one, else ``sympy.latex``."""
+    value = as_int(expr)
+    return tex_number(value) if value is not None else sympy.latex(sympy.sympify(expr))
+
+
+def md_code(text) -> str:
+    """Inline code for Markdown, safe for names with underscores or backticks.
+
+    >>> md_code("conv_1")
+    '`conv_1`'
+    """
+    text = str(text)
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

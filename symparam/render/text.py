@@ -1,0 +1,156 @@
+"""Plain-text renderings for the terminal: ``count`` and ``summary``.
+
+Deterministic, no colors, no trailing spaces: the same analysis always prints the
+same bytes (the golden files in ``tests/golden/`` depend on it).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import sympy
+
+from ..stats import ModelStats, structured
+from .document import layer_facts
+from .fmt import formula, quantity, shape, times
+
+GAP = "   "
+# (label, ModelStats attribute): the totals lines, worded exactly as Keras prints them.
+TOTALS = (("Total params", "total"), ("Trainable params", "trainable"),
+          ("Non-trainable params", "non_trainable"))
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = " ") -> list[str]:
+    """Left-aligned columns, as wide as their widest cell; no trailing spaces."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells):
+        return (indent + GAP.join(str(c).ljust(w) for c, w in zip(cells, widths))).rstrip()
+    return [line(header)] + [line(r) for r in rows]
+
+
+def symbols_line(stats: ModelStats) -> str:
+    """``Symbols: n = 4096, h = 512; no value: L`` (or ``Symbols: none``)."""
+    given = [f"{s} = {stats.values[s]}" for s in stats.symbols if s in stats.values]
+    unset = [str(s) for s in stats.symbols if s not in stats.values]
+    parts = [", ".join(given)] if given else []
+    if unset:
+        parts.append("no value: " + ", ".join(unset))
+    return "Symbols: " + ("; ".join(parts) if parts else "none")
+
+
+def header_lines(stats: ModelStats) -> list[str]:
+    return [f'Model: "{stats.name}"  (convention {stats.convention}, layout {stats.layout})',
+            symbols_line(stats)]
+
+
+def _quantities(stats: ModelStats) -> list[tuple[str, object]]:
+    rows = [(label, getattr(stats, attr)) for label, attr in TOTALS]
+    return rows + [("Buffers", stats.buffers)]
+
+
+def count_text(stats: ModelStats) -> str:
+    """Totals as formulas and, where values are known, numbers.
+
+    >>> from symparam import analyze
+    >>> print(count_text(analyze("model m(n = 4, h = 2):\\n    input [n]\\n    dense h\\n")))
+    Model: "m"  (convention keras, layout channels_last)
+    Symbols: n = 4, h = 2
+    <BLANKLINE>
+                            Formula     Value
+     Total params           h*(n + 1)   10
+     Trainable params       h*(n + 1)   10
+     Non-trainable params   0           0
+     Buffers                0           0
+    """
+    header = ["", "Formula"]
+    if stats.values:
+        header.append("Value" if stats.complete else "With the values given")
+    rows = []
+    for label, expr in _quantities(stats):
+        row = [label, formula(expr)]
+        if stats.values:
+            row.append(quantity(stats.at(expr)))
+        rows.append(row)
+    return "\n".join(header_lines(stats) + [""] + table(header, rows))
+
+
+def _common(a: Sequence[str], b: Sequence[str]) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _formula_cell(layer) -> str:
+    if layer.multiplier == 1 or layer.params == 0:
+        return formula(layer.params)
+    return times(layer_facts(layer).per_copy, layer.multiplier)
+
+
+def _layer_quantity(stats: ModelStats, layer) -> str:
+    """The layer's number, or its count with the known values put in, factored."""
+    v = stats.at(layer.params)
+    if v.is_number or v == layer.params:
+        return quantity(v)
+    return formula(structured(list(sympy.Add.make_args(sympy.expand(v)))))
+
+
+def summary_rows(stats: ModelStats) -> list[list[str]]:
+    """One row per layer, plus a header row (``b1:``, ``repeat L:``) wherever the
+    enclosing blocks and repeats change; nesting shows as indentation."""
+    with_values = bool(stats.values)
+    rows, previous = [], ()
+    for layer in stats.layers:
+        path = tuple(layer.path)
+        for depth in range(_common(previous, path), len(path)):
+            label = "  " * depth + path[depth] + ":"
+            rows.append([label, "", ""] + ([""] if with_values else []))
+        previous = path
+        name = "  " * len(path) + f"{layer.name} ({layer.type})"
+        out = shape(stats.shape_at(layer.output_shape))
+        if with_values:
+            rows.append([name, out, _layer_quantity(stats, layer), _formula_cell(layer)])
+        else:
+            rows.append([name, out, _formula_cell(layer)])
+    return rows
+
+
+def summary_text(stats: ModelStats) -> str:
+    """A per-layer table in the spirit of Keras's ``model.summary()``.
+
+    >>> from symparam import analyze
+    >>> print(summary_text(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n")))
+    Model: "m"  (convention keras, layout channels_last)
+    Symbols: n = 4
+    ______________________________________________________________
+     Layer (type)               Output Shape   Param #   Formula
+    ==============================================================
+     input_layer (InputLayer)   (None, 4)      0         0
+     dense (Dense)              (None, 2)      10        2*(n + 1)
+    ==============================================================
+    Total params: 10
+    Trainable params: 10
+    Non-trainable params: 0
+    ______________________________________________________________
+    Formulas:
+     Total params = 2*(n + 1)
+     Trainable params = 2*(n + 1)
+     Non-trainable params = 0
+    """
+    header = ["Layer (type)", "Output Shape", "Param #"]
+    if stats.values:
+        header.append("Formula")
+    rows = summary_rows(stats)
+    lines = table(header, rows)
+    width = max(len(line) for line in lines)
+    quantities = _quantities(stats)
+    if stats.convention != "torch" and stats.buffers == 0:
+        quantities = quantities[:3]
+    out = header_lines(stats) + ["_" * width, lines[0], "=" * width] + lines[1:]
+    out.append("=" * width)
+    out += [f"{label}: {quantity(stats.at(expr))}" for label, expr in quantities]
+    out.append("_" * width)
+    if stats.values and stats.symbols:
+        out.append("Formulas:")
+        out += [f" {label} = {formula(expr)}" for label, expr in quantities]
+    return "\n".join(out)
