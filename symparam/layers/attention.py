@@ -108,9 +108,11 @@ class Attention(LayerKind):
         for name, given, have in (("embed_dim", a.embed_dim, e), ("kdim", a.kdim, key[-1]),
                                   ("vdim", a.vdim, value[-1])):
             if given is not None:
-                if same_dim(given, have) is False:
-                    raise ArgError(f"{name} = {given} but the tensor's last axis is {have}")
-                ctx.require(sympy.Eq(given, have), f"attention: {name} {given} must be {have}")
+                gap = sympy.expand(given - have)
+                if gap.is_number and gap != 0:
+                    raise ArgError(f"{name} = {given} must equal the tensor's last axis {have}")
+                ctx.require(sympy.Eq(given, have), f"attention: {name} = {given} must equal "
+                                                   f"the tensor's last axis {have}")
         if e.is_number and h.is_number and e % h != 0:
             raise ArgError(f"embed_dim {e} is not divisible by {h} heads")
         ctx.require(sympy.Eq(sympy.Mod(e, h), 0), f"attention: embed_dim {e} must be "
