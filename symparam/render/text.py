@@ -87,31 +87,46 @@ def _formula_cell(layer) -> str:
     return times(layer_facts(layer).per_copy, layer.multiplier)
 
 
-def _layer_quantity(stats: ModelStats, layer) -> str:
-    """The layer's number, or its count with the known values put in, factored."""
-    v = stats.at(layer.params)
-    if v.is_number or v == layer.params:
+def _at(stats: ModelStats, expr) -> str:
+    """A layer's number, or its count with the known values put in, factored."""
+    v = stats.at(expr)
+    if v.is_number or v == expr:
         return quantity(v)
     return formula(structured(list(sympy.Add.make_args(sympy.expand(v)))))
 
 
-def summary_rows(stats: ModelStats) -> list[list[str]]:
+def summary_columns(stats: ModelStats) -> list[str]:
+    """Param # holds numbers when values are known (Formula then holds the formula),
+    formulas otherwise; Buffers appears when the model keeps any (PyTorch)."""
+    columns = ["Layer (type)", "Output Shape", "Param #"]
+    if stats.buffers != 0:
+        columns.append("Buffers")
+    if stats.values:
+        columns.append("Formula")
+    return columns
+
+
+def _cells(stats: ModelStats, layer, columns: list[str]) -> list[str]:
+    cells = [shape(stats.shape_at(layer.output_shape)),
+             _at(stats, layer.params) if stats.values else _formula_cell(layer)]
+    if "Buffers" in columns:
+        cells.append(_at(stats, layer.buffers))
+    if "Formula" in columns:
+        cells.append(_formula_cell(layer))
+    return cells
+
+
+def summary_rows(stats: ModelStats, columns: list[str]) -> list[list[str]]:
     """One row per layer, plus a header row (``b1:``, ``repeat L:``) wherever the
     enclosing blocks and repeats change; nesting shows as indentation."""
-    with_values = bool(stats.values)
     rows, previous = [], ()
     for layer in stats.layers:
         path = tuple(layer.path)
         for depth in range(_common(previous, path), len(path)):
-            label = "  " * depth + path[depth] + ":"
-            rows.append([label, "", ""] + ([""] if with_values else []))
+            rows.append(["  " * depth + path[depth] + ":"] + [""] * (len(columns) - 1))
         previous = path
         name = "  " * len(path) + f"{layer.name} ({layer.type})"
-        out = shape(stats.shape_at(layer.output_shape))
-        if with_values:
-            rows.append([name, out, _layer_quantity(stats, layer), _formula_cell(layer)])
-        else:
-            rows.append([name, out, _formula_cell(layer)])
+        rows.append([name] + _cells(stats, layer, columns))
     return rows
 
 
@@ -137,11 +152,8 @@ def summary_text(stats: ModelStats) -> str:
      Trainable params = 2*(n + 1)
      Non-trainable params = 0
     """
-    header = ["Layer (type)", "Output Shape", "Param #"]
-    if stats.values:
-        header.append("Formula")
-    rows = summary_rows(stats)
-    lines = table(header, rows)
+    columns = summary_columns(stats)
+    lines = table(columns, summary_rows(stats, columns))
     width = max(len(line) for line in lines)
     quantities = _quantities(stats)
     if stats.convention != "torch" and stats.buffers == 0:
