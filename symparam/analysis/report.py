@@ -1,0 +1,246 @@
+"""Text for the analysis commands: tables, CSV, JSON and Markdown built from the
+results of :mod:`sweep`, :mod:`solve`, :mod:`leading`, :mod:`diff` and
+:mod:`memory`. Functions return strings (or yield lines); the CLI prints them.
+
+Counts are printed in full, with thousands separators in tables; a value that is
+not a whole number is printed as an exact fraction, never rounded. Approximate
+figures (a root's decimals, GiB) are always marked with ``≈``.
+"""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Iterator, Sequence
+
+import sympy
+
+from ..render.fmt import formula, number, quantity
+from ..render.text import table
+from ..stats import ModelStats
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def exact(value, commas: bool = True) -> str:
+    """An exact value as text: ``1,234``, or ``7/2`` for a fraction."""
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, sympy.Basic) and not value.is_Integer:
+        return formula(value)
+    return number(value) if commas else str(int(value))
+
+
+def gib(nbytes) -> str:
+    """``≈ 651.0 GiB``: a human size for a byte count (approximate, and marked so)."""
+    v = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(v) < 1024 or unit == "PiB":
+            return f"≈ {v:,.1f} {unit}" if unit != "B" else f"{int(nbytes):,} B"
+        v /= 1024
+    return ""  # pragma: no cover
+
+
+def _json_value(v):
+    if isinstance(v, Fraction):
+        return f"{v.numerator}/{v.denominator}"
+    return int(v)
+
+
+def sweep_lines(result, fmt: str = "table") -> Iterator[str]:
+    """The rows of a sweep, one line at a time (a million rows stream)."""
+    header = result.grid + result.metrics
+    if fmt == "json":
+        yield "["
+        n = result.size
+        for i, row in enumerate(result.rows()):
+            item = json.dumps({h: _json_value(v) for h, v in zip(header, row)})
+            yield "  " + item + ("," if i < n - 1 else "")
+        yield "]"
+    elif fmt == "csv":
+        yield ",".join(header)
+        for row in result.rows():
+            yield ",".join(exact(v, commas=False) for v in row)
+    elif fmt == "markdown":
+        yield "| " + " | ".join(header) + " |"
+        yield "|" + "|".join("---:" for _ in header) + "|"
+        for row in result.rows():
+            yield "| " + " | ".join(exact(v) for v in row) + " |"
+    else:
+        rows = [[exact(v) for v in row] for row in result.rows()]
+        widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+        yield "  ".join(h.rjust(w) for h, w in zip(header, widths))
+        for r in rows:
+            yield "  ".join(c.rjust(w) for c, w in zip(r, widths))
+
+
+def sweep_notes(result) -> list[str]:
+    """What the sweep held fixed and how it computed (for stderr)."""
+    notes = []
+    if result.fixed:
+        notes.append("fixed: " + ", ".join(f"{k} = {v:,}" for k, v in result.fixed.items()))
+    modes = sorted(set(result.modes.values()))
+    notes.append(f"{result.size:,} points, exact ({', '.join(modes)} arithmetic)")
+    return notes
+
+
+def _count_name(stats: ModelStats, count) -> str:
+    for name, attr in (("params", "total"), ("trainable", "trainable"),
+                       ("buffers", "buffers")):
+        if count == getattr(stats, attr):
+            return name
+    return formula(count)  # pragma: no cover
+
+
+def _bytes_cells(v) -> list[str]:
+    return [f"{v:,}", gib(v)] if v is not None else ["", ""]
+
+
+def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations) -> str:
+    """Parameter memory per dtype, training memory, activation memory."""
+    from .memory import dtype_bytes
+
+    p, t = stats.value(stats.total), stats.value(stats.trainable)
+    out = [f'Model: "{stats.name}"  (convention {stats.convention})',
+           f"params = {formula(stats.total)}" + (f" = {p:,}" if p is not None else "")]
+    if stats.trainable != stats.total:
+        out.append(f"trainable = {formula(stats.trainable)}"
+                   + (f" = {t:,}" if t is not None else ""))
+    out += ["", "Parameter memory: bytes per value x params"]
+    rows = [[dt, str(dtype_bytes(dt)), *_bytes_cells(stats.value(dtype_bytes(dt)
+                                                                  * stats.total))]
+            for dt in dtypes]
+    out += table(["dtype", "bytes/value", "bytes", ""], rows)
+    out += ["", f"Training memory: {training.optimizer}, {training.precision} precision, "
+                f"{training.bytes_per_parameter} bytes per trainable parameter "
+                f"(gradients and optimizer state for trainable parameters only)"]
+    rows = [[name, str(nb), _count_name(stats, count), *_bytes_cells(stats.value(expr))]
+            for name, nb, count, expr in training.parts]
+    rows.append(["total", "", "", *_bytes_cells(stats.value(training.total))])
+    out += table(["part", "bytes/value", "x", "bytes", ""], rows)
+    if stats.value(training.total) is None:
+        out.append(f" total = {formula(training.total)}")
+    act = activations
+    v = stats.value(act.total)
+    out += ["", f"Activation memory: every layer's output kept once, {act.bytes_per_value} "
+                f"bytes per value, batch {act.batch} (inputs not counted)"]
+    out.append(f" total = {formula(act.total)}"
+               + (f" = {v:,} bytes ({gib(v)})" if v is not None else ""))
+    top = sorted(((stats.value(e) or 0, name, e) for name, e in act.per_layer),
+                 key=lambda r: -r[0])
+    if top and top[0][0]:
+        out.append(" largest (a layer in a repeat counts once per repeat):")
+        out += table(["layer", "formula", "bytes", ""],
+                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in top[:5]],
+                     indent="  ")
+    return "\n".join(out)
+
+
+def solve_text(r, stats: ModelStats) -> str:
+    x = r.symbol
+    lines = [f"{r.metric}({x}) = {formula(r.equation)}"]
+    if r.fixed:
+        lines.append("with " + ", ".join(f"{k} = {int(v):,}" for k, v in r.fixed.items()))
+    lines.append(f"target: {r.metric} = {r.target:,}")
+    lines.append("")
+    if r.roots:
+        for root in r.roots:
+            approx = sympy.N(root, 15)
+            lines.append(f"exact root: {x} = {formula(root)}"
+                         + ("" if root.is_Integer else f"  ≈ {approx}"))
+    elif r.bracket:
+        lines.append(f"{r.metric} is a step function of {x} (floor/ceiling): it passes "
+                     f"{r.target:,} between {x} = {r.bracket[0]:,} and {r.bracket[1]:,}")
+    if r.conditions:
+        lines.append("admissible: " + " and ".join(condition(c) for c in r.conditions))
+    rows = []
+    for c in r.candidates:
+        diff = c.metric - r.target
+        pct = f"{100 * diff / r.target:+.3f}%" if r.target else ""
+        rows.append([c.side, f"{x} = {c.value:,}", f"{c.metric:,}", f"{diff:+,}", pct])
+    lines.append("")
+    lines += table(["", "value", r.metric, "- target", ""], rows, indent="")
+    return "\n".join(lines)
+
+
+_OPS = {"==": "==", "!=": "!=", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
+
+
+def condition(rel) -> str:
+    """A relation as typed: ``d % H == 0`` rather than ``Eq(Mod(d, H), 0)``.
+
+    >>> d, H = sympy.symbols("d H", integer=True, positive=True)
+    >>> condition(sympy.Eq(sympy.Mod(d, H), 0, evaluate=False))
+    'd % H == 0'
+    """
+    def side(e):
+        if isinstance(e, sympy.Mod):
+            a, b = e.args
+            wrap = (lambda x: f"({formula(x)})" if x.is_Add or x.is_Mul else formula(x))
+            return f"{wrap(a)} % {wrap(b)}"
+        return formula(e)
+    op = getattr(rel, "rel_op", None)
+    if op not in _OPS:
+        return formula(rel)
+    return f"{side(rel.lhs)} {_OPS[op]} {side(rel.rhs)}"
+
+
+def _pct(v) -> str:
+    return "" if v is None else f"{100 * v:.2f}%"
+
+
+def leading_text(r) -> str:
+    names = ", ".join(map(str, r.symbols))
+    lines = [f"{r.metric} as {names} grow:"]
+    for deg, terms in r.orders:
+        lines.append(f"  degree {deg}: {formula(terms)}")
+    if r.approximated:
+        lines.append("  (floor and ceiling replaced by their arguments: exact up to "
+                     "lower-order terms)")
+    lead = r.orders[0][1]
+    lines.append("")
+    lines.append(f"leading term: {formula(lead)}")
+    if r.value is not None and r.leading_value is not None:
+        lines.append(f"at the values in effect: {r.leading_value:,} of {r.value:,} "
+                     f"({_pct(r.leading_value / r.value)})")
+    if r.groups:
+        lines += ["", "share by layer group:"]
+        rows = [[g.name, formula(g.expr), formula(g.leading),
+                 f"{g.value:,}" if g.value is not None else "", _pct(g.share),
+                 formula(g.limit_share)] for g in r.groups]
+        lines += table(["group", "formula", "leading", r.metric, "share",
+                        f"share as {names} grow"], rows)
+    return "\n".join(lines)
+
+
+def _delta(e, v) -> str:
+    if e.is_Integer:
+        return f"{int(e):,}"
+    return formula(e) + (f" = {v:,}" if v is not None else "")
+
+
+def diff_text(d, label_a: str, label_b: str, show_all: bool = False) -> str:
+    lines = [f"A = {label_a}", f"B = {label_b}", ""]
+    rows = []
+    for ld in d.layers:
+        if not (show_all or ld.changed):
+            continue
+        pa = quantity(ld.a.params) if ld.a else "(none)"
+        pb = quantity(ld.b.params) if ld.b else "(none)"
+        cells = [ld.name, ld.kind, pa, pb]
+        for role in ("params", "non_trainable", "buffers"):
+            cells.append(_delta(ld.delta[role], ld.values[role]))
+        rows.append(cells)
+    if rows:
+        lines += table(["layer", "kind", "A params", "B params", "Δ params",
+                        "Δ non-trainable", "Δ buffers"], rows)
+    else:
+        lines.append(" no layer differs")
+    lines += ["", "A − B in total:"]
+    for role, label in (("params", "params"), ("trainable", "trainable"),
+                        ("non_trainable", "non-trainable"), ("buffers", "buffers")):
+        lines.append(f"  {label:<14} {_delta(d.total[role], d.values[role])}")
+    if d.by_kind:
+        lines += ["", "by layer kind:"]
+        for kind, role, e, v in d.by_kind:
+            lines.append(f"  {kind} {role.replace('_', '-')}: {_delta(e, v)}")
+    return "\n".join(lines)

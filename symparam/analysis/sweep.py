@@ -1,0 +1,115 @@
+"""Evaluate metrics over a grid of symbol values, exactly and at NumPy speed.
+
+>>> from symparam import analyze
+>>> s = analyze("model m(n = 4, h = 2):\\n    input [n]\\n    dense h\\n")
+>>> r = sweep(s, [("h", [1, 2, 3])], ["params"])
+>>> r.columns["h"].tolist(), r.columns["params"].tolist()
+([1, 2, 3], [5, 10, 15])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import sympy
+
+from ..errors import UsageError
+from ..layers.base import closest
+from ..stats import ModelStats
+from .evaluate import compile_formula
+from .grid import MAX_POINTS
+from .memory import BATCH
+from .metrics import MetricOptions, metric_expr
+
+CHUNK = 262_144  # points per evaluation step (for the progress bar and memory)
+
+
+@dataclass
+class SweepResult:
+    """Columns by name: the grid's symbols first, then the metrics (NumPy arrays of
+    int64, or of Python ints / Fractions where 64 bits would not be exact)."""
+
+    model: str
+    grid: list[str]
+    metrics: list[str]
+    columns: dict
+    fixed: dict                     # symbol name -> value used for symbols not swept
+    modes: dict = field(default_factory=dict)  # metric -> 'int64' | 'python int' | 'sympy'
+    formulas: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.columns[self.grid[0]]) if self.grid else 0
+
+    def rows(self):
+        cols = [self.columns[c] for c in self.grid + self.metrics]
+        for i in range(self.size):
+            yield [c[i] for c in cols]
+
+
+def grid_symbols(stats: ModelStats, names: Sequence[str]) -> list[sympy.Symbol]:
+    """The model's symbols (or ``batch``) for grid names, with an error naming an
+    unknown one."""
+    known = {s.name: s for s in stats.symbols}
+    known.setdefault(BATCH.name, BATCH)
+    out = []
+    for name in names:
+        if name not in known:
+            hint = closest(name, list(known), 1) or [k for k in known
+                                                     if k.lower() == name.lower()][:1]
+            raise UsageError(f"model {stats.name} has no symbol '{name}'"
+                             + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                             + f"; its symbols: {', '.join(s.name for s in stats.symbols)}")
+        if known[name] in out:
+            raise UsageError(f"symbol '{name}' is given more than one grid")
+        out.append(known[name])
+    return out
+
+
+def fixed_values(stats: ModelStats, exprs, free: Sequence[sympy.Symbol], what: str) -> dict:
+    """Values for the symbols of ``exprs`` not in ``free``: those in effect, or an
+    error naming the ones without a value."""
+    needed = set().union(*(sympy.sympify(e).free_symbols for e in exprs)) - set(free)
+    missing = sorted(s.name for s in needed if s not in stats.values)
+    if missing:
+        raise UsageError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
+                         f"value: give {'it' if len(missing) == 1 else 'them'} with --set "
+                         f"NAME=VALUE or {what}")
+    return {s: stats.values[s] for s in needed}
+
+
+def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics: Sequence[str],
+          options: MetricOptions = MetricOptions(),
+          progress: Optional[Callable[[int], None]] = None) -> SweepResult:
+    """Every metric at every point of the grid (the product of the symbols' values).
+    ``progress(n)`` is called after each step of ``n`` points."""
+    import numpy as np
+
+    if not grid:
+        raise UsageError("give at least one --grid NAME=VALUES")
+    symbols = grid_symbols(stats, [name for name, _ in grid])
+    npoints = 1
+    for _, values in grid:
+        npoints *= len(values)
+    if npoints > MAX_POINTS:
+        raise UsageError(f"the grid has {npoints:,} points; at most {MAX_POINTS:,} are allowed")
+    exprs = {m: metric_expr(stats, m, options) for m in metrics}
+    fixed = fixed_values(stats, exprs.values(), symbols, "sweep it with --grid")
+    axes = [np.asarray(v, dtype=object if max(v) > 2**62 else np.int64) for _, v in grid]
+    mesh = [a.ravel() for a in np.meshgrid(*axes, indexing="ij")] if len(axes) > 1 else axes
+    columns = {s.name: m for s, m in zip(symbols, mesh)}
+    result = SweepResult(stats.name, [s.name for s in symbols], list(metrics), columns,
+                         {s.name: int(v) for s, v in fixed.items()})
+    for name, expr in exprs.items():
+        formula = compile_formula(expr.xreplace(fixed), symbols)
+        result.formulas[name] = formula
+        result.modes[name] = formula.mode_for(*mesh)
+        parts = []
+        for start in range(0, npoints, CHUNK):
+            parts.append(formula(*[m[start:start + CHUNK] for m in mesh]))
+            if progress:
+                progress(min(CHUNK, npoints - start))
+        dtypes = {p.dtype for p in parts}
+        columns[name] = (np.concatenate(parts) if len(dtypes) == 1
+                         else np.concatenate([p.astype(object) for p in parts]))
+    return result

@@ -1,0 +1,206 @@
+"""``sweep``, ``solve``, ``leading``, ``memory`` and ``diff``: the analysis commands.
+They read a model with the shared options of :mod:`.basic`, call
+:mod:`symparam.analysis`, and print what :mod:`symparam.analysis.report` makes of it."""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from ..cli import main
+from ..errors import UsageError
+from .basic import load, model_options
+
+PROGRESS_MIN = 200_000  # points from which a terminal gets a progress bar
+
+
+def metric_options(command):
+    """--dtype, --batch, --optimizer, --precision: how memory metrics are counted."""
+    @click.option("--dtype", default="fp32", show_default=True,
+                  help="Bytes per value for memory: fp32, bf16, fp16, int8, ...")
+    @click.option("--batch", type=click.IntRange(min=1), default=None,
+                  help="Batch size for activation memory (default: the symbol 'batch', "
+                       "which --grid can sweep).")
+    @click.option("--optimizer", default="adam", show_default=True,
+                  help="For training memory: adam, adamw, sgd, momentum, rmsprop, adagrad.")
+    @click.option("--precision", type=click.Choice(["fp32", "mixed"]), default="fp32",
+                  show_default=True, help="For training memory: fp32, or mixed (16-bit "
+                  "weights and gradients, fp32 master weights and moments).")
+    @functools.wraps(command)
+    def wrapper(*args, dtype, batch, optimizer, precision, **rest):
+        from ..analysis.metrics import MetricOptions
+        from ..analysis.memory import OPTIMIZERS, dtype_bytes
+        dtype_bytes(dtype)  # an unknown dtype fails before any work
+        if optimizer.lower() not in OPTIMIZERS:
+            raise UsageError(f"unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
+        return command(*args, options=MetricOptions(dtype, batch, optimizer, precision), **rest)
+    return wrapper
+
+
+@main.command()
+@model_options
+@click.option("--grid", "-g", "grids", multiple=True, required=True, metavar="NAME=VALUES",
+              help="Values of a symbol: d=256,512,1024 or L=6..48:6 or d=256..8192:*2 "
+                   "(repeat for more symbols; the grid is their product).")
+@click.option("--metric", "metric_text", default="params", show_default=True,
+              help="Comma-separated: params, trainable, non_trainable, buffers, memory, "
+                   "activations, training.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]),
+              default="table", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the sweep into OUT.png or OUT.svg (needs matplotlib).")
+@metric_options
+def sweep(stats, grids, metric_text, fmt, plot, options) -> None:
+    """Evaluate metrics over a grid of symbol values, exactly (no rounding, any size).
+
+    \b
+    Examples:
+      symparam sweep gpt.symp --grid d=256,512,1024 --grid L=6..48:6
+      symparam sweep gpt.symp -g d=512..8192:*2 --metric params,training --precision mixed
+      symparam sweep --zoo vgg16 -g H=32..224:32 --metric activations --batch 32 --plot a.png
+    """
+    from ..analysis import report
+    from ..analysis.grid import parse_grid
+    from ..analysis.metrics import BYTES, parse_metrics
+    from ..analysis.sweep import sweep as run_sweep
+
+    metrics = parse_metrics(metric_text)
+    grid = [parse_grid(g) for g in grids]
+    npoints = 1
+    for _, values in grid:
+        npoints *= len(values)
+    if sys.stdout.isatty() and npoints >= PROGRESS_MIN:
+        with click.progressbar(length=npoints * len(metrics), label="sweeping",
+                               file=sys.stderr) as bar:
+            result = run_sweep(stats, grid, metrics, options, progress=bar.update)
+    else:
+        result = run_sweep(stats, grid, metrics, options)
+    for note in report.sweep_notes(result):
+        click.echo(note, err=True)
+    out = sys.stdout
+    for line in report.sweep_lines(result, fmt):
+        out.write(line + "\n")
+    out.flush()
+    if plot is not None:
+        from ..analysis.plot import plot_sweep
+        plot_sweep(result, plot, {m: "B" for m in metrics if m in BYTES})
+        click.echo(f"plot written to {plot}", err=True)
+
+
+@main.command()
+@model_options
+@click.option("--for", "symbol", required=True, metavar="SYMBOL", help="The symbol to solve for.")
+@click.option("--target", required=True, metavar="METRIC=VALUE",
+              help="params=7e9, trainable=1.3B, training=80GB, ...")
+@click.option("--where", "conditions", multiple=True, metavar="CONDITION",
+              help="An admissibility condition such as \"d % H == 0\" (repeatable).")
+@click.option("--ignore-model-checks", is_flag=True,
+              help="Do not require the model's own conditions (divisibility by heads...).")
+@metric_options
+def solve(stats, symbol, target, conditions, ignore_model_checks, options) -> None:
+    """The value of one symbol that meets a target: the exact real root and the
+    nearest admissible whole numbers, with their exact counts.
+
+    \b
+    Examples:
+      symparam solve gpt.symp --for d --target params=7e9
+      symparam solve gpt.symp --for d --target params=7e9 --set L=32 --where "d % 128 == 0"
+    """
+    from ..analysis.report import solve_text
+    from ..analysis.solve import solve as run_solve
+    from ..analysis.targets import parse_condition, parse_target
+
+    metric, value = parse_target(target)
+    where = [rel for text in conditions for rel in parse_condition(text, stats)]
+    result = run_solve(stats, symbol, metric, value, options, where,
+                       model_checks=not ignore_model_checks)
+    click.echo(solve_text(result, stats))
+
+
+@main.command()
+@model_options
+@click.option("--in", "names", required=True, metavar="SYMBOLS",
+              help="The growing symbols, comma-separated: --in d,L")
+@click.option("--metric", default="params", show_default=True)
+@click.option("--group", "group_by", type=click.Choice(["kind", "block"]), default="kind",
+              show_default=True, help="Group layers by kind (embeddings, attention, "
+                                      "feed-forward, ...) or by their outermost block.")
+@metric_options
+def leading(stats, names, metric, group_by, options) -> None:
+    """The dominant terms as some symbols grow, and each layer group's share.
+
+    \b
+    Examples:
+      symparam leading gpt.symp --in d,L
+      symparam leading --zoo vgg16 --in K --group block
+    """
+    from ..analysis.leading import leading as run_leading
+    from ..analysis.metrics import parse_metrics
+    from ..analysis.report import leading_text
+
+    (metric,) = parse_metrics(metric)
+    syms = [n.strip() for n in names.split(",") if n.strip()]
+    click.echo(leading_text(run_leading(stats, syms, metric, options, group_by)))
+
+
+@main.command()
+@model_options
+@click.option("--dtypes", default="fp32,bf16,int8", show_default=True,
+              help="Comma-separated dtypes for the parameter memory table.")
+@metric_options
+def memory(stats, dtypes, options) -> None:
+    """Parameter memory per dtype, training memory (weights, gradients, optimizer
+    state) and activation memory for a batch: formulas and bytes.
+
+    \b
+    Examples:
+      symparam memory gpt.symp --optimizer adam --precision mixed
+      symparam memory --zoo resnet50 --batch 32 --dtype bf16
+    """
+    from ..analysis.memory import activation_memory, training_memory
+    from ..analysis.report import memory_text
+
+    names = [d.strip() for d in dtypes.split(",") if d.strip()]
+    click.echo(memory_text(stats, names,
+                           training_memory(stats, options.optimizer, options.precision),
+                           activation_memory(stats, options.batch, options.dtype)))
+
+
+@main.command()
+@click.argument("file_a", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file_b", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "-m", metavar="NAME", help="Model of A (and of B, unless --model-b).")
+@click.option("--model-b", metavar="NAME", help="Model of B.")
+@click.option("--set", "-s", "sets", multiple=True, metavar="SYMBOL=VALUE",
+              help="Give a symbol a value in both models.")
+@click.option("--convention", type=click.Choice(["keras", "torch"]),
+              help="Convention of A (default: the file's).")
+@click.option("--against", type=click.Choice(["keras", "torch"]),
+              help="Convention of B (default: the file's); with one FILE, compares it "
+                   "with itself under --convention and --against.")
+@click.option("--all", "show_all", is_flag=True, help="List every layer, not only those "
+                                                        "that differ.")
+def diff(file_a: Path, file_b: Optional[Path], model, model_b, sets, convention, against,
+         show_all) -> None:
+    """The symbolic difference A − B, layer by layer: two models, or one model
+    under two conventions.
+
+    \b
+    Examples:
+      symparam diff keras_resnet50.symp torchvision_resnet50.symp
+      symparam diff model.symp --convention keras --against torch
+    """
+    from ..analysis.diff import diff as run_diff
+    from ..analysis.report import diff_text
+
+    if file_b is None and (convention is None or against is None or convention == against):
+        raise UsageError("give a second FILE, or compare one file under two conventions "
+                         "with --convention keras --against torch")
+    a = load(file_a, None, None, model, sets, False, convention)
+    b = load(file_b or file_a, None, None, model_b or model, sets, False, against)
+    label_a = f"{file_a} ({a.name}, convention {a.convention})"
+    label_b = f"{file_b or file_a} ({b.name}, convention {b.convention})"
+    click.echo(diff_text(run_diff(a, b), label_a, label_b, show_all))
