@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("basic",)
+_MODULES = ("basic", "analysis")
 
 
 def load_commands() -> None:
