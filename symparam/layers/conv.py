@@ -1,4 +1,5 @@
-"""Convolution, pooling, global pooling and zero padding, in 1, 2 and 3 dimensions.
+"""Convolutions (plain, grouped, depthwise, separable, transposed), pooling (windowed,
+global, adaptive) and zero padding, in 1, 2 and 3 dimensions.
 
 Output sizes, per spatial axis n (kernel k, stride s, dilation d):
 - Keras ``valid``:  floor((n - d(k-1) - 1)/s) + 1
@@ -36,60 +37,234 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
         return sympy.ceiling(n / s)
     p = 0 if pad == "valid" else pad
     room = n + 2 * p
+    too_big = (f"{what} window of size {eff} is larger than its input of size {n}"
+               + (f" plus padding {2 * p}" if p else ""))
     if (room - eff).is_number and room - eff < 0:
-        raise ArgError(f"{what} window of size {eff} is larger than its input of size {n}"
-                       + (f" plus padding {2 * p}" if p else ""))
+        raise ArgError(too_big)
+    ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
     return sympy.floor((room - eff) / s) + 1
 
 
-class Conv(LayerKind):
+def _window_args(rank: int, words: tuple[str, ...], padding_default="valid"):
+    """stride, padding and dilation: the arguments every convolution shares."""
+    return (
+        Arg("stride", sizes(rank), 1, positional=False, aliases=("strides",)),
+        Arg("padding", _padding(rank, words), padding_default, positional=False),
+        Arg("dilation", sizes(rank), 1, positional=False, aliases=("dilation_rate",)),
+    )
+
+
+_OUTPUT_ARGS = (
+    Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
+    Arg("activation", activation, None, positional=False),
+)
+
+
+def _conv_lengths(a, spatial, ctx) -> tuple:
+    """Output lengths of a (not transposed) convolution, after the checks of the
+    convention: PyTorch has no causal padding and no 'same' with a stride."""
+    if ctx.convention == "torch" and a.padding == "same" and any(s != 1 for s in a.stride):
+        raise ArgError("PyTorch does not support padding='same' for strided convolutions "
+                       "(use an integer padding, or convention keras)")
+    if ctx.convention == "torch" and a.padding == "causal":
+        raise ArgError("padding='causal' is Keras-only (PyTorch has no causal padding)")
+    pads = (a.padding,) * len(spatial) if isinstance(a.padding, str) else a.padding
+    return tuple(conv_length(n, k, s, d, p, ctx, "the convolution")
+                 for n, k, s, d, p in zip(spatial, a.kernel, a.stride, a.dilation, pads))
+
+
+class _ConvKind(LayerKind):
+    """What the convolution kinds share: names from the rank, the argument list.
+    A subclass sets the name patterns ({r}: 1, 2, 3; {R}: 1D, 2D, 3D) and the
+    arguments before and after the window (stride, padding, dilation)."""
+
+    dsl = keras_fmt = torch_fmt = doc_fmt = ""
+    aliases: tuple[str, ...] = ()
+    causal = False  # Keras's causal padding: Conv1D only (not depthwise or separable)
+    padding_default = "valid"
+
     def __init__(self, rank: int):
         self.rank = rank
-        self.names = (f"conv{rank}d",)
-        self.keras, self.torch = f"Conv{_SUFFIX[rank]}", f"Conv{rank}d"
-        self.auto_name = f"conv{rank}d"
-        words = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
-        self.args = (
-            Arg("filters", size, aliases=("out_channels",), doc="output channels"),
-            Arg("kernel", sizes(rank), aliases=("kernel_size",)),
-            Arg("stride", sizes(rank), 1, positional=False, aliases=("strides",)),
-            Arg("padding", _padding(rank, words), "valid", positional=False),
-            Arg("dilation", sizes(rank), 1, positional=False, aliases=("dilation_rate",)),
-            Arg("groups", size, 1, positional=False),
-            Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
-            Arg("activation", activation, None, positional=False),
-        )
-        self.doc = f"A {rank}-D convolution with `filters` output channels."
+        fill = {"r": rank, "R": _SUFFIX[rank]}
+        self.names = tuple(n.format(**fill) for n in (self.dsl, *self.aliases))
+        self.keras, self.torch = self.keras_fmt.format(**fill), self.torch_fmt.format(**fill)
+        self.auto_name = self.names[0]
+        words = ("valid", "same", "causal") if rank == 1 and self.causal else ("valid", "same")
+        self.args = (*self.leading(rank),
+                     *_window_args(rank, words, self.padding_default),
+                     *self.trailing(rank), *_OUTPUT_ARGS)
+        self.doc = self.doc_fmt.format(**fill)
+
+    def leading(self, rank: int) -> tuple[Arg, ...]:
+        return (Arg("filters", size, aliases=("out_channels",), doc="output channels"),
+                Arg("kernel", sizes(rank), aliases=("kernel_size",)))
+
+    def trailing(self, rank: int) -> tuple[Arg, ...]:
+        return (Arg("groups", size, 1, positional=False),)
+
+
+_MULTIPLIER = Arg("depth_multiplier", size, 1, positional=False, aliases=("multiplier",))
+
+
+class Conv(_ConvKind):
+    dsl, keras_fmt, torch_fmt = "conv{r}d", "Conv{R}", "Conv{r}d"
+    causal = True
+    doc_fmt = "A {r}-D convolution with `filters` output channels."
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
-        if ctx.convention == "torch" and a.padding == "same" and any(s != 1 for s in a.stride):
-            raise ArgError("PyTorch does not support padding='same' for strided convolutions "
-                           "(use an integer padding, or convention keras)")
-        if ctx.convention == "torch" and a.padding == "causal":
-            raise ArgError("padding='causal' is Keras-only (PyTorch has no causal padding)")
-        g = a.groups
-        ctx.require(sympy.Eq(sympy.Mod(c, g), 0),
-                    f"input channels {c} are not divisible by groups={g}")
-        ctx.require(sympy.Eq(sympy.Mod(a.filters, g), 0),
-                    f"filters {a.filters} are not divisible by groups={g}")
-        pads = (a.padding,) * self.rank if isinstance(a.padding, str) else a.padding
-        out = tuple(conv_length(n, k, s, d, p, ctx, "the convolution")
-                    for n, k, s, d, p in zip(spatial, a.kernel, a.stride, a.dilation, pads))
+        out = _conv_lengths(a, spatial, ctx)
+        g = _groups(a.groups, c, a.filters, ctx)
         kernel = ctx.pick(keras=Weight("kernel", (*a.kernel, c / g, a.filters)),
                           torch=Weight("weight", (a.filters, c / g, *a.kernel)))
         weights = (kernel, Weight("bias", (a.filters,))) if a.bias else (kernel,)
         return Applied(join_channels(out, a.filters, ctx), weights)
 
 
+def _groups(g, c, filters, ctx):
+    ctx.require(sympy.Eq(sympy.Mod(c, g), 0),
+                f"input channels {c} are not divisible by groups={g}")
+    ctx.require(sympy.Eq(sympy.Mod(filters, g), 0),
+                f"filters {filters} are not divisible by groups={g}")
+    return g
+
+
+def _depthwise_kernel(a, c, ctx, torch_name: str) -> Weight:
+    """Keras (*k, C, m); PyTorch's grouped Conv (C*m, 1, *k)."""
+    m = a.depth_multiplier
+    return ctx.pick(keras=Weight("depthwise_kernel", (*a.kernel, c, m)),
+                    torch=Weight(torch_name, (c * m, sympy.Integer(1), *a.kernel)))
+
+
+class DepthwiseConv(_ConvKind):
+    """One filter bank per input channel (``depth_multiplier`` filters each).
+
+    Keras: ``DepthwiseConv2D``, kernel ``(k_h, k_w, C, m)``. PyTorch has no class of
+    its own: it is ``Conv2d(C, C*m, k, groups=C)``, weight ``(C*m, 1, k_h, k_w)``.
+    """
+
+    dsl, keras_fmt, torch_fmt = "depthwise_conv{r}d", "DepthwiseConv{R}", "Conv{r}d"
+    doc_fmt = ("A {r}-D depthwise convolution: each input channel convolved with its own "
+               "`depth_multiplier` filters (PyTorch: Conv{r}d with groups=C).")
+
+    def leading(self, rank):
+        return (Arg("kernel", sizes(rank), aliases=("kernel_size",)), _MULTIPLIER)
+
+    def trailing(self, rank):
+        return ()
+
+    def apply(self, a, x, ctx):
+        spatial, c = split_channels(x, self.rank, ctx, self.names[0])
+        out = _conv_lengths(a, spatial, ctx)
+        cm = c * a.depth_multiplier
+        kernel = _depthwise_kernel(a, c, ctx, "weight")
+        weights = (kernel, Weight("bias", (cm,))) if a.bias else (kernel,)
+        return Applied(join_channels(out, cm, ctx), weights)
+
+
+class SeparableConv(_ConvKind):
+    """A depthwise convolution, then a 1x1 (pointwise) one to ``filters`` channels.
+
+    Keras: ``SeparableConv2D`` (depthwise_kernel, pointwise_kernel, bias). PyTorch has
+    no such class; symparam counts the usual pair ``Conv2d(C, C*m, k, groups=C,
+    bias=False)`` then ``Conv2d(C*m, F, 1)``, whose weights match Keras's one to one.
+    """
+
+    dsl, keras_fmt = "separable_conv{r}d", "SeparableConv{R}"
+    torch_fmt = "Sequential(Conv{r}d, Conv{r}d)"
+    doc_fmt = ("A {r}-D depthwise-separable convolution: depthwise, then pointwise to "
+               "`filters` channels.")
+
+    def trailing(self, rank):
+        return (_MULTIPLIER,)
+
+    def apply(self, a, x, ctx):
+        spatial, c = split_channels(x, self.rank, ctx, self.names[0])
+        out = _conv_lengths(a, spatial, ctx)
+        cm, f, ones = c * a.depth_multiplier, a.filters, (sympy.Integer(1),) * self.rank
+        weights = [_depthwise_kernel(a, c, ctx, "depthwise.weight"),
+                   ctx.pick(keras=Weight("pointwise_kernel", (*ones, cm, f)),
+                            torch=Weight("pointwise.weight", (f, cm, *ones)))]
+        if a.bias:
+            weights.append(Weight(ctx.pick(keras="bias", torch="pointwise.bias"), (f,)))
+        return Applied(join_channels(out, f, ctx), tuple(weights))
+
+
+def transpose_length(n, k, s, d, pad, op):
+    """Output length of one axis of a transposed convolution.
+
+    Keras (``valid``/``same``; output_padding None unless given):
+      valid: (n-1)s + max(d(k-1)+1, s), or (n-1)s + d(k-1)+1 + op
+      same:  n s,                       or (n-1)s + (d(k-1)+1) mod 2 + op
+    PyTorch (integer padding p): (n-1)s - 2p + d(k-1) + op + 1
+
+    >>> transpose_length(7, 3, 2, 1, 1, 1), transpose_length(7, 3, 2, 1, "same", None)
+    (14, 14)
+    """
+    eff = d * (k - 1) + 1
+    if pad == "valid":
+        return (n - 1) * s + (sympy.Max(eff, s) if op is None else eff + op)
+    if pad == "same":
+        return n * s if op is None else (n - 1) * s + sympy.Mod(eff, 2) + op
+    return (n - 1) * s - 2 * pad + eff + (0 if op is None else op)
+
+
+class ConvTranspose(_ConvKind):
+    """A transposed ("de-") convolution: the gradient of a convolution, which
+    upsamples. Keras kernel ``(*k, F, C)``; PyTorch weight ``(C, F/groups, *k)``."""
+
+    dsl, aliases = "conv{r}d_transpose", ("conv_transpose{r}d",)
+    keras_fmt, torch_fmt = "Conv{R}Transpose", "ConvTranspose{r}d"
+    doc_fmt = "A {r}-D transposed convolution with `filters` output channels; it upsamples."
+    # Keras defaults to 'valid' and takes only words; PyTorch to 0, integers only.
+    padding_default = None
+
+    def trailing(self, rank):
+        return (Arg("output_padding", optional(sizes(rank, nonneg)), None, positional=False),
+                Arg("groups", size, 1, positional=False))
+
+    def apply(self, a, x, ctx):
+        spatial, c = split_channels(x, self.rank, ctx, self.names[0])
+        pad = a.padding if a.padding is not None else ctx.pick(keras="valid", torch=0)
+        if ctx.convention == "torch" and isinstance(pad, str):
+            raise ArgError(f"PyTorch's {self.torch} takes an integer padding, not '{pad}' "
+                           f"(or use convention keras)")
+        if ctx.convention == "keras" and a.groups != 1:
+            raise ArgError(f"Keras's {self.keras} has no groups (use convention torch)")
+        g = _groups(a.groups, c, a.filters, ctx)
+        pads = (pad,) * self.rank if not isinstance(pad, tuple) else pad
+        ops = a.output_padding or (None,) * self.rank
+        for op, s, d in zip(ops, a.stride, a.dilation):
+            if op is not None:
+                # Keras: output_padding < stride; PyTorch: < stride or < dilation.
+                limit = ctx.pick(keras=sympy.Lt(op, s),
+                                 torch=sympy.Or(sympy.Lt(op, s), sympy.Lt(op, d)))
+                ctx.require(limit, f"output_padding {op} must be smaller than the stride {s}"
+                            + ctx.pick(keras="", torch=f" or the dilation {d}"))
+        out = tuple(transpose_length(n, k, s, d, p, op) for n, k, s, d, p, op
+                    in zip(spatial, a.kernel, a.stride, a.dilation, pads, ops))
+        kernel = ctx.pick(keras=Weight("kernel", (*a.kernel, a.filters, c)),
+                          torch=Weight("weight", (c, a.filters / g, *a.kernel)))
+        weights = (kernel, Weight("bias", (a.filters,))) if a.bias else (kernel,)
+        return Applied(join_channels(out, a.filters, ctx), weights)
+
+
+def _pool_names(kind: LayerKind, op: str, rank: int, prefix: str = "",
+                keras_prefix: str = "", torch_prefix: str = "") -> str:
+    """Set a pooling kind's names: maxpool2d / MaxPooling2D / MaxPool2d /
+    max_pooling2d, with a prefix (global_, adaptive_); returns Max or Average."""
+    word = {"max": "Max", "avg": "Average"}[op]
+    kind.op, kind.rank = op, rank
+    kind.names = (f"{prefix}{op}pool{rank}d",)
+    kind.keras = f"{keras_prefix}{word}Pooling{_SUFFIX[rank]}"
+    kind.torch = f"{torch_prefix}{'Max' if op == 'max' else 'Avg'}Pool{rank}d"
+    kind.auto_name = f"{prefix}{'max' if op == 'max' else 'average'}_pooling{rank}d"
+    return word
+
+
 class Pool(LayerKind):
     def __init__(self, op: str, rank: int):
-        self.op, self.rank = op, rank
-        self.names = (f"{op}pool{rank}d",)
-        word = {"max": "Max", "avg": "Average"}[op]
-        self.keras = f"{word}Pooling{_SUFFIX[rank]}"
-        self.torch = f"{'Max' if op == 'max' else 'Avg'}Pool{rank}d"
-        self.auto_name = f"{'max' if op == 'max' else 'average'}_pooling{rank}d"
+        word = _pool_names(self, op, rank)
         self.args = (
             Arg("pool", sizes(rank), 2, aliases=("pool_size", "kernel_size")),
             Arg("stride", optional(sizes(rank)), None, positional=False, aliases=("strides",)),
@@ -129,12 +304,7 @@ def _ceil_mode_length(n, k, s, d, p):
 
 class GlobalPool(LayerKind):
     def __init__(self, op: str, rank: int):
-        self.op, self.rank = op, rank
-        self.names = (f"global_{op}pool{rank}d",)
-        word = {"max": "Max", "avg": "Average"}[op]
-        self.keras = f"Global{word}Pooling{_SUFFIX[rank]}"
-        self.torch = f"Adaptive{'Max' if op == 'max' else 'Avg'}Pool{rank}d"
-        self.auto_name = f"global_{'max' if op == 'max' else 'average'}_pooling{rank}d"
+        word = _pool_names(self, op, rank, "global_", "Global", "Adaptive")
         self.args = (Arg("keepdims", boolean, False, positional=False),)
         self.doc = (f"{word} over all {rank}-D positions, one value per channel. PyTorch "
                     f"equivalent: {self.torch}(1) followed by a flatten (unless keepdims).")
@@ -144,6 +314,22 @@ class GlobalPool(LayerKind):
         if a.keepdims:
             return Applied(join_channels((sympy.Integer(1),) * self.rank, c, ctx))
         return Applied((c,))
+
+
+class AdaptivePool(LayerKind):
+    """Pooling to a fixed output size, whatever the input size (PyTorch
+    ``AdaptiveAvgPool2d(output_size)``, Keras 3 ``AdaptiveAveragePooling2D``).
+    A ``none`` entry keeps that axis's input size (PyTorch)."""
+
+    def __init__(self, op: str, rank: int):
+        word = _pool_names(self, op, rank, "adaptive_", "Adaptive", "Adaptive")
+        self.args = (Arg("output_size", sizes(rank, optional(size)), aliases=("size",)),)
+        self.doc = f"{word} pooling of each channel to `output_size` over {rank}-D positions."
+
+    def apply(self, a, x, ctx):
+        spatial, c = split_channels(x, self.rank, ctx, self.names[0])
+        out = tuple(n if o is None else o for n, o in zip(spatial, a.output_size))
+        return Applied(join_channels(out, c, ctx))
 
 
 def _pad_spec(rank: int):
@@ -187,7 +373,12 @@ class ZeroPad(LayerKind):
 
 for _r in (1, 2, 3):
     register(Conv(_r))
+    register(ConvTranspose(_r))
     register(ZeroPad(_r))
     for _op in ("max", "avg"):
         register(Pool(_op, _r))
         register(GlobalPool(_op, _r))
+        register(AdaptivePool(_op, _r))
+for _r in (1, 2):
+    register(DepthwiseConv(_r))
+    register(SeparableConv(_r))
