@@ -318,13 +318,37 @@ def _check_latex(tex: str) -> None:
     assert "\\VAR{" not in tex and "\\BLOCK{" not in tex
 
 
+TRICKY = """block res_block(f):
+    residual:
+        conv2d f, 3, padding = same as conv_a
+        batchnorm
+    relu
+
+model my_model(H = 32, W = 32, d_model = 16, L, classes2 = 10):
+    input [H, W, d_model]
+    res_block d_model as stage_1
+    repeat L:
+        res_block d_model
+    global_avgpool2d
+    dense classes2
+"""
+
+
 @pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex not installed")
-def test_derive_latex_compiles(tmp_path):  # pragma: no cover - needs TeX
+@pytest.mark.parametrize("args", [
+    ("--example", "seed001"), ("--example", "seed000", "--convention", "torch"),
+    ("TRICKY",), ("TRICKY", "--set", "L=3"),
+])
+def test_derive_latex_compiles(tmp_path, args):
+    if args[0] == "TRICKY":
+        (tmp_path / "tricky.symp").write_text(TRICKY)
+        args = (str(tmp_path / "tricky.symp"),) + args[1:]
     tex = tmp_path / "d.tex"
-    run("derive", "--example", "seed001", "-o", str(tex))
+    run("derive", *args, "-o", str(tex))
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout[-2000:]
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert (tmp_path / "d.pdf").stat().st_size > 1000
 
 
 def test_derive_format_follows_the_suffix(tmp_path):
@@ -484,3 +508,52 @@ def test_summary_matches_keras_summary(frameworks):
     keras_totals = [re.sub(r" \(.*\)$", "", line.strip()) for line in text.splitlines()
                     if "params:" in line]
     assert totals(run("summary", "--example", "seed001").stdout) == keras_totals
+
+
+# ---- docs/cli.md: every pasted output is what the command prints today ----------------
+
+CLI_MD = ROOT / "docs" / "cli.md"
+
+
+def _doc_files(text: str) -> dict[str, str]:
+    """The model files docs/cli.md shows, as blocks starting with `# file: NAME`."""
+    files = {}
+    for block in re.findall(r"```(?:symparam|text)\n(.*?)```", text, re.S):
+        m = re.match(r"# file: (\S+)\n", block)
+        if m:
+            files[m.group(1)] = block[m.end():]
+    return files
+
+
+def _doc_sessions():
+    text = CLI_MD.read_text(encoding="utf-8")
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        command, _, output = block.partition("\n")
+        assert command.startswith("$ symparam "), command
+        yield pytest.param(command[len("$ symparam "):], output, id=command[2:60])
+
+
+@pytest.mark.parametrize("command, output", list(_doc_sessions()))
+def test_cli_md_outputs_are_real(command, output, tmp_path, monkeypatch):
+    import shlex
+    for name, source in _doc_files(CLI_MD.read_text(encoding="utf-8")).items():
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, shlex.split(command))
+    assert result.output.rstrip("\n") == output.rstrip("\n"), (
+        "docs/cli.md is out of date for `symparam " + command + "`")
+
+
+def test_cli_md_documents_every_command_and_option(monkeypatch):
+    import doctest
+    text = CLI_MD.read_text(encoding="utf-8")
+    for name in ("count", "summary", "derive", "examples"):  # this module's commands
+        command = main.commands[name]
+        assert f"symparam {name}" in text, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("-"):
+                    assert f"`{opt}" in text or f"{opt} " in text, (name, opt)
+    monkeypatch.chdir(ROOT)
+    result = doctest.testfile(str(CLI_MD), module_relative=False)
+    assert result.attempted > 0 and result.failed == 0

@@ -66,9 +66,11 @@ def test_times_brackets_sums_only():
 
 
 def test_symbol_names_for_latex():
-    names = symbol_names([symbol("classes"), symbol("h1"), symbol("alpha"), symbol("rows2")])
+    names = symbol_names([symbol(s) for s in ("classes", "h1", "alpha", "rows2", "d_model",
+                                              "x_1")])
     assert names == {symbol("classes"): r"\mathit{classes}",
-                     symbol("rows2"): r"\mathit{rows}_{2}"}
+                     symbol("rows2"): r"\mathit{rows}_{2}",
+                     symbol("d_model"): r"d_{\mathrm{model}}"}
 
 
 # ---- data ----------------------------------------------------------------------------

@@ -28,12 +28,16 @@ _WORD = re.compile(r"([A-Za-z]{2,})(\d*)$")
 
 def symbol_names(symbols) -> dict:
     """LaTeX names for multi-letter symbols: ``classes`` as ``\\mathit{classes}``
-    (one word, not a product of seven letters); Greek names stay Greek."""
+    (one word, not a product of seven letters), ``d_model`` as ``d_{\\mathrm{model}}``;
+    Greek names stay Greek."""
     out = {}
     for s in symbols:
-        m = _WORD.match(s.name)
+        base, _, sub = s.name.partition("_")
+        m = _WORD.match(base)
         if m and m.group(1).lower() not in greeks:
             out[s] = r"\mathit{%s}" % m.group(1) + (f"_{{{m.group(2)}}}" if m.group(2) else "")
+        if sub and len(sub) > 1 and "_" not in sub:  # d_model: d with the word model below
+            out[s] = out.get(s, sympy.latex(sympy.Symbol(base))) + r"_{\mathrm{%s}}" % sub
     return out
 
 
