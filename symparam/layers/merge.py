@@ -28,6 +28,24 @@ def same_dim(a, b) -> bool | None:
     return None
 
 
+def never_equal(a, b) -> bool:
+    """True if two dimensions differ for every value tried: a merge of them is an error
+    at once. Sizes that agree for some values only (a map pooled four times then
+    upsampled four times matches the original when 16 divides it) are checked when
+    the symbols get values instead.
+
+    >>> H = sympy.Symbol("H", integer=True, positive=True)
+    >>> never_equal(2 * sympy.floor(H / 2), H), never_equal(H + 1, H)
+    (False, True)
+    """
+    diff = sympy.expand(a - b)
+    if diff.is_number:
+        return diff != 0
+    free = diff.free_symbols
+    return all(diff.xreplace({s: sympy.Integer(v) for s in free}) != 0
+               for v in (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 100, 128, 224, 256, 1000, 1024))
+
+
 class Elementwise(LayerKind):
     inputs = "many"
     min_rank = 0
@@ -40,7 +58,7 @@ class Elementwise(LayerKind):
     def apply_many(self, a, xs, ctx):
         first = xs[0]
         for other in xs[1:]:
-            if len(other) != len(first) or any(same_dim(p, q) is False
+            if len(other) != len(first) or any(never_equal(p, q)
                                                for p, q in zip(first, other)):
                 raise ArgError(f"cannot {self.names[0]} tensors of shapes "
                                f"{' and '.join(fmt_shape(s) for s in xs)}")
@@ -61,10 +79,13 @@ class Concat(LayerKind):
         default = -1 if ctx.channels_last else 1
         i = normalize_axis(a.axis if a.axis is not None else default, rank)
         for other in xs[1:]:
-            if len(other) != rank or any(same_dim(p, q) is False for j, (p, q)
+            if len(other) != rank or any(never_equal(p, q) for j, (p, q)
                                          in enumerate(zip(xs[0], other)) if j != i):
                 raise ArgError(f"cannot concatenate tensors of shapes "
                                f"{' and '.join(fmt_shape(s) for s in xs)} along axis {i + 1}")
+            for j, (p, q) in enumerate(zip(xs[0], other)):
+                if j != i:
+                    ctx.require(sympy.Eq(p, q), f"concatenate: {p} must equal {q}")
         out = list(xs[0])
         out[i] = sympy.Add(*[s[i] for s in xs])
         return Applied(tuple(out))
