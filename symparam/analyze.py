@@ -17,6 +17,7 @@ from .layers import base as lb
 from .layers.base import REGISTRY, ArgError, Args, Context, closest, fmt_shape
 from .layers.merge import same_dim
 from .parser import parse, parse_file
+from .sharing import SharingMixin
 from .stats import LayerStats, ModelStats
 from .values import Env, Word, evaluate, node_error, symbol, undefined, uses_name
 
@@ -66,7 +67,7 @@ class Scope:
         return out
 
 
-class _Analyzer:
+class _Analyzer(SharingMixin):
     def __init__(self, doc: ast.Document, model: ast.Definition, convention: str,
                  layout: str):
         self.doc = doc
@@ -79,6 +80,8 @@ class _Analyzer:
         self.names_used: dict[str, int] = {}
         self.block_stack: list[str] = []
         self.tensor_args: list[Tensor] = []
+        self.applied: dict = {}          # layer name -> (kind, args), for `reuse`
+        self.block_instances: dict = {}  # block instance -> (block, its arguments)
 
     # ---- state snapshots, for a repeat that must be redone unrolled ------------------
     def snapshot(self):
@@ -177,6 +180,8 @@ class _Analyzer:
 
     # ---- layers ---------------------------------------------------------------------
     def stmt_layer(self, node: ast.Layer, scope: Scope) -> None:
+        if self.sharing_stmt(node, scope):  # `reuse NAME`, `tie = NAME`: sharing.py
+            return
         if node.kind in self.blocks:
             return self.call_block(node, scope)
         kind = REGISTRY.get(node.kind)
@@ -283,6 +288,7 @@ class _Analyzer:
             name, kind.names[0], kind.type_name(self.ctx, shapes[0]), node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
             scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra])))
+        self.applied[name] = (kind, args)
         tensor = Tensor(tuple(applied.output), name)
         if node.name:
             self.bind_tensor(scope, node.name, tensor, node)
@@ -350,6 +356,7 @@ class _Analyzer:
         instance = node.name or self.auto_name(node.kind)
         if node.name:
             self.claim_name(instance, node)
+        self.block_instances[instance] = (block, dict(env.names))
         inner = Scope(env, {}, x, scope.multiplier, scope.path + (instance,),
                       prefix=f"{instance}/")
         self.block_stack.append(node.kind)

@@ -16,8 +16,8 @@ value, as in Keras).
 
 >>> from symparam import analyze
 >>> s = analyze("convention torch\\nmodel m(T = 5, d = 16):\\n    input [T, d]\\n    attention 4\\n")
->>> s.total, s.value(s.total)
-(4*d*(d + 1), 1088)
+>>> s.total.expand(), s.value(s.total)
+(4*d**2 + 4*d, 1088)
 """
 from __future__ import annotations
 

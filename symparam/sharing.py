@@ -1,0 +1,178 @@
+"""Weight sharing: a layer tied to another's weight, and a layer or block applied again.
+
+Two statements of the language, both counted the way the frameworks count them (Keras's
+``count_params`` and PyTorch's ``parameters()`` see a shared tensor once):
+
+- ``dense V, bias = false, tie = wte``: the layer's main weight (its first: a kernel or
+  weight matrix) *is* the weight of layer ``wte`` with the same shape, or its transpose
+  (Keras's Dense kernel is ``d x V``, the embedding table ``V x d``). Its other weights
+  (a bias) stay its own.
+- ``reuse NAME [as NEW]``: applies the layer or block instance ``NAME`` again, to the
+  current tensor, with the same weights (a Siamese network's shared encoder).
+
+A shared weight stays in its layer's weights with the role ``shared`` and
+``shared_with = "wte/embeddings"``, so it is listed but counted once, where it was made.
+
+>>> from symparam import analyze
+>>> src = '''
+... model lm(V = 100, d = 8, T = 7):
+...     input [T]
+...     embedding V, d as wte
+...     dense V, bias = false, tie = wte
+... '''
+>>> s = analyze(src)
+>>> s.total, s.layers[-1].weights[0].shared_with
+(V*d, 'wte/embeddings')
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import sympy
+
+from . import ast
+from .layers.base import SHARED, Weight, closest, fmt_shape
+from .layers.merge import same_dim
+from .stats import LayerStats
+from .values import Env, node_error
+
+REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
+
+
+def _same_shape(a: tuple, b: tuple, ctx, what: str):
+    """True if the shapes agree (deferring symbolic doubts to ``ctx``), else False."""
+    if len(a) != len(b) or any(same_dim(p, q) is False for p, q in zip(a, b)):
+        return False
+    for p, q in zip(a, b):
+        ctx.require(sympy.Eq(p, q), f"{what}: {p} must equal {q}")
+    return True
+
+
+def _dims(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def share(w: Weight, owner: str, target: Weight, why: str) -> Weight:
+    """``w`` marked as the same tensor as ``owner``'s weight ``target``."""
+    return replace(w, role=SHARED, shared_with=f"{owner}/{target.name}", why=why)
+
+
+class SharingMixin:
+    """The two sharing statements, for the analyzer (see :mod:`symparam.analyze`)."""
+
+    def sharing_stmt(self, node: ast.Layer, scope) -> bool:
+        """Handle ``reuse`` and ``tie = ...``; False if ``node`` is neither."""
+        if node.kind == REUSE:
+            self.reuse(node, scope)
+            return True
+        ties = [kw for kw in node.kwargs if kw.name == "tie"]
+        if not ties:
+            return False
+        tie = ties[0]
+        if not isinstance(tie.value, ast.Name):
+            raise node_error(tie.value, "tie takes the name of a layer: `tie = NAME`")
+        if node.kind in self.blocks:
+            raise node_error(tie, "tie works on a layer, not on a block")
+        target = self.find_layer(tie.value.id, tie.value, scope)
+        before = len(self.layers)
+        self.stmt_layer(replace(node, kwargs=tuple(k for k in node.kwargs if k is not tie)),
+                        scope)
+        self.tie(self.layers[before], target, tie)
+        return True
+
+    def find_layer(self, name: str, where: ast.Node, scope) -> LayerStats:
+        by_name = {layer.name: layer for layer in self.layers}
+        for candidate in (scope.prefix + name, name):
+            if candidate in by_name:
+                return by_name[candidate]
+        close = closest(name, list(by_name))
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise node_error(where, f"no layer '{name}' before this line{hint}")
+
+    def tie(self, layer: LayerStats, target: LayerStats, tie: ast.Kwarg) -> None:
+        own = [w for w in layer.weights if w.role != SHARED]
+        if not own:
+            raise node_error(tie, f"tie: layer '{layer.name}' has no weight to share")
+        if target.multiplier != 1:
+            raise node_error(tie, f"tie: '{target.name}' stands {target.multiplier} times "
+                                  f"(in a repeat); tie to a layer that stands once")
+        w = own[0]
+        candidates = [t for t in target.weights if t.role != SHARED]
+        for transposed in (False, True):
+            for t in candidates:
+                shape = tuple(reversed(t.shape)) if transposed else t.shape
+                if len(t.shape) == 2 or not transposed:
+                    if _same_shape(w.shape, shape, self.ctx, f"tie = {target.name}"):
+                        how = " (transposed)" if transposed else ""
+                        weights = tuple(share(v, target.name, t, f"the same tensor as "
+                                              f"{target.name}'s {t.name}{how}, counted there")
+                                        if v is w else v for v in layer.weights)
+                        self.layers[self.layers.index(layer)] = replace(layer, weights=weights)
+                        return
+        have = ", ".join(f"{t.name} {_dims(t.shape)}" for t in candidates)
+        raise node_error(tie, f"tie = {target.name}: {layer.kind}'s {w.name} of shape "
+                              f"{_dims(w.shape)} matches no weight of "
+                              f"'{target.name}' ({have or 'it has none'}), even transposed")
+
+    def reuse(self, node: ast.Layer, scope) -> None:
+        if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], ast.Name):
+            raise node_error(node, "write `reuse NAME` (or `reuse NAME as NEW`) to apply an "
+                                   "earlier layer or block instance again, with its weights")
+        name = node.args[0].id
+        x = self.need_input(node, scope, "reuse")
+        if name in self.block_instances:
+            block, params = self.block_instances[name]
+            originals = [layer for layer in self.layers if name in layer.path]
+            new = node.name or self.auto_name(f"{name}_reuse")
+            if node.name:
+                self.claim_name(new, node)
+            inner = type(scope)(Env(dict(params)), {}, x, scope.multiplier,
+                                scope.path + (new,), prefix=f"{new}/")
+            start = len(self.layers)
+            self.block_stack.append(block.name)
+            try:
+                self.run_body(block.body, inner)
+            finally:
+                self.block_stack.pop()
+            self.share_all(node, originals, start)
+            out = inner.current
+        else:
+            original = self.find_layer(name, node.args[0], scope)
+            if original.multiplier not in (1, scope.multiplier):
+                raise node_error(node, f"reuse: '{original.name}' stands "
+                                       f"{original.multiplier} times (in a repeat)")
+            if original.name not in self.applied:
+                raise node_error(node.args[0], f"reuse: '{name}' is an input, not a layer")
+            kind, args = self.applied[original.name]
+            start = len(self.layers)
+            again = ast.Layer(original.kind, (), (), node.name, line=node.line,
+                              column=node.column)
+            out = self.apply(kind, again, args, [x], scope)
+            self.share_all(node, [original], start)
+            return
+        if node.name:
+            self.bind_tensor(scope, node.name, out, node)
+        scope.current = out
+
+    def share_all(self, node: ast.Node, originals: list, start: int) -> None:
+        """Mark every weight of the layers made since ``start`` as the matching weight
+        of ``originals``; the structure and the weight shapes must agree."""
+        made = self.layers[start:]
+        pairs = list(zip(made, originals))
+        if len(made) != len(originals) or any(m.kind != o.kind for m, o in pairs):
+            raise node_error(node, "reuse: the layers made differ from the original's")
+        for i, (m, o) in enumerate(pairs):
+            if len(m.weights) != len(o.weights):
+                raise node_error(node, f"reuse of '{o.name}': its weights differ here")
+            weights = []
+            for w, t in zip(m.weights, o.weights):
+                if not _same_shape(w.shape, t.shape, self.ctx, f"reuse of {o.name}"):
+                    raise node_error(node, f"reuse of '{o.name}': here its {w.name} would be "
+                                           f"{_dims(w.shape)} but it is {_dims(t.shape)}: "
+                                           f"the input "
+                                           f"{fmt_shape(m.input_shapes[0])} does not fit "
+                                           f"the layer made for {fmt_shape(o.input_shapes[0])}")
+                weights.append(t if t.role == SHARED else
+                               share(w, o.name, t, f"{o.name} applied again: the same "
+                                                   f"{t.name}, counted there"))
+            self.layers[start + i] = replace(m, weights=tuple(weights))
