@@ -52,6 +52,12 @@ def test_grid_is_the_product_in_order(gpt2):
     assert r.columns["memory"].tolist() == [4 * w for w in want]
 
 
+def test_model_conditions_are_checked_at_every_point(gpt2):
+    r = sweep(gpt2, [("d", [768, 1024, 1536]), ("H", [12, 16])], ["params"])
+    assert r.valid.tolist() == [d % H == 0 for d in (768, 1024, 1536) for H in (12, 16)]
+    assert sweep(gpt2, [("d", [768, 1536])], ["params"]).valid is None
+
+
 def test_exact_where_int64_would_overflow(gpt2):
     ds = [10**6, 2**40, 10**12 + 7]
     Ls = [1, 96, 10**6]

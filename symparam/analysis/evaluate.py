@@ -209,3 +209,23 @@ def compile_formula(expr, symbols: Sequence[sympy.Symbol]) -> CompiledFormula:
            f"    return _r({bound})\n")
     exec(compile(src, "<symparam formula>", "exec"), env)  # noqa: S102 - our own printer's code
     return CompiledFormula(expr, symbols, code, D, env["_run"], env["_bound"])
+
+
+_RELATION_METHODS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__",
+                     ">": "__gt__", ">=": "__ge__"}
+
+
+def relation_mask(rel, symbols: Sequence[sympy.Symbol], columns):
+    """Where a sympy relation (``Eq(Mod(d, H), 0)``, ``d >= 64``) holds, exactly, as a
+    boolean array over the columns; None for a condition that is not a relation."""
+    import numpy as np
+
+    n = len(columns[0]) if columns else 1
+    rel = sympy.sympify(rel)
+    if rel is sympy.true or rel is sympy.false:
+        return np.full(n, rel is sympy.true)
+    method = _RELATION_METHODS.get(getattr(rel, "rel_op", None))
+    if method is None:
+        return None
+    diff = compile_formula(rel.lhs - rel.rhs, symbols)(*columns)
+    return np.asarray(getattr(diff, method)(0), dtype=bool)

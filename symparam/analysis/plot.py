@@ -72,7 +72,7 @@ def plot_sweep(result, out: Path, units: dict | None = None) -> Path:
         else:
             ax.yaxis.set_major_formatter(EngFormatter(unit=units.get(metric, "")))
         ax.set_xlabel(x_name, fontsize=12)
-        ax.set_ylabel(metric + (f" ({units[metric]})" if units.get(metric) else ""),
+        ax.set_ylabel(metric + (" (bytes)" if units.get(metric) == "B" else ""),
                       fontsize=12)
         ax.set_title(f"{result.model}: {metric}", fontsize=12)
         ax.grid(True, which="major", alpha=0.35)

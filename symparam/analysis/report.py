@@ -23,6 +23,8 @@ FORMATS = ("table", "csv", "json", "markdown")
 
 def exact(value, commas: bool = True) -> str:
     """An exact value as text: ``1,234``, or ``7/2`` for a fraction."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, Fraction):
         return f"{value.numerator}/{value.denominator}"
     if isinstance(value, sympy.Basic) and not value.is_Integer:
@@ -41,6 +43,8 @@ def gib(nbytes) -> str:
 
 
 def _json_value(v):
+    if isinstance(v, bool):
+        return v
     if isinstance(v, Fraction):
         return f"{v.numerator}/{v.denominator}"
     return int(v)
@@ -49,24 +53,31 @@ def _json_value(v):
 def sweep_lines(result, fmt: str = "table") -> Iterator[str]:
     """The rows of a sweep, one line at a time (a million rows stream)."""
     header = result.grid + result.metrics
+    valid = result.valid
+    if valid is not None:  # some points break a condition of the model: say which
+        header = header + ["valid"]
+        flags = iter(valid.tolist())
+        rows = ([*row, next(flags)] for row in result.rows())
+    else:
+        rows = result.rows()
     if fmt == "json":
         yield "["
         n = result.size
-        for i, row in enumerate(result.rows()):
+        for i, row in enumerate(rows):
             item = json.dumps({h: _json_value(v) for h, v in zip(header, row)})
             yield "  " + item + ("," if i < n - 1 else "")
         yield "]"
     elif fmt == "csv":
         yield ",".join(header)
-        for row in result.rows():
+        for row in rows:
             yield ",".join(exact(v, commas=False) for v in row)
     elif fmt == "markdown":
         yield "| " + " | ".join(header) + " |"
         yield "|" + "|".join("---:" for _ in header) + "|"
-        for row in result.rows():
+        for row in rows:
             yield "| " + " | ".join(exact(v) for v in row) + " |"
     else:
-        rows = [[exact(v) for v in row] for row in result.rows()]
+        rows = [[exact(v) for v in row] for row in rows]
         widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
         yield "  ".join(h.rjust(w) for h, w in zip(header, widths))
         for r in rows:
@@ -79,7 +90,12 @@ def sweep_notes(result) -> list[str]:
     if result.fixed:
         notes.append("fixed: " + ", ".join(f"{k} = {v:,}" for k, v in result.fixed.items()))
     modes = sorted(set(result.modes.values()))
-    notes.append(f"{result.size:,} points, exact ({', '.join(modes)} arithmetic)")
+    points = f"{result.size:,} point{'s' if result.size != 1 else ''}"
+    notes.append(f"{points}, exact ({', '.join(modes)} arithmetic)")
+    for cond, mask in result.broken:
+        bad = int((~mask).sum())
+        notes.append(f"{bad:,} of {points} break the model's condition {condition(cond)} "
+                     f"(column 'valid')")
     return notes
 
 

@@ -15,7 +15,7 @@ import sympy
 
 from ..errors import UsageError
 from ..stats import ModelStats
-from .evaluate import compile_formula
+from .evaluate import relation_mask
 from .metrics import MetricOptions, metric_expr
 from .sweep import fixed_values, grid_symbols
 
@@ -131,8 +131,6 @@ def solve(stats: ModelStats, symbol: str, metric: str, target: int,
     return SolveResult(x, metric, target, g, roots or [], bracket, candidates, conds, fixed)
 
 
-_OPS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__",
-        ">=": "__ge__"}
 WALK_CHUNK = 4096
 
 
@@ -141,15 +139,6 @@ def _walk(conds, x, start: int, step: int) -> Optional[int]:
     holds; checked a chunk of candidates at a time with the exact compiled evaluator."""
     import numpy as np
 
-    if not conds:
-        return start if start >= 1 else None
-    compiled = []
-    for c in conds:
-        if c is sympy.true:
-            continue
-        if c is sympy.false or getattr(c, "rel_op", None) not in _OPS:
-            return None
-        compiled.append((compile_formula(c.lhs - c.rhs, (x,)), _OPS[c.rel_op]))
     done = 0
     while done < MAX_STEPS:
         ns = start + step * np.arange(done, done + WALK_CHUNK, dtype=object)
@@ -157,8 +146,11 @@ def _walk(conds, x, start: int, step: int) -> Optional[int]:
         if not len(ns):
             return None
         ok = np.ones(len(ns), dtype=bool)
-        for f, op in compiled:
-            ok &= np.asarray(getattr(f(ns), op)(0), dtype=bool)
+        for c in conds:
+            mask = relation_mask(c, (x,), [ns])
+            if mask is None:  # not a relation: check these candidates one by one
+                mask = np.array([bool(c.xreplace({x: sympy.Integer(int(v))})) for v in ns])
+            ok &= mask
         hits = np.flatnonzero(ok)
         if len(hits):
             return int(ns[hits[0]])

@@ -16,7 +16,7 @@ import sympy
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
-from .evaluate import compile_formula
+from .evaluate import compile_formula, relation_mask
 from .grid import MAX_POINTS
 from .memory import BATCH
 from .metrics import MetricOptions, metric_expr
@@ -36,6 +36,19 @@ class SweepResult:
     fixed: dict                     # symbol name -> value used for symbols not swept
     modes: dict = field(default_factory=dict)  # metric -> 'int64' | 'python int' | 'sympy'
     formulas: dict = field(default_factory=dict)
+    # The model's own conditions (divisibility by the heads, ...) that some point breaks:
+    # (condition, boolean array of the points where it holds).
+    broken: list = field(default_factory=list)
+
+    @property
+    def valid(self):
+        """Where every condition of the model holds (None: it holds everywhere)."""
+        if not self.broken:
+            return None
+        ok = self.broken[0][1].copy()
+        for _, mask in self.broken[1:]:
+            ok &= mask
+        return ok
 
     @property
     def size(self) -> int:
@@ -94,12 +107,17 @@ def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics:
     if npoints > MAX_POINTS:
         raise UsageError(f"the grid has {npoints:,} points; at most {MAX_POINTS:,} are allowed")
     exprs = {m: metric_expr(stats, m, options) for m in metrics}
-    fixed = fixed_values(stats, exprs.values(), symbols, "sweep it with --grid")
+    conds = [c for c, _, _ in stats.checks]
+    fixed = fixed_values(stats, [*exprs.values(), *conds], symbols, "sweep it with --grid")
     axes = [np.asarray(v, dtype=object if max(v) > 2**62 else np.int64) for _, v in grid]
     mesh = [a.ravel() for a in np.meshgrid(*axes, indexing="ij")] if len(axes) > 1 else axes
     columns = {s.name: m for s, m in zip(symbols, mesh)}
     result = SweepResult(stats.name, [s.name for s in symbols], list(metrics), columns,
                          {s.name: int(v) for s, v in fixed.items()})
+    for cond in conds:
+        mask = relation_mask(cond.xreplace(fixed), symbols, mesh)
+        if mask is not None and not mask.all():
+            result.broken.append((cond, mask))
     for name, expr in exprs.items():
         formula = compile_formula(expr.xreplace(fixed), symbols)
         result.formulas[name] = formula

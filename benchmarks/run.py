@@ -1,0 +1,344 @@
+"""symparam's speed benchmarks, side by side in one run: ``python benchmarks/run.py``.
+
+Not part of the test suite (timings depend on the machine and its load). Prints a
+Markdown report and writes ``benchmarks/results.json`` and ``benchmarks/results.md``;
+``docs/performance.md`` quotes the latest results.
+
+    python benchmarks/run.py            # everything (several minutes: Keras is slow)
+    python benchmarks/run.py --quick    # fewer repetitions, no Keras
+    python benchmarks/run.py --only sweep,depth
+
+Benchmarks (targets from issue 5):
+  count    `symparam count` cold (interpreter start included) on every shipped example
+           and zoo model: median <= 1 s; >= 5x faster than building the same model in
+           Keras 3 and calling count_params() (also cold).
+  repeat   a repeat over 1, 10^9 and a symbolic number of times: the time must not grow
+           with the count (10^9 within 1.2x of 1).
+  depth    a chain of 1,000 distinct layers analyzed in <= 2 s; 2,000 in <= 2.2x that.
+  sweep    1,000,000 grid points in <= 1 s once the formula exists; >= 100x faster than
+           substituting point by point.
+  gpt3     GPT-3 175B sizes counted exactly (174,604,259,328) well under a second.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "KERAS_BACKEND": "torch"}
+GPT2 = ROOT / "benchmarks" / "models" / "gpt2.symp"
+GPT3 = {"V": 50257, "T": 2048, "d": 12288, "L": 96, "H": 96}
+GPT3_PARAMS = 174_604_259_328
+KERAS_APPS = {"vgg16": "VGG16", "resnet50": "ResNet50", "mobilenetv2": "MobileNetV2"}
+
+
+def wall(cmd: list[str]) -> tuple[float, str]:
+    t = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    return elapsed, done.stdout
+
+
+def best_of(fn, repeat: int) -> float:
+    """Median of ``repeat`` timings of ``fn()`` (in-process)."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def machine() -> dict:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0, 0, 0)
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpu": cpu, "cores": os.cpu_count(), "load_average": [round(x, 2) for x in load],
+            "when": time.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+# ---- count, cold, against Keras -------------------------------------------------------
+
+def shipped_models() -> list[tuple[Path, str]]:
+    from symparam import parse_file
+    out = []
+    for folder in (ROOT / "docs" / "examples", ROOT / "zoo"):
+        for path in sorted(folder.glob("*.symp")):
+            for name in parse_file(path).models:
+                out.append((path, name))
+    return out
+
+
+def keras_graph(path: Path, model: str, tmp: Path):
+    """A pickled oracle graph of the model in Keras's convention, or the reason there
+    is none (a layer kind the Keras builder cannot make)."""
+    import symparam
+    from tests.oracle import keras_build
+    from tests.oracle.graph import build_graph
+    stats = symparam.analyze(path, model=model, convention="keras")
+    graph = build_graph(stats)
+    missing = sorted({n.kind for n in graph.nodes if n.kind != "input"
+                      and n.kind not in keras_build.BUILDERS})
+    if missing:
+        return None, f"no Keras builder for {', '.join(missing)}", None
+    out = tmp / f"{path.stem}-{model}.pkl"
+    out.write_bytes(pickle.dumps(graph))
+    return out, "", stats.value(stats.total)
+
+
+def bench_floor(repeat: int) -> dict:
+    """What any sympy-based tool pays before doing anything: the interpreter, then
+    importing sympy and building one sum (sympy finishes importing on the first Add)."""
+    py = statistics.median(wall([PY, "-c", "pass"])[0] for _ in range(repeat))
+    sym = statistics.median(wall([PY, "-c", "import sympy; sympy.Symbol('x') + 1"])[0]
+                            for _ in range(repeat))
+    return {"python_s": py, "sympy_s": sym}
+
+
+def bench_count(repeat: int, keras_repeat: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, model in shipped_models():
+            rel = path.relative_to(ROOT)
+            times, out = [], ""
+            for _ in range(repeat):
+                t, out = wall([PY, "-m", "symparam", "count", str(rel), "--model", model])
+                times.append(t)
+            row = {"file": str(rel), "model": model, "symparam_s": statistics.median(times),
+                   "symparam_runs": times}
+            if keras_repeat:
+                row.update(bench_keras(path, model, Path(tmp), keras_repeat))
+            rows.append(row)
+            print(f"  count {rel} {model}: {row['symparam_s']:.3f} s"
+                  + (f", keras {row['keras_s']:.3f} s" if row.get("keras_s") else
+                     f", keras: {row.get('keras_note', 'skipped')}"), file=sys.stderr)
+    return rows
+
+
+def bench_keras(path: Path, model: str, tmp: Path, repeat: int) -> dict:
+    if path.stem in KERAS_APPS:
+        cmd = [PY, str(ROOT / "benchmarks" / "keras_count.py"), "--app", KERAS_APPS[path.stem]]
+        how = f"keras.applications.{KERAS_APPS[path.stem]}"
+    else:
+        pkl, why, _ = keras_graph(path, model, tmp)
+        if pkl is None:
+            return {"keras_note": why}
+        cmd = [PY, str(ROOT / "benchmarks" / "keras_count.py"), "--graph", str(pkl)]
+        how = "Keras layers built from the model's graph"
+    times, count = [], None
+    for _ in range(repeat):
+        t, out = wall(cmd)
+        info = json.loads(out.strip().splitlines()[-1])
+        times.append(t - info["overhead_s"])
+        count = info["count"]
+    return {"keras_s": statistics.median(times), "keras_runs": times, "keras_count": count,
+            "keras_how": how}
+
+
+# ---- in-process benchmarks -------------------------------------------------------------
+
+def chain_source(n: int) -> str:
+    """A model of ``n`` distinct layers (each its own statement, widths differ)."""
+    lines = ["model chain(n = 64):", "    input [n]"]
+    lines += [f"    dense {16 + i % 97}" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def bench_depth(repeat: int) -> dict:
+    import symparam
+    out = {}
+    for n in (1000, 2000):
+        src = chain_source(n)
+
+        def run():
+            s = symparam.analyze(src)
+            assert s.value(s.total) is not None
+        out[n] = best_of(run, repeat)
+    return {"layers_1000_s": out[1000], "layers_2000_s": out[2000],
+            "ratio": out[2000] / out[1000]}
+
+
+def bench_repeat(repeat: int) -> dict:
+    import symparam
+    body = "    input [d]\n    repeat {n}:\n        dense d\n        layernorm\n"
+    cases = {"1": "1", "1e9": "1000000000", "symbolic": "N"}
+    out = {}
+    for label, count in cases.items():
+        src = "model r(d = 512, N):\n" + body.format(n=count)
+        out[label] = best_of(lambda: symparam.analyze(src).total, repeat)
+    check = symparam.analyze("model r(d = 512, N):\n" + body.format(n="1000000000"))
+    assert check.value(check.total) == 10**9 * (512 * 513 + 2 * 512)
+    return {"count_1_s": out["1"], "count_1e9_s": out["1e9"], "symbolic_s": out["symbolic"],
+            "ratio_1e9": out["1e9"] / out["1"]}
+
+
+def bench_sweep(repeat: int) -> dict:
+    import random
+
+    import sympy
+
+    import symparam
+    from symparam.analysis.sweep import sweep
+
+    stats = symparam.analyze(GPT2)
+    grid = [("d", list(range(64, 64 * 1001, 64))), ("L", list(range(1, 1001)))]
+    result = {}
+    t = best_of(lambda: result.setdefault("r", sweep(stats, grid, ["params"])), 1)
+    vector = best_of(lambda: sweep(stats, grid, ["params"]), repeat)
+    r = result["r"]
+    expr = stats.total.xreplace({s: v for s, v in stats.values.items()
+                                 if s.name not in ("d", "L")})
+    d, L = (next(s for s in stats.symbols if s.name == n) for n in ("d", "L"))
+    rng = random.Random(1)
+    sample = [rng.randrange(r.size) for _ in range(2000)]
+    t0 = time.perf_counter()
+    for i in sample:
+        v = expr.xreplace({d: sympy.Integer(int(r.columns["d"][i])),
+                           L: sympy.Integer(int(r.columns["L"][i]))})
+        assert int(v) == int(r.columns["params"][i])
+    per_point = (time.perf_counter() - t0) / len(sample)
+    return {"points": r.size, "sweep_s": vector, "first_sweep_s": t,
+            "mode": r.modes["params"], "subs_per_point_s": per_point,
+            "subs_estimated_s": per_point * r.size,
+            "speedup": per_point * r.size / vector}
+
+
+def bench_gpt3(repeat: int) -> dict:
+    import symparam
+    src = GPT2.read_text()
+    s = symparam.analyze(src, values=GPT3)
+    assert s.value(s.total) == GPT3_PARAMS
+    warm = best_of(lambda: symparam.analyze(src, values=GPT3).total, repeat)
+    sets = ",".join(f"{k}={v}" for k, v in GPT3.items())
+    cold = []
+    for _ in range(repeat):
+        t, out = wall([PY, "-m", "symparam", "count", str(GPT2.relative_to(ROOT)), "--set",
+                       sets])
+        assert f"{GPT3_PARAMS:,}" in out
+        cold.append(t)
+    return {"params": GPT3_PARAMS, "analyze_s": warm, "cold_cli_s": statistics.median(cold)}
+
+
+# ---- report ----------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "meets target" if ok else "MISSES target"
+
+
+def report(res: dict) -> str:
+    m = res["machine"]
+    lines = ["# Benchmark results", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['platform']}; "
+             f"load average at start {m['load_average']}; {m['when']}.", ""]
+    if "count" in res:
+        lines += ["## `symparam count`, cold (interpreter start included)", "",
+                  "| model | symparam (median) | Keras 3 build + count_params (median) | "
+                  "speedup |", "|---|---:|---:|---:|"]
+        for r in res["count"]:
+            k = r.get("keras_s")
+            lines.append(f"| {r['file']} `{r['model']}` | {r['symparam_s']:.2f} s | "
+                         + (f"{k:.2f} s | {k / r['symparam_s']:.1f}x |" if k else
+                            f"{r.get('keras_note', 'not run')} | |"))
+        meds = [r["symparam_s"] for r in res["count"]]
+        ups = [r["keras_s"] / r["symparam_s"] for r in res["count"] if r.get("keras_s")]
+        f = res.get("floor")
+        if f:
+            lines += ["", f"For scale, on the same machine in the same run: starting Python "
+                          f"takes {f['python_s']:.2f} s, and starting Python, importing sympy "
+                          f"and adding two terms takes {f['sympy_s']:.2f} s (the floor for "
+                          f"any sympy-based tool)."]
+        lines += ["", f"Median over models: {statistics.median(meds):.2f} s "
+                      f"(target <= 1 s: {verdict(statistics.median(meds) <= 1)}); "
+                      f"slowest {max(meds):.2f} s."]
+        if ups:
+            lines.append(f"Speedup against Keras: from {min(ups):.1f}x to {max(ups):.1f}x "
+                         f"(target >= 5x: {verdict(min(ups) >= 5)}).")
+        lines.append("")
+    if "repeat" in res:
+        r = res["repeat"]
+        lines += ["## Repeat over a huge or symbolic count", "",
+                  f"repeat 1: {r['count_1_s'] * 1e3:.1f} ms; repeat 10^9: "
+                  f"{r['count_1e9_s'] * 1e3:.1f} ms; repeat N (symbolic): "
+                  f"{r['symbolic_s'] * 1e3:.1f} ms. Ratio 10^9 / 1 = {r['ratio_1e9']:.2f} "
+                  f"(target <= 1.2: {verdict(r['ratio_1e9'] <= 1.2)}).", ""]
+    if "depth" in res:
+        r = res["depth"]
+        lines += ["## Depth: a chain of distinct layers", "",
+                  f"1,000 layers: {r['layers_1000_s']:.2f} s (target <= 2 s: "
+                  f"{verdict(r['layers_1000_s'] <= 2)}); 2,000 layers: "
+                  f"{r['layers_2000_s']:.2f} s, {r['ratio']:.2f}x (target <= 2.2x: "
+                  f"{verdict(r['ratio'] <= 2.2)}).", ""]
+    if "sweep" in res:
+        r = res["sweep"]
+        lines += ["## Sweep of 1,000,000 points (GPT-2 layout, d x L)", "",
+                  f"{r['points']:,} points in {r['sweep_s']:.3f} s ({r['mode']} arithmetic, "
+                  f"exact; target <= 1 s: {verdict(r['sweep_s'] <= 1)}). Substituting "
+                  f"point by point: {r['subs_per_point_s'] * 1e6:.0f} µs a point, "
+                  f"≈ {r['subs_estimated_s']:.0f} s for the grid: {r['speedup']:,.0f}x "
+                  f"(target >= 100x: {verdict(r['speedup'] >= 100)}).", ""]
+    if "gpt3" in res:
+        r = res["gpt3"]
+        lines += ["## GPT-3 175B sizes", "",
+                  f"{r['params']:,} parameters, exactly: analyze {r['analyze_s'] * 1e3:.0f} ms "
+                  f"in process; `symparam count` cold {r['cold_cli_s']:.2f} s.", ""]
+    return "\n".join(lines)
+
+
+BENCHES = ("count", "repeat", "depth", "sweep", "gpt3")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, no Keras")
+    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset")
+    ap.add_argument("--no-keras", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    args = ap.parse_args(argv)
+    only = [b.strip() for b in args.only.split(",") if b.strip()]
+    rep = 3 if args.quick else 5
+    res = {"machine": machine()}
+    for name in only:
+        print(f"running {name} ...", file=sys.stderr)
+        if name == "count":
+            res["floor"] = bench_floor(rep)
+            res["count"] = bench_count(rep, 0 if (args.quick or args.no_keras) else 3)
+        elif name == "repeat":
+            res["repeat"] = bench_repeat(rep * 4)
+        elif name == "depth":
+            res["depth"] = bench_depth(rep)
+        elif name == "sweep":
+            res["sweep"] = bench_sweep(rep)
+        elif name == "gpt3":
+            res["gpt3"] = bench_gpt3(rep)
+        else:
+            ap.error(f"unknown benchmark {name!r}; known: {', '.join(BENCHES)}")
+    text = report(res)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    (args.out / "results.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
