@@ -176,3 +176,18 @@ def test_derivation_names_multiletter_symbols_as_words():
     s = analyze("model m(rows = 28, classes = 10):\n    input [rows]\n    dense classes\n")
     tex = derivation(s, "latex")
     assert r"\mathit{classes} \left(\mathit{rows} + 1\right)" in tex
+
+
+def test_tied_weight_is_listed_but_counted_once():
+    """A Dense tied to an embedding (GPT-2's lm_head) holds no parameter of its own:
+    Keras's count_params and PyTorch's parameters() see the shared tensor once."""
+    s = analyze("model lm(V = 100, d = 8, T = 7):\n    input [T]\n"
+                "    embedding V, d as wte\n    dense V, bias = false, tie = wte\n")
+    text = summary_text(s)
+    assert "Total params: 800" in text
+    assert "0 (shares wte/embeddings)" in text
+    tied = model_dict(s)["layers"][-1]["weights"][0]
+    assert (tied["role"], tied["trainable"], tied["shared_with"]) == \
+        ("shared", False, "wte/embeddings")
+    md = derivation(s, "markdown")
+    assert "| shared with wte/embeddings |" in md

@@ -23,6 +23,7 @@ from . import fmt
 
 PARAMETER_ROLES = (TRAINABLE, NON_TRAINABLE)
 FORMATS = {"markdown": "derive.md.j2", "latex": "derive.tex.j2"}
+Step = tuple  # one side of an equation, as the LaTeX of its terms
 _WORD = re.compile(r"([A-Za-z]{2,})(\d*)$")
 
 
@@ -94,14 +95,15 @@ class _Math:
     def shape(self, dims) -> str:
         return r" \times ".join(self(d) for d in dims) if dims else "1"
 
-    def batch_shape(self, dims) -> str:
-        return r"(\mathrm{None}" + "".join(", " + self(d) for d in dims) + ")"
+    def batch_shape(self, dims, breakable: bool = False) -> str:
+        comma = r", \allowbreak " if breakable else ", "  # LaTeX may break a long shape
+        return r"(\mathrm{None}" + "".join(comma + self(d) for d in dims) + ")"
 
-    def shape_at(self, dims, stats: ModelStats) -> str:
+    def shape_at(self, dims, stats: ModelStats, breakable: bool = False) -> str:
         """A shape in symbols, then with the values put in when that differs."""
-        steps = [self.batch_shape(dims)]
+        steps = [self.batch_shape(dims, breakable)]
         if stats.values:
-            steps.append(self.batch_shape(stats.shape_at(dims)))
+            steps.append(self.batch_shape(stats.shape_at(dims), breakable))
         return " = ".join(_distinct(steps))
 
     @staticmethod
@@ -109,44 +111,94 @@ class _Math:
         """Words inside math: ``\\text{Total params}``."""
         return r"\text{%s}" % fmt.tex_escape(words)
 
+    def terms(self, expr) -> Step:
+        """The terms of a sum, in the order sympy prints them."""
+        expr = sympy.sympify(expr)
+        if expr.is_Integer:
+            return (fmt.tex_number(int(expr)),)
+        if isinstance(expr, sympy.Add):
+            return tuple(self(t) for t in expr.as_ordered_terms())
+        return (self(expr),)
+
     @staticmethod
-    def align(label: str, steps: list[str]) -> str:
-        """Rows of an ``align*``: ``label &= a \\\\ &= b``."""
-        return f"{label} &= " + " \\\\\n  &= ".join(steps)
+    def join(step: Step) -> str:
+        out = step[0] if step else "0"
+        for term in step[1:]:
+            out += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
+        return out
+
+    def inline(self, steps: list[Step]) -> str:
+        """``a = b = c`` on one line (Markdown's display math scrolls)."""
+        return " = ".join(self.join(step) for step in steps)
+
+    @staticmethod
+    def align(label: str, steps: list[Step], width: int = 50) -> str:
+        """Rows of an ``align*``: ``label &= a \\\\ &= b``, a long sum broken over
+        several rows (``&\\quad + ...``) so it stays inside the page."""
+        rows = []
+        for step in steps:
+            line, used = "", 0
+            for i, term in enumerate(step):
+                piece = term if i == 0 else (f"- {term[1:]}" if term.startswith("-")
+                                             else f"+ {term}")
+                size = _visible(piece)
+                if line and used + size > width:
+                    rows.append(line)
+                    line, used = r"&\quad " + piece, size
+                else:
+                    line = (line + " " + piece) if line else "&= " + piece
+                    used += size
+            rows.append(line or "&= 0")
+        rows[0] = f"{label} {rows[0]}"
+        return " \\\\\n  ".join(rows)
 
     def quantity(self, expr) -> str:
         value = fmt.as_int(expr)
         return fmt.tex_number(value) if value is not None else self(expr)
 
-    def layer_chain(self, f: LayerFacts, stats: ModelStats) -> list[str]:
+    def value_step(self, expr) -> Step:
+        """A count with the values put in: a number, or what is left of the sum."""
+        value = fmt.as_int(expr)
+        return (fmt.tex_number(value),) if value is not None else self.terms(expr)
+
+    def layer_chain(self, f: LayerFacts, stats: ModelStats) -> list[Step]:
         """The steps of one layer's count: the weights' sizes added, the factored
         form, then the number (or the formula with the known values put in)."""
-        added = " + ".join(self(t) for t in f.terms) or "0"
-        factored = self(f.per_copy)
+        added: Step = tuple(self(t) for t in f.terms) or ("0",)
+        factored = self.terms(f.per_copy)
         if f.multiplier != 1:
             mult = self(f.multiplier) + r" \cdot "
-            added = mult + (rf"\left({added}\right)" if len(f.terms) > 1 else added)
-            factored = mult + (rf"\left({factored}\right)"
-                               if isinstance(f.per_copy, sympy.Add) else factored)
+            added = (mult + (rf"\left({self.join(added)}\right)" if len(added) > 1
+                             else added[0]),)
+            factored = (mult + (rf"\left({self.join(factored)}\right)" if len(factored) > 1
+                                else factored[0]),)
         steps = [added, factored]
         if stats.values:
-            steps.append(self.quantity(stats.at(f.params)))
+            steps.append(self.value_step(stats.at(f.params)))
         return _distinct(steps)
 
-    def total_chain(self, expr, attr: str, stats: ModelStats) -> list[str]:
+    def total_chain(self, expr, attr: str, stats: ModelStats) -> list[Step]:
         """A total: its formula, the layers' numbers added, the number."""
-        steps = [self(expr)]
+        steps = [self.terms(expr)]
         parts = [stats.at(getattr(layer, attr)) for layer in stats.layers]
         parts = [p for p in parts if p != 0]
         if stats.values and len(parts) > 1:
-            steps.append(" + ".join(self.quantity(p) for p in parts))
+            steps.append(tuple(self.quantity(p) for p in parts))
         if stats.values:
-            steps.append(self.quantity(stats.at(expr)))
+            steps.append(self.value_step(stats.at(expr)))
         return _distinct(steps)
 
 
-def _distinct(steps: list[str]) -> list[str]:
-    out: list[str] = []
+def _visible(tex: str) -> int:
+    """Roughly how wide a piece of LaTeX prints, in characters."""
+    tex = re.sub(r"\\(left|right|cdot|allowbreak|quad)\b", " ", tex)
+    tex = re.sub(r"\\(mathit|mathrm|text|frac)\b", "", tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
+    return len(re.sub(r"[{}\s]", "", tex)) + tex.count(" ") // 2
+
+
+def _distinct(steps: list) -> list:
+    out: list = []
     for step in steps:
         if not out or out[-1] != step:
             out.append(step)

@@ -83,8 +83,13 @@ def _common(a: Sequence[str], b: Sequence[str]) -> int:
 
 def _formula_cell(layer) -> str:
     if layer.multiplier == 1 or layer.params == 0:
-        return formula(layer.params)
-    return times(layer_facts(layer).per_copy, layer.multiplier)
+        text = formula(layer.params)
+    else:
+        text = times(layer_facts(layer).per_copy, layer.multiplier)
+    shared = [w.shared_with for w in layer.weights if getattr(w, "shared_with", "")]
+    if shared:  # counted once, at the layer that owns the tensor
+        text += f" (shares {', '.join(shared)})"
+    return text
 
 
 def _at(stats: ModelStats, expr) -> str:
