@@ -171,7 +171,8 @@ class SharingMixin:
                                            f"{_dims(w.shape)} but it is {_dims(t.shape)}: "
                                            f"the input "
                                            f"{fmt_shape(m.input_shapes[0])} does not fit "
-                                           f"the layer made for {fmt_shape(o.input_shapes[0])}")
+                                           f"the layer made for "
+                                           f"{fmt_shape(o.input_shapes[0])}")
                 weights.append(t if t.role == SHARED else
                                share(w, o.name, t, f"{o.name} applied again: the same "
                                                    f"{t.name}, counted there"))

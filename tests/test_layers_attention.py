@@ -67,7 +67,8 @@ def test_attention_takes_the_tensors_as_inputs():
     ("attention h, k, key = enc", "keras", "needs value = "),
     ("attention h, k, key = enc, value = nothing", "keras", "unknown tensor 'nothing'"),
     ("attention h, key = enc, value = other", "torch", "same steps|must equal"),
-    ("attention h, kdim = 7, key = enc, value = enc", "torch", "kdim = 7 must equal the tensor's last axis e"),
+    ("attention h, kdim = 7, key = enc, value = enc", "torch",
+     "kdim = 7 must equal the tensor's last axis e"),
     ("attention h, k = 3", "torch", "unknown argument 'k'"),
 ])
 def test_bad_options(line, convention, message):

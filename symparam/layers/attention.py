@@ -15,7 +15,8 @@ value, as in Keras).
   ``in_proj_bias`` (3E) in both cases.
 
 >>> from symparam import analyze
->>> s = analyze("convention torch\\nmodel m(T = 5, d = 16):\\n    input [T, d]\\n    attention 4\\n")
+>>> src = "convention torch\\nmodel m(T = 5, d = 16):\\n    input [T, d]\\n    attention 4\\n"
+>>> s = analyze(src)
 >>> s.total.expand(), s.value(s.total)
 (4*d**2 + 4*d, 1088)
 """
@@ -34,7 +35,8 @@ def _tensor(v, ctx=None):
 
 class Attention(LayerKind):
     names = ("attention", "multi_head_attention", "mha")
-    keras, torch, auto_name = "MultiHeadAttention", "MultiheadAttention", "multi_head_attention"
+    keras, torch = "MultiHeadAttention", "MultiheadAttention"
+    auto_name = "multi_head_attention"
     args = (
         Arg("heads", size, aliases=("num_heads",), doc="the number of attention heads"),
         Arg("key_dim", optional(size), None, doc="the size of each head's query and key"),
@@ -110,7 +112,8 @@ class Attention(LayerKind):
             if given is not None:
                 gap = sympy.expand(given - have)
                 if gap.is_number and gap != 0:
-                    raise ArgError(f"{name} = {given} must equal the tensor's last axis {have}")
+                    raise ArgError(f"{name} = {given} must equal the tensor's last axis "
+                                   f"{have}")
                 ctx.require(sympy.Eq(given, have), f"attention: {name} = {given} must equal "
                                                    f"the tensor's last axis {have}")
         if e.is_number and h.is_number and e % h != 0:

@@ -33,6 +33,11 @@ from .base import (Applied, Arg, ArgError, LayerKind, Weight, activation, boolea
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
+def _gu(g: int) -> str:
+    """How g gates of u units read in a derivation: ``u``, ``4u``."""
+    return "u" if g == 1 else f"{g}u"
+
+
 def _common_args(extra: tuple = ()) -> tuple:
     return (
         Arg("units", size, aliases=("hidden_size",), doc="the size of the state"),
@@ -79,11 +84,11 @@ class Recurrent(LayerKind):
         """The bias weights of one direction of one layer."""
         g, u = self.gates, a.units
         if ctx.convention == "keras":
-            return (Weight(pre + "bias", (g * u,), why=f"one bias vector for the {g} gate"
-                           f"{'s' if g > 1 else ''}: {g}u"),)
-        return (Weight(f"bias_ih{post}", (g * u,), why=f"the input bias b_ih: {g}u"),
+            return (Weight(pre + "bias", (g * u,), why=f"Keras keeps one bias vector: "
+                                                       f"{_gu(g)}"),)
+        return (Weight(f"bias_ih{post}", (g * u,), why=f"the input bias b_ih: {_gu(g)}"),
                 Weight(f"bias_hh{post}", (g * u,),
-                       why=f"PyTorch adds a second bias vector b_hh: +{g}u"))
+                       why=f"PyTorch adds a second bias vector b_hh: +{_gu(g)}"))
 
     def direction(self, a, ctx, n, layer: int, reverse: bool, stacked: bool, bidir: bool):
         """The weights of one direction of one layer, reading ``n`` features."""
@@ -91,16 +96,19 @@ class Recurrent(LayerKind):
         if ctx.convention == "keras":
             pre = (f"layer{layer}/" if stacked else "") + (
                 ("backward/" if reverse else "forward/") if bidir else "")
-            weights = [Weight(pre + "kernel", (n, g * u), why=f"input to {g} gate(s): n x {g}u"),
+            weights = [Weight(pre + "kernel", (n, g * u),
+                              why=f"input to the gates: n x {_gu(g)}"),
                        Weight(pre + "recurrent_kernel", (u, g * u),
-                              why=f"state to {g} gate(s): u x {g}u")]
+                              why=f"state to the gates: u x {_gu(g)}")]
             post = ""
         else:
             post = f"_l{layer}" + ("_reverse" if reverse else "")
             pre = ""
-            weights = [Weight(f"weight_ih{post}", (g * u, n), why=f"input to gates: {g}u x n"),
+            weights = [Weight(f"weight_ih{post}", (g * u, n),
+                              why=f"input to the gates: {_gu(g)} x n"),
                        Weight(f"weight_hh{post}", (g * u, self.recurrent_in(a)),
-                              why=f"state to gates: {g}u x u")]
+                              why=f"state to the gates: {_gu(g)} x "
+                                  f"{'proj_size' if self.recurrent_in(a) != u else 'u'}")]
         if a.bias:
             weights.extend(self.biases(a, ctx, pre, post))
         weights.extend(self.extra(a, ctx, post))
