@@ -1,0 +1,640 @@
+"""Random architectures written as symparam source text, from a seed.
+
+The generator tracks shapes itself (with the frameworks' formulas, independently of
+symparam) only to keep every model valid: kernels that fit, channels that divide by
+groups, merges of matching shapes. It writes the language's features at random:
+symbols with defaults, ``let``, expressions, named tensors and ``from``, merges by
+name, ``residual:``/``shortcut:``, ``branches``, rolled and unrolled ``repeat`` (with
+and without an index), blocks calling blocks, several inputs, and both layouts.
+
+>>> text = generate(7, "torch")
+>>> text.startswith("convention torch")
+True
+>>> generate(7, "torch") == text   # the same seed gives the same model
+True
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+ACTIVATION_LAYERS = ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu",
+                     "leaky_relu")
+ACTIVATION_NAMES = ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu", "swish",
+                    "elu", "selu", "leaky_relu", "softplus", "softsign", "hard_sigmoid",
+                    "hard_silu", "mish", "exponential", "log_softmax", "linear")
+ELEMENTWISE = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+
+
+class D(int):
+    """A dimension: its value, and a key standing for its formula in symparam.
+    Equal keys mean equal formulas (the same text, or the same operations on equal
+    keys); merges only join dimensions with equal keys, since symparam requires
+    merged dimensions to be equal for every value of the symbols."""
+
+    def __new__(cls, value: int, key):
+        self = super().__new__(cls, value)
+        self.key = key
+        return self
+
+
+def same(a: tuple, b: tuple) -> bool:
+    """Shapes equal as formulas, not just as numbers."""
+    return len(a) == len(b) and all(int(x) == int(y) and getattr(x, "key", None) ==
+                                    getattr(y, "key", None) for x, y in zip(a, b))
+
+
+def lit(v: int) -> D:
+    return D(v, str(v))
+
+
+@dataclass
+class Layer:
+    """One layer line and what it does to a shape (None when it cannot apply), so a
+    repeat's body can be replayed on the shape it produced."""
+
+    text: str
+    fn: Callable[[tuple], Optional[tuple]]
+
+
+def _out(n, k, s, d, pad):
+    """Output length of a window: pad is 'valid', 'same', 'causal' or an int."""
+    if pad in ("same", "causal"):
+        return n if s == 1 else D(-(-n // s), ("ceil", n.key, s))
+    p = 0 if pad == "valid" else pad
+    eff = d * (k - 1) + 1
+    if n + 2 * p < eff:
+        return D(0, None)
+    return D((n + 2 * p - eff) // s + 1, ("window", n.key, k, s, d, p))
+
+
+def _out_ceil(n, k, s, d, p):
+    """PyTorch pooling with ceil_mode: the last window must start inside the input."""
+    eff = d * (k - 1) + 1
+    if n + 2 * p < eff:
+        return D(0, None)
+    o = -(-(n + 2 * p - eff) // s) + 1
+    return D(o - 1 if (o - 1) * s >= n + p else o, ("ceil_mode", n.key, k, s, d, p))
+
+
+def _list(values) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+class Gen:
+    def __init__(self, seed: int, convention: Optional[str] = None):
+        self.rng = random.Random(seed)
+        r = self.rng
+        self.convention = convention or r.choice(("keras", "torch"))
+        self.torch = self.convention == "torch"
+        default = "channels_first" if self.torch else "channels_last"
+        other = "channels_last" if self.torch else "channels_first"
+        self.layout = other if r.random() < 0.12 else default
+        self.cl = self.layout == "channels_last"
+        self.params: dict[str, int] = {}
+        self.forms: dict[int, str] = {}
+        self.blocks: dict[str, list[str]] = {}
+        self.lines: list[str] = []
+        self.names = 0
+        self.lets = 0
+        self.tensors: dict[str, tuple] = {}  # named tensors visible at the top level
+
+    # ---- values ---------------------------------------------------------------------
+    def symbol(self, value: int) -> str:
+        for name, v in self.params.items():
+            if v == value:
+                return name
+        name = f"s{len(self.params)}"
+        self.params[name] = value
+        return name
+
+    def num(self, v: int) -> str:
+        """An integer as a literal, a symbol, or an expression over symbols; one value
+        is always written the same way, so equal sizes have equal formulas."""
+        v = int(v)
+        if v not in self.forms:
+            self.forms[v] = self._form(v)
+        return self.forms[v]
+
+    def dim(self, v: int) -> D:
+        """A size written in the source: the dimension and its text."""
+        return D(v, self.num(v))
+
+    def _form(self, v: int) -> str:
+        r = self.rng.random()
+        if r < 0.5 or v < 1:
+            return str(v)
+        if r < 0.75:
+            return self.symbol(v)
+        if r < 0.85 and v > 2:
+            return f"{self.symbol(v - 1)} + 1"
+        if r < 0.93 and v % 2 == 0:
+            return f"2 * {self.symbol(v // 2)}"
+        return f"({self.symbol(v + 2)} - 2)"
+
+    def ri(self, a: int, b: int) -> int:
+        return self.rng.randint(a, b)
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    # ---- shapes ---------------------------------------------------------------------
+    def split(self, x):
+        return (x[:-1], x[-1]) if self.cl else (x[1:], x[0])
+
+    def join(self, spatial, c):
+        return (*spatial, c) if self.cl else (c, *spatial)
+
+    # ---- layers: each returns a Layer, or None when it does not fit -----------------
+    def dense(self, x, units=None):
+        u = units if units is not None else self.dim(self.ri(1, 12))
+        kw = ""
+        if self.chance(0.3):
+            kw += f", activation = {self.rng.choice(ACTIVATION_NAMES)}"
+        if self.chance(0.2):
+            kw += ", bias = false"
+        return Layer(f"{self.rng.choice(('dense', 'linear'))} {u.key}{kw}",
+                     lambda s: (*s[:-1], u) if len(s) >= 1 else None)
+
+    def conv(self, x, keep=False, groups_ok=True):
+        rank = len(x) - 1
+        spatial, c = self.split(x)
+        k = tuple(self.ri(1, min(3, n)) for n in spatial)
+        stride = (1,) * rank if keep or self.chance(0.6) else tuple(
+            self.ri(1, 2) for _ in spatial)
+        dil = (1,) * rank
+        if not keep and self.chance(0.2) and (self.torch or max(stride) == 1):
+            dil = tuple(self.ri(1, 2) for _ in spatial)
+        if keep:
+            pad = "same"
+        elif self.torch:
+            options = ["valid", "int", "list"] + (["same"] if max(stride) == 1 else [])
+            pad = self.rng.choice(options)
+            if pad == "int":
+                pad = self.ri(0, 2)
+            elif pad == "list":
+                pad = tuple(self.ri(0, 1) for _ in spatial)
+        else:
+            pad = self.rng.choice(("valid", "same") + (("causal",) if rank == 1 else ()))
+        groups = 1
+        if c > 1 and groups_ok and self.chance(0.25):
+            groups = self.rng.choice([g for g in range(2, c + 1) if c % g == 0])
+        f = self.dim(groups * self.ri(1, max(1, 8 // groups)))
+        pads = (pad,) * rank if not isinstance(pad, tuple) else pad
+
+        def fn(s):
+            sp, ch = self.split(s)
+            if len(s) != rank + 1 or ch % groups:
+                return None
+            out = tuple(_out(n, kk, st, d, p) for n, kk, st, d, p in
+                        zip(sp, k, stride, dil, pads))
+            return self.join(out, f) if min(out) >= 1 else None
+        if fn(x) is None:
+            return None
+        kernel = str(k[0]) if len(set(k)) == 1 and self.chance(0.6) else _list(k)
+        kw = ""
+        if max(stride) > 1 or self.chance(0.1):
+            kw += f", stride = {_list(stride) if len(set(stride)) > 1 else stride[0]}"
+        if pad != "valid" or self.chance(0.2):
+            kw += f", padding = {_list(pad) if isinstance(pad, tuple) else pad}"
+        if max(dil) > 1:
+            kw += f", dilation = {_list(dil)}"
+        if groups > 1:
+            kw += f", groups = {groups}"
+        if self.chance(0.15):
+            kw += ", bias = false"
+        if self.chance(0.2):
+            kw += f", activation = {self.rng.choice(ACTIVATION_NAMES)}"
+        return Layer(f"conv{rank}d {f.key}, {kernel}{kw}", fn)
+
+    def pool(self, x):
+        rank = len(x) - 1
+        spatial, _ = self.split(x)
+        op = self.rng.choice(("max", "avg"))
+        k = tuple(self.ri(1, 3) for _ in spatial)
+        stride = None if self.chance(0.5) else tuple(self.ri(1, 3) for _ in spatial)
+        st = stride or k
+        ceil, dil, pad = False, (1,) * rank, "valid"
+        if self.torch:
+            pad = tuple(self.ri(0, kk // 2) for kk in k) if self.chance(0.4) else 0
+            ceil = self.chance(0.3)
+            if op == "max" and self.chance(0.2):
+                dil = tuple(self.ri(1, 2) for _ in spatial)
+        else:
+            pad = self.rng.choice(("valid", "same"))
+        pads = pad if isinstance(pad, tuple) else (pad,) * rank
+
+        def fn(s):
+            sp, _ = self.split(s)
+            if len(s) != rank + 1:
+                return None
+            if ceil:
+                out = tuple(_out_ceil(*a) for a in zip(sp, k, st, dil, pads))
+            else:
+                out = tuple(_out(*a) for a in zip(sp, k, st, dil, pads))
+            return self.join(out, self.split(s)[1]) if min(out) >= 1 else None
+        if fn(x) is None:
+            return None
+        text = f"{op}pool{rank}d {k[0] if len(set(k)) == 1 else _list(k)}"
+        if stride:
+            text += f", stride = {_list(stride)}"
+        if pad not in ("valid", 0) or self.chance(0.15):
+            text += f", padding = {_list(pad) if isinstance(pad, tuple) else pad}"
+        if ceil:
+            text += ", ceil_mode = true"
+        if max(dil) > 1:
+            text += f", dilation = {_list(dil)}"
+        return Layer(text, fn)
+
+    def global_pool(self, x):
+        rank = len(x) - 1
+        keep = self.chance(0.25)
+        op = self.rng.choice(("max", "avg"))
+        text = f"global_{op}pool{rank}d" + (" keepdims = true" if keep else "")
+
+        def fn(s):
+            if len(s) != rank + 1:
+                return None
+            return (self.join((lit(1),) * rank, self.split(s)[1]) if keep
+                    else (self.split(s)[1],))
+        return Layer(text, fn)
+
+    def zeropad(self, x):
+        rank = len(x) - 1
+        form = self.ri(0, 2)
+        if form == 0:
+            p = self.ri(0, 2)
+            pads, text = ((p, p),) * rank, str(p)
+        elif form == 1:
+            ps = [self.ri(0, 2) for _ in range(rank)]
+            pads, text = tuple((p, p) for p in ps), _list(ps)
+            if rank == 1:  # a 1-D pair means (left, right)
+                pads, text = ((ps[0], ps[0]),), str(ps[0])
+        else:
+            pads = tuple((self.ri(0, 2), self.ri(0, 2)) for _ in range(rank))
+            text = ("[" + ", ".join(_list(p) for p in pads) + "]" if rank > 1
+                    else _list(pads[0]))
+
+        def fn(s):
+            sp, c = self.split(s)
+            return self.join(tuple(n if a + b == 0 else D(n + a + b, ("pad", n.key, a + b))
+                                   for n, (a, b) in zip(sp, pads)), c)
+        return Layer(f"zeropad{rank}d {text}", fn)
+
+    def batchnorm(self, x):
+        kw = []
+        if len(x) > 1 and self.chance(0.25) and len(x) <= 4:
+            axis = self.ri(1, len(x))
+            kw.append(f"axis = {axis if self.chance(0.5) else axis - len(x) - 1}")
+        if self.torch:
+            if self.chance(0.2):
+                kw.append("affine = false")
+            if self.chance(0.2):
+                kw.append("track_running_stats = false")
+        else:
+            if self.chance(0.2):
+                kw.append("center = false")
+            if self.chance(0.2):
+                kw.append("scale = false")
+        if self.chance(0.1):
+            kw.append("momentum = 0.9" if not self.torch else "momentum = 0.1")
+        return Layer(self.rng.choice(("batchnorm", "batch_normalization"))
+                     + (" " + ", ".join(kw) if kw else ""), lambda s: s)
+
+    def layernorm(self, x):
+        kw = []
+        if len(x) > 1 and self.chance(0.3):
+            kw.append("axis = [-2, -1]")
+        elif len(x) > 1 and not self.torch and self.chance(0.2):
+            kw.append(f"axis = {self.ri(1, len(x))}")
+        if self.torch:
+            kw += self.rng.choice(([], [], ["elementwise_affine = false"], ["bias = false"]))
+        else:
+            kw += [w for w in ("center = false", "scale = false") if self.chance(0.2)]
+        if self.chance(0.1):
+            kw.append("epsilon = 0.001")
+        return Layer("layernorm" + (" " + ", ".join(kw) if kw else ""), lambda s: s)
+
+    def reshape(self, x):
+        total = math.prod(x)
+        divisors = [d for d in range(2, total) if total % d == 0 and d <= 16]
+        if not divisors or total > 4096:
+            return Layer("reshape [-1]" if self.chance(0.5) else f"reshape [{total}]",
+                         lambda s: (D(math.prod(s), None),))
+        a = self.rng.choice(divisors)
+        if self.chance(0.5):
+            target, text = (lit(a), D(total // a, None)), f"reshape [{a}, -1]"
+        else:
+            target, text = (lit(total // a), lit(a)), f"reshape [{total // a}, {a}]"
+
+        def fn(s):
+            return target if math.prod(s) == total else None
+        return Layer(text, fn)
+
+    def simple(self, x):
+        """A layer without weights that keeps the shape."""
+        r = self.rng.random()
+        if r < 0.45:
+            return Layer(self.rng.choice(ACTIVATION_LAYERS), lambda s: s)
+        if r < 0.7:
+            return Layer(f"activation {self.rng.choice(ACTIVATION_NAMES)}", lambda s: s)
+        if r < 0.9:
+            return Layer(f"dropout {self.rng.choice(('0.1', '0.25', '0.5'))}", lambda s: s)
+        return Layer("identity", lambda s: s)
+
+    def flatten(self, x):
+        return Layer("flatten", lambda s: (D(math.prod(s), ("prod",) + tuple(
+            d.key for d in s)),))
+
+    def any_layer(self, x) -> Layer:
+        """A random layer that fits the shape ``x``."""
+        rank = len(x)
+        table = [(self.dense, 3), (self.simple, 3), (self.batchnorm, 1.5),
+                 (self.layernorm, 1)]
+        if rank == 1:
+            table += [(self.reshape, 0.7)]
+        if 2 <= rank <= 4:
+            table += [(self.conv, 4), (self.pool, 2), (self.zeropad, 1),
+                      (self.global_pool, 0.5), (self.flatten, 0.5)]
+        if rank > 4:
+            table = [(self.flatten, 1)]
+        fns, weights = zip(*table)
+        for _ in range(20):
+            layer = self.rng.choices(fns, weights)[0](x)
+            if layer is not None and layer.fn(x) is not None:
+                return layer
+        return self.simple(x)
+
+    def keep_layer(self, x, change="any") -> Layer:
+        """A layer that keeps the spatial axes. With ``change`` "any" it may change the
+        channels (a convolution) or the last axis (a dense); with "channels", only the
+        channel axis; with "none", nothing."""
+        r = self.rng.random()
+        if change != "none" and 2 <= len(x) <= 4 and r < 0.4:
+            return self.conv(x, keep=True)
+        dense_ok = change == "any" or (change == "channels" and (self.cl or len(x) == 1))
+        if dense_ok and r < 0.6:
+            return self.dense(x)
+        if r < 0.75:
+            return self.batchnorm(x)
+        if r < 0.85:
+            return self.layernorm(x)
+        return self.simple(x)
+
+    def pointwise(self, x, f: D) -> Layer:
+        rank = len(x) - 1
+        bias = ", bias = false" if self.chance(0.2) else ""
+        return Layer(f"conv{rank}d {f.key}, 1{bias}",
+                     lambda s: self.join(self.split(s)[0], f))
+
+    def written(self, x) -> tuple:
+        """``x`` with its channel and last dimensions as written sizes (so layers can
+        produce them exactly)."""
+        out = list(x)
+        for i in {len(x) - 1, len(x) - 1 if self.cl else 0}:
+            if not isinstance(out[i].key, str):
+                out[i] = self.dim(out[i])
+        return tuple(out)
+
+    def to_shape(self, x, target) -> list:
+        """Layers turning ``x`` into ``target`` when they differ only in the channel
+        axis and the last axis (a 1x1 convolution, a dense); those dimensions of
+        ``target`` must be written sizes."""
+        out = []
+        if 2 <= len(x) <= 4 and not same(self.split(x)[1:], self.split(target)[1:]):
+            out.append(self.pointwise(x, self.split(target)[1]))
+            x = out[-1].fn(x)
+        if not same(x[-1:], target[-1:]):
+            out.append(self.dense(x, units=target[-1]))
+        return out
+
+    # ---- statements -----------------------------------------------------------------
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+    def layers(self, indent, x, n, keep=False, change="any"):
+        for _ in range(n):
+            layer = self.keep_layer(x, change) if keep else self.any_layer(x)
+            self.emit(indent, layer.text)
+            x = layer.fn(x)
+        return x
+
+    def residual(self, indent, x, change="any"):
+        self.emit(indent, "residual:")
+        y = self.layers(indent + 1, x, self.ri(1, 3), keep=True, change=change)
+        fix = self.to_shape(x, y)
+        if fix or self.chance(0.2):
+            self.emit(indent, "shortcut:")
+            for layer in fix or [self.simple(x)]:
+                self.emit(indent + 1, layer.text)
+        return y
+
+    def branches(self, indent, x):
+        merge = self.rng.choice(("concat",) * 3 + ELEMENTWISE)
+        n = 2 if merge == "subtract" else self.ri(2, 3)
+        outer, bodies, outs = self.lines, [], []
+        for _ in range(n):
+            self.lines = []
+            # concat joins along the channel axis: only the channels may differ
+            outs.append(self.layers(indent + 2, x, self.ri(1, 2), keep=True,
+                                    change="channels" if merge == "concat" else "any"))
+            bodies.append(self.lines)
+        if merge != "concat":  # an elementwise merge: every branch ends alike
+            target = self.written(outs[0])
+            for body, y in zip(bodies, outs):
+                self.lines = body
+                for layer in self.to_shape(y, target):
+                    self.emit(indent + 2, layer.text)
+        self.lines = outer
+        head = (f"branches {merge}:" if merge != "concat" or not self.cl or self.chance(0.7)
+                else "branches concat, axis = -1:")
+        self.emit(indent, head)
+        for body in bodies:
+            self.emit(indent + 1, "branch:")
+            self.lines += body
+        if merge != "concat":
+            return target
+        ax = len(x) - 1 if (self.cl or len(x) == 1) else 0
+        out = list(x)
+        out[ax] = D(sum(o[ax] for o in outs), ("sum",) + tuple(o[ax].key for o in outs))
+        return tuple(out)
+
+    def repeat(self, indent, x):
+        r = self.rng.random()
+        if r < 0.45:  # rolled: the body keeps the shape
+            count = self.num(self.ri(1, 3)) if self.chance(0.7) else str(self.ri(1, 3))
+            self.emit(indent, f"repeat {count}:")
+            change = "any" if same(self.written(x), x) else "none"
+            y = self.layers(indent + 1, x, self.ri(1, 2), keep=True, change=change)
+            if self.chance(0.3):
+                y = self.residual(indent + 1, y, change)
+            for layer in self.to_shape(y, x):
+                self.emit(indent + 1, layer.text)
+            return x
+        if r < 0.7:  # an index: unrolled, the sizes grow with i
+            count = self.ri(2, 3)
+            self.emit(indent, f"repeat {count} as i:")
+            base = self.ri(1, 6)
+            if len(x) >= 2 and len(x) <= 4 and self.chance(0.6):
+                layer = self.conv(x, keep=True, groups_ok=False)
+                head, rest = layer.text.split(",", 1)
+                self.emit(indent + 1, f"{head.split()[0]} {base} + 2 * i,{rest}")
+                y = self.join(self.split(x)[0], D(base + 2 * (count - 1), None))
+            else:
+                self.emit(indent + 1, f"dense {base} + i")
+                y = (*x[:-1], D(base + count - 1, None))
+            if self.chance(0.5):
+                self.emit(indent + 1, self.simple(y).text)
+            return y
+        # a body that changes the shape, repeated a number of times: unrolled
+        layer = self.any_layer(x)
+        count, y = self.ri(2, 3), x
+        for _ in range(count):
+            y = layer.fn(y) if y is not None else None
+        if y is None:
+            self.emit(indent, layer.text)
+            return layer.fn(x)
+        self.emit(indent, f"repeat {count}:")
+        self.emit(indent + 1, layer.text)
+        return y
+
+    def block_call(self, indent, x):
+        rank = len(x) - 1
+        f = self.dim(self.ri(1, 8))
+        if 1 <= rank <= 3:
+            name = f"unit{rank}d"
+            self.blocks.setdefault(name, [
+                f"block {name}(f, k = 3):",
+                f"    conv{rank}d f, k, padding = same",
+                "    batchnorm",
+                "    relu"])
+            if self.chance(0.4):
+                self.blocks.setdefault(f"pair{rank}d", [
+                    f"block pair{rank}d(f):",
+                    f"    {name} f",
+                    "    residual:",
+                    f"        {name} f, k = 1",
+                    "        dropout 0.1"])
+                self.emit(indent, f"pair{rank}d {f.key}")
+            else:
+                k = self.rng.choice(("", ", k = 1", ", 2"))
+                self.emit(indent, f"{name} {f.key}{k}")
+            return self.join(self.split(x)[0], f)
+        self.blocks.setdefault("mlp", [
+            "block mlp(u, hidden = 4):",
+            "    dense hidden, activation = gelu",
+            "    dense u",
+            "    layernorm"])
+        hidden = f", hidden = {self.num(self.ri(1, 6))}" if self.chance(0.5) else ""
+        self.emit(indent, f"mlp {f.key}{hidden}")
+        return (*x[:-1], f)
+
+    def by_name(self, x):
+        """A merge with a named tensor, or a jump back to one, when one fits."""
+        equal = [n for n, s in self.tensors.items() if same(s, x)]
+        if equal and self.chance(0.6):
+            names = self.rng.sample(equal, min(len(equal), self.ri(1, 2)))
+            op = self.rng.choice(ELEMENTWISE if len(names) == 1 else
+                                 tuple(e for e in ELEMENTWISE if e != "subtract"))
+            self.emit(1, f"{op} {', '.join(names)}")
+            return x
+        ax = len(x) - 1 if (self.cl or len(x) == 1) else 0
+        fits = [n for n, s in self.tensors.items() if len(s) == len(x)
+                and all(same((a,), (b,)) for i, (a, b) in enumerate(zip(s, x)) if i != ax)]
+        if fits and self.chance(0.6):
+            name = self.rng.choice(fits)
+            self.emit(1, f"concat {name}")
+            out = list(x)
+            other = self.tensors[name][ax]
+            out[ax] = D(x[ax] + other, ("sum", x[ax].key, other.key))
+            return tuple(out)
+        if self.tensors:
+            name = self.rng.choice(list(self.tensors))
+            self.emit(1, f"from {name}")
+            return self.tensors[name]
+        return x
+
+    def statement(self, x):
+        r = self.rng.random()
+        if r < 0.1:
+            return self.residual(1, x)
+        if r < 0.18:
+            return self.branches(1, x)
+        if r < 0.28:
+            return self.repeat(1, x)
+        if r < 0.34:
+            return self.block_call(1, x)
+        if r < 0.42 and self.tensors:
+            return self.by_name(x)
+        if r < 0.46:
+            self.lets += 1
+            value = self.dim(self.ri(1, 8))
+            self.emit(1, f"let v{self.lets} = {value.key}")
+            return self.named(self.dense(x, value), x, f"dense v{self.lets}")
+        return self.named(self.any_layer(x), x)
+
+    def named(self, layer, x, text=None):
+        text = text or layer.text
+        y = layer.fn(x)
+        if self.chance(0.25):
+            self.names += 1
+            name = f"t{self.names}"
+            text += f" as {name}"
+            self.tensors[name] = y
+        self.emit(1, text)
+        return y
+
+    # ---- the model ------------------------------------------------------------------
+    def inputs(self):
+        kind = self.rng.choice(("vector", "vector", "sequence", "tokens", "image", "image",
+                                "volume", "two"))
+        if kind in ("vector", "two"):
+            x = (self.dim(self.ri(1, 12)),)
+            self.emit(1, f"input [{x[0].key}]" + (" as a" if kind == "two" else ""))
+            if kind == "two":
+                self.tensors["a"] = x
+                m = self.dim(self.ri(1, 12))
+                self.emit(1, f"input [{m.key}] as b")
+                self.tensors["b"] = (m,)
+                u = self.dim(self.ri(2, 8))
+                self.emit(1, f"dense {u.key} as c")
+                self.tensors["c"] = (u,)
+                self.emit(1, "from a")
+                self.emit(1, f"dense {u.key}")
+                self.emit(1, self.rng.choice(("add c", "concat c", "multiply c")))
+                x = (D(2 * u, ("sum", u.key, u.key)),) if "concat" in self.lines[-1] else (u,)
+            return x
+        if kind == "tokens":
+            t, v, d = (self.dim(self.ri(*r)) for r in ((2, 10), (2, 30), (1, 8)))
+            self.emit(1, f"input [{t.key}] as tokens")
+            self.emit(1, f"embedding {v.key}, {d.key}")
+            return (t, d)
+        rank = {"sequence": 1, "image": 2, "volume": 3}[kind]
+        top = {1: 16, 2: 12, 3: 6}[rank]
+        spatial = tuple(self.dim(self.ri(3, top)) for _ in range(rank))
+        x = self.join(spatial, self.dim(self.ri(1, 4)))
+        self.emit(1, f"input [{', '.join(d.key for d in x)}]")
+        return x
+
+    def model(self) -> str:
+        if self.layout != ("channels_first" if self.torch else "channels_last"):
+            self.emit(1, f"layout {self.layout}")
+        x = self.inputs()
+        for _ in range(self.ri(1, 8)):
+            x = self.statement(x)
+        if self.chance(0.3):
+            if len(x) > 1:
+                x = self.named(self.flatten(x), x)
+            self.emit(1, f"dense {self.num(self.ri(1, 10))}, activation = softmax")
+        params = ", ".join(f"{k} = {v}" for k, v in self.params.items())
+        head = [f"convention {self.convention}", ""]
+        for body in self.blocks.values():
+            head += body + [""]
+        return "\n".join(head + [f"model random({params}):"] + self.lines) + "\n"
+
+
+def generate(seed: int, convention: Optional[str] = None) -> str:
+    """The source text of a random model for ``seed`` (and convention, if given)."""
+    return Gen(seed, convention).model()

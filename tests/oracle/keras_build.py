@@ -1,0 +1,204 @@
+"""Build an oracle graph as a real Keras 3 functional model (KERAS_BACKEND=torch).
+
+``BUILDERS[kind](node, graph)`` returns the Keras layers that make one node, applied
+in sequence (the first receives the node's inputs). Adding a layer kind is one entry.
+Where symparam accepts something Keras spells differently (an integer padding), the
+builder composes standard layers with the same shapes and weights.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers as kl  # noqa: E402
+
+from .compare import Measured  # noqa: E402
+from .graph import Graph, Node, dispatch, scale_shift  # noqa: E402
+
+SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
+
+
+def _fmt(g: Graph) -> str:
+    return g.layout  # Keras's data_format names are symparam's layout names
+
+
+def _rank(kind: str) -> int:
+    return int(kind.rstrip("d")[-1])
+
+
+def _int_padding(node: Node, g: Graph, pad) -> list:
+    """Keras has no integer padding: zero-pad first, then a valid window."""
+    rank = len(pad)
+    if not any(pad):
+        return []
+    return [getattr(kl, f"ZeroPadding{SUFFIX[rank]}")(
+        padding=tuple((p, p) for p in pad) if rank > 1 else (pad[0], pad[0]),
+        data_format=_fmt(g))]
+
+
+def dense(node, g):
+    a = node.args
+    return [kl.Dense(a["units"], activation=a["activation"], use_bias=a["bias"])]
+
+
+def conv(node, g):
+    a, rank = node.args, _rank(node.kind)
+    pad = a["padding"]
+    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    layer = getattr(kl, f"Conv{SUFFIX[rank]}")(
+        a["filters"], a["kernel"], strides=a["stride"],
+        padding=pad if isinstance(pad, str) else "valid", dilation_rate=a["dilation"],
+        groups=a["groups"], use_bias=a["bias"], activation=a["activation"],
+        data_format=_fmt(g))
+    return before + [layer]
+
+
+def pool(node, g):
+    a, rank = node.args, _rank(node.kind)
+    word = "Max" if node.kind.startswith("max") else "Average"
+    pad = a["padding"]
+    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    return before + [getattr(kl, f"{word}Pooling{SUFFIX[rank]}")(
+        a["pool"], strides=a["stride"], padding=pad if isinstance(pad, str) else "valid",
+        data_format=_fmt(g))]
+
+
+def global_pool(node, g):
+    rank = _rank(node.kind)
+    word = "Max" if "max" in node.kind else "Average"
+    return [getattr(kl, f"Global{word}Pooling{SUFFIX[rank]}")(
+        keepdims=node.args["keepdims"], data_format=_fmt(g))]
+
+
+def zeropad(node, g):
+    pad = node.args["padding"]
+    rank = len(pad)
+    spec = pad[0] if rank == 1 else pad
+    return [getattr(kl, f"ZeroPadding{SUFFIX[rank]}")(padding=spec, data_format=_fmt(g))]
+
+
+def batchnorm(node, g):
+    a = node.args
+    axis = a["axis"] if a["axis"] is not None else (-1 if g.layout == "channels_last" else 1)
+    extra = {k: a[k] for k in ("epsilon", "momentum") if a.get(k) is not None}
+    scale, center = scale_shift(a, "affine")
+    return [kl.BatchNormalization(axis=axis, center=center, scale=scale, **extra)]
+
+
+def layernorm(node, g):
+    a = node.args
+    axis = a["axis"] if a["axis"] is not None else -1
+    extra = {"epsilon": a["epsilon"]} if a.get("epsilon") is not None else {}
+    scale, center = scale_shift(a, "elementwise_affine")
+    return [kl.LayerNormalization(axis=list(axis) if isinstance(axis, tuple) else axis,
+                                  center=center, scale=scale, **extra)]
+
+
+_ACTIVATION_LAYERS = {"relu": kl.ReLU, "softmax": kl.Softmax, "elu": kl.ELU,
+                      "leaky_relu": kl.LeakyReLU}
+
+
+def activation(node, g):
+    if node.kind == "activation":
+        return [kl.Activation(node.args["function"])]
+    if node.kind in _ACTIVATION_LAYERS:
+        return [_ACTIVATION_LAYERS[node.kind]()]
+    return [kl.Activation(node.kind)]
+
+
+def merge(cls):
+    return lambda node, g: [cls()]
+
+
+def concat(node, g):
+    axis = node.args["axis"]
+    if axis is None:
+        axis = -1 if g.layout == "channels_last" else 1
+    return [kl.Concatenate(axis=axis)]
+
+
+BUILDERS = {
+    "dense": dense,
+    "embedding": lambda n, g: [kl.Embedding(n.args["vocabulary"], n.args["dimension"])],
+    "dropout": lambda n, g: [kl.Dropout(n.args["rate"])],
+    "identity": lambda n, g: [kl.Identity()],
+    "flatten": lambda n, g: [kl.Flatten(data_format=_fmt(g))],
+    "reshape": lambda n, g: [kl.Reshape(n.args["shape"])],
+    "batchnorm": batchnorm,
+    "layernorm": layernorm,
+    "concat": concat,
+    "add": merge(kl.Add), "subtract": merge(kl.Subtract), "multiply": merge(kl.Multiply),
+    "average": merge(kl.Average), "maximum": merge(kl.Maximum),
+    "minimum": merge(kl.Minimum),
+    "activation": activation,
+    **{k: activation for k in ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu",
+                               "silu", "elu", "leaky_relu")},
+    **{f"conv{r}d": conv for r in (1, 2, 3)},
+    **{f"{op}pool{r}d": pool for r in (1, 2, 3) for op in ("max", "avg")},
+    **{f"global_{op}pool{r}d": global_pool for r in (1, 2, 3) for op in ("max", "avg")},
+    **{f"zeropad{r}d": zeropad for r in (1, 2, 3)},
+}
+
+
+def layers_for(node: Node, g: Graph) -> list:
+    return dispatch(BUILDERS, "keras_build", node, g)
+
+
+def _size(weights) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def _forward_bug(node: Node) -> bool:
+    """Keras 3.15 on torch runs LayerNormalization on axes that are not the trailing
+    ones through torch's fused layer_norm, which fails (keras-team/keras PR #23510).
+    Such models are checked symbolically (shapes and counts), without a forward pass."""
+    if node.kind != "layernorm" or node.args.get("axis") is None:
+        return False
+    rank = len(node.input_shapes[0])
+    axes = node.args["axis"] if isinstance(node.args["axis"], tuple) else (node.args["axis"],)
+    idx = sorted(a if a > 0 else rank + 1 + a for a in axes)
+    return idx != list(range(rank + 1 - len(idx), rank + 1))
+
+
+def measure(g: Graph, forward: bool = True) -> Measured:
+    """Build ``g`` in Keras; count its weights and record every node's output shape
+    (symbolically and, with ``forward``, from a real forward pass on zeros)."""
+    keras.backend.clear_session(free_memory=False)  # gc.collect() costs 0.6 s a model
+    tensors, made = {}, {}
+    inputs = []
+    for node in g.nodes:
+        if node.kind == "input":
+            dtype = "int32" if node.id in g.int_inputs else "float32"
+            tensors[node.id] = keras.Input(node.output_shape, dtype=dtype)
+            inputs.append(tensors[node.id])
+            continue
+        xs = [tensors[i] for i in node.inputs]
+        layers = layers_for(node, g)
+        y = layers[0](xs if len(xs) > 1 else xs[0])
+        for layer in layers[1:]:
+            y = layer(y)
+        tensors[node.id], made[node.id] = y, layers
+    outputs = [tensors[n.id] for n in g.outputs]
+    model = keras.Model(inputs, outputs)
+    m = Measured(framework="keras")
+    m.totals = {"total": model.count_params(), "trainable": _size(model.trainable_weights),
+                "non_trainable": _size(model.non_trainable_weights), "buffers": 0}
+    for nid, layers in made.items():
+        m.nodes[nid] = {
+            "shape": tuple(tensors[nid].shape[1:]),
+            "trainable": sum(_size(x.trainable_weights) for x in layers),
+            "non_trainable": sum(_size(x.non_trainable_weights) for x in layers),
+            "buffers": 0}
+    if forward and not any(_forward_bug(n) for n in g.nodes):
+        ids = list(made)
+        probe = keras.Model(inputs, [tensors[i] for i in ids])
+        batch = [np.zeros((2, *n.output_shape), dtype="int32" if n.id in g.int_inputs
+                          else "float32") for n in g.inputs]
+        out = probe(batch, training=False)
+        out = out if isinstance(out, (list, tuple)) else [out]
+        for nid, y in zip(ids, out):
+            m.nodes[nid]["forward_shape"] = tuple(y.shape[1:])
+    return m
