@@ -82,7 +82,8 @@ class SharingMixin:
 
     def find_layer(self, name: str, where: ast.Node, scope) -> LayerStats:
         by_name = {layer.name: layer for layer in self.layers}
-        for candidate in (scope.prefix + name, name):
+        # Innermost first: this copy of an unrolled repeat, this block instance, the model.
+        for candidate in (scope.prefix + name + scope.suffix, scope.prefix + name, name):
             if candidate in by_name:
                 return by_name[candidate]
         close = closest(name, list(by_name))

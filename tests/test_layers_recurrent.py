@@ -228,3 +228,10 @@ model textcls(T = 40, V = 5000, d = 32, u = 24, classes = 3):
     assert s.value(s.total) == model.count_params()
     assert [s.shape_at(layer.output_shape) for layer in s.layers[1:]] == [
         tuple(y.shape[1:]) for y in ys]
+
+
+@pytest.mark.parametrize("line", ["lstm u, activation = relu", "rnn u, activation = sigmoid",
+                                  "gru u, recurrent_activation = sigmoid"])
+def test_torch_activations_are_fixed(line):
+    with pytest.raises(SymparamError, match="fixes its activations"):
+        layer_model(line, "torch")

@@ -199,3 +199,42 @@ def test_siamese_block_against_torch(frameworks):
     assert s.value(s.total) == sum(p.numel() for p in model.parameters())
     y = model(torch.zeros(2, 10), torch.zeros(2, 10))
     assert tuple(y.shape[1:]) == s.shape_at(s.layers[-1].output_shape)
+
+
+def test_reuse_in_an_unrolled_repeat_finds_its_own_copy():
+    src = """
+model m(n = 8):
+    input [n]
+    repeat 2 as i:
+        dense n + i as inner
+        dense n
+        reuse inner
+"""
+    s = symparam.analyze(src)
+    shared = [w.shared_with for layer in s.layers for w in layer.weights if w.shared_with]
+    assert shared == ["inner/kernel", "inner/bias", "inner_1/kernel", "inner_1/bias"]
+    # copy 0: inner 8 -> 8, dense 8 -> 8; copy 1: inner 8 -> 9, dense 9 -> 8
+    assert s.value(s.total) == (8 * 8 + 8) + (8 * 8 + 8) + (8 * 9 + 9) + (9 * 8 + 8)
+
+
+def test_tie_from_inside_a_block():
+    src = """
+block head(V):
+    dense V, bias = false, tie = wte
+
+model m(V = 50, d = 8, T = 4):
+    input [T]
+    embedding V, d as wte
+    head V
+"""
+    s = symparam.analyze(src, convention="torch")
+    assert s.value(s.total) == 50 * 8
+    assert s.layers[-1].weights[0].shared_with == "wte/weight"
+
+
+def test_reuse_in_a_symbolic_repeat_adds_nothing():
+    src = "model m(n = 8, N = 3):\n    input [n]\n    dense n as enc\n" \
+          "    repeat N:\n        reuse enc\n"
+    s = symparam.analyze(src, symbolic=True)
+    n = sympy.Symbol("n", integer=True, positive=True)
+    assert s.total == n * (n + 1)

@@ -73,6 +73,11 @@ class Recurrent(LayerKind):
                                f"bidirectional layers always concatenate both directions")
             if "recurrent_dropout" in a.given:
                 raise ArgError("recurrent_dropout is a Keras option (use convention keras)")
+            if "recurrent_activation" in a.given or (
+                    a.activation not in (None, "tanh", "relu")
+                    or (self.gates > 1 and "activation" in a.given)):
+                raise ArgError(f"PyTorch's {self.torch} fixes its activations"
+                               + (" (nonlinearity: tanh or relu)" if self.gates == 1 else ""))
         if a.merge_mode is not None and not a.bidirectional:
             raise ArgError("merge_mode needs bidirectional = true")
 
