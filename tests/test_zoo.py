@@ -7,6 +7,7 @@ header. The Keras-convention models are also built in Keras itself (tests marked
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from pathlib import Path
@@ -203,6 +204,18 @@ def _keras_counts(model) -> Counter:
     return Counter(n for n in (layer.count_params() for layer in model.layers) if n)
 
 
+def _shapes(s: symparam.ModelStats) -> set:
+    # Zero padding is left out: MobileNetV2's zoo file writes Keras's ZeroPadding2D +
+    # 'valid' convolution as one 'same' convolution.
+    return {s.shape_at(layer.output_shape) for layer in s.layers if layer.kind != "zeropad2d"}
+
+
+def _keras_shapes(model) -> set:
+    outputs = {tuple(layer.output.shape[1:]) for layer in model.layers
+               if type(layer).__name__ != "ZeroPadding2D"}
+    return outputs | {tuple(model.input_shape[1:])}
+
+
 def _lenet5(keras):
     L = keras.layers
     return keras.Sequential([
@@ -239,10 +252,16 @@ def _unet(keras, f=16):
     return keras.Model(inputs, L.Conv2D(2, 1, activation="softmax")(x))
 
 
+APPLICATIONS = {"vgg16": "VGG16", "resnet50": "ResNet50", "mobilenetv2": "MobileNetV2"}
+
+
+def _application(keras, name: str, **options):
+    """A keras.applications model, without its pretrained weights."""
+    return getattr(keras.applications, APPLICATIONS[name])(weights=None, **options)
+
+
 KERAS_BUILDS = {
-    "vgg16": lambda keras: keras.applications.VGG16(weights=None),
-    "resnet50": lambda keras: keras.applications.ResNet50(weights=None),
-    "mobilenetv2": lambda keras: keras.applications.MobileNetV2(weights=None),
+    **{name: functools.partial(_application, name=name) for name in APPLICATIONS},
     "lenet5": _lenet5,
     "imdb_lstm": _imdb_lstm,
     "unet": _unet,
@@ -258,9 +277,20 @@ def test_layer_by_layer_against_keras(name, frameworks):
     assert s.value(s.trainable) == sum(math.prod(w.shape) for w in model.trainable_weights)
     assert _layer_counts(s) == _keras_counts(model)
     assert s.shape_at(s.layers[-1].output_shape) == tuple(model.output_shape[1:])
+    assert _shapes(s) == _keras_shapes(model)
 
 
 @pytest.mark.oracle
 def test_unet_at_the_papers_widths_against_keras(frameworks):
     model = _unet(frameworks["keras"], f=64)
     assert model.count_params() == 31_030_658
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", sorted(APPLICATIONS))
+def test_other_sizes_against_keras(name, frameworks):
+    # Odd sizes exercise every floor and ceiling of the strides and paddings.
+    model = _application(frameworks["keras"], name, input_shape=(97, 131, 3), classes=7)
+    s = stats(name, values={"H": 97, "W": 131, "C": 3, "K": 7})
+    assert s.value(s.total) == model.count_params()
+    assert _shapes(s) == _keras_shapes(model)
