@@ -14,52 +14,7 @@ from symparam.analysis.diff import diff
 ROOT = Path(__file__).resolve().parents[1]
 KERAS_RESNET50 = (ROOT / "zoo" / "resnet50.symp").read_text()
 
-# torchvision.models.resnet50(): convolutions without biases (the stride on the 3 x 3
-# convolution, v1.5), BatchNorm2d after each. Published: 25,557,032 parameters.
-TORCH_RESNET50 = """
-convention torch
-
-block bottleneck(F, s = 1):
-    conv2d F, 1, bias = false
-    batchnorm
-    relu
-    conv2d F, 3, stride = s, padding = 1, bias = false
-    batchnorm
-    relu
-    conv2d 4 * F, 1, bias = false
-    batchnorm
-
-block projection_block(F, s):
-    residual:
-        bottleneck F, s
-    shortcut:
-        conv2d 4 * F, 1, stride = s, bias = false
-        batchnorm
-    relu
-
-block identity_block(F):
-    residual:
-        bottleneck F
-    relu
-
-block stage(F, n, s = 2):
-    projection_block F, s
-    repeat n - 1:
-        identity_block F
-
-model resnet50(H = 224, W = 224, C = 3, K = 1000):
-    input [C, H, W]
-    conv2d 64, 7, stride = 2, padding = 3, bias = false as conv1
-    batchnorm as bn1
-    relu
-    maxpool2d 3, stride = 2, padding = 1
-    stage 64, 3, s = 1 as layer1
-    stage 128, 4 as layer2
-    stage 256, 6 as layer3
-    stage 512, 3 as layer4
-    global_avgpool2d
-    dense K as fc
-"""
+TORCH_RESNET50 = (ROOT / "benchmarks" / "models" / "resnet50_torchvision.symp").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -242,7 +242,8 @@ def diff_text(d, label_a: str, label_b: str, show_all: bool = False) -> str:
             continue
         pa = quantity(ld.a.params) if ld.a else "(none)"
         pb = quantity(ld.b.params) if ld.b else "(none)"
-        cells = [ld.name, ld.kind, pa, pb]
+        mult = (ld.a or ld.b).multiplier
+        cells = [ld.name + (f" (×{formula(mult)})" if mult != 1 else ""), ld.kind, pa, pb]
         for role in ("params", "non_trainable", "buffers"):
             cells.append(_delta(ld.delta[role], ld.values[role]))
         rows.append(cells)

@@ -88,7 +88,7 @@ def fixed_values(stats: ModelStats, exprs, free: Sequence[sympy.Symbol], what: s
         raise UsageError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
                          f"value: give {'it' if len(missing) == 1 else 'them'} with --set "
                          f"NAME=VALUE or {what}")
-    return {s: stats.values[s] for s in needed}
+    return {s: stats.values[s] for s in stats.symbols if s in needed}  # model order
 
 
 def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics: Sequence[str],
