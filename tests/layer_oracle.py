@@ -36,37 +36,39 @@ def measure_symparam(line: str, shape, convention: str) -> dict:
     }
 
 
-def measure_keras(layers, shape) -> dict:
-    """Keras layers (one, or a list applied in turn) on an input of ``shape``."""
+def measure_keras(layers, shape, forward: bool = True, dtype: str = "float32") -> dict:
+    """Keras layers or functions of a tensor (one, or a list applied in turn) on an
+    input of ``shape``; with ``forward``, a forward pass must give the shape Keras
+    declares."""
     import keras
     import numpy as np
 
     layers = layers if isinstance(layers, (list, tuple)) else [layers]
-    x = keras.Input(tuple(shape))
+    x = keras.Input(tuple(shape), dtype=dtype)
     y = x
     for layer in layers:
         y = layer(y)
     model = keras.Model(x, y)
-    # The forward pass must agree with the shape Keras declares.
-    out = model(np.zeros((1, *shape), dtype="float32"))
-    assert tuple(out.shape[1:]) == tuple(y.shape[1:]), (out.shape, y.shape)
-    weights = [w for layer in layers for w in layer.weights]
+    if forward:
+        out = model(np.zeros((1, *shape), dtype=dtype))
+        assert tuple(out.shape[1:]) == tuple(y.shape[1:]), (out.shape, y.shape)
     return {
         "trainable": sum(math.prod(w.shape) for w in model.trainable_weights),
         "non_trainable": sum(math.prod(w.shape) for w in model.non_trainable_weights),
         "buffers": 0,
-        "weights": sorted(tuple(w.shape) for w in weights),
+        "weights": sorted(tuple(w.shape) for w in model.weights),
         "shape": tuple(y.shape[1:]),
     }
 
 
 def measure_torch(module, shape) -> dict:
-    """A torch module run (in eval mode) on a batch of one of ``shape``."""
+    """A torch module run (in eval mode) on a batch of two of ``shape`` (two: a
+    BatchNorm without running statistics needs more than one value per channel)."""
     import torch
 
     module.eval()
     with torch.no_grad():
-        out = module(torch.zeros(1, *shape))
+        out = module(torch.zeros(2, *shape))
     params = list(module.parameters())
     return {
         "trainable": sum(p.numel() for p in params if p.requires_grad),

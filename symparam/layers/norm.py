@@ -1,13 +1,28 @@
-"""Batch and layer normalization: where Keras and PyTorch count differently."""
+"""Normalization layers: batch, layer, group, instance and RMS normalization.
+
+Where Keras and PyTorch count differently:
+- batch statistics: Keras keeps them as non-trainable *parameters* (moving_mean,
+  moving_variance); PyTorch as *buffers* (running_mean, running_var, plus the
+  num_batches_tracked counter), which are not parameters;
+- the learned scale (gamma / weight) and shift (beta / bias): Keras switches each on
+  its own (``center``, ``scale``); PyTorch has one switch for both (``affine``, or
+  ``elementwise_affine`` for LayerNorm/RMSNorm) and since 2.1 a ``bias`` switch that
+  drops the shift alone. A shift without a scale has no PyTorch spelling;
+- defaults: PyTorch's InstanceNorm has neither affine weights nor running statistics
+  unless asked; Keras has no instance normalization layer (GroupNormalization with
+  groups=-1 is one).
+"""
 from __future__ import annotations
 
 import sympy
 
 from .base import (BUFFER, NON_TRAINABLE, Applied, Arg, ArgError, LayerKind, Weight, axis,
-                   boolean, normalize_axis, number, optional, register)
+                   boolean, normalize_axis, number, optional, register, signed, size)
 
 _STATS_WHY = ("a running average of the batch statistics, updated during training "
               "but not by gradient")
+_GAMMA_WHY = "a learned scale, trained by gradient"
+_BETA_WHY = "a learned shift, trained by gradient"
 
 
 def _axes(a, x, ctx, default):
@@ -17,16 +32,57 @@ def _axes(a, x, ctx, default):
     return idx
 
 
-def _affine(a, ctx, kind: str):
-    """(center, scale) from Keras's center/scale or PyTorch's affine-style switch."""
-    center, scale = a.center, a.scale
-    torch_switch = {"batchnorm": "affine", "layernorm": "elementwise_affine"}[kind]
-    if torch_switch in a.given:
-        center = scale = getattr(a, torch_switch)
-    if ctx.convention == "torch" and kind == "batchnorm" and center != scale:
-        raise ArgError("PyTorch's BatchNorm has one switch, affine, for both gamma and beta; "
-                       "center and scale must agree in convention torch")
-    return center, scale
+def _channel_axis(ctx) -> int:
+    return -1 if ctx.channels_last else 1
+
+
+def _args(switch: str, switch_default: bool = True) -> tuple[Arg, ...]:
+    """center/scale (Keras), the PyTorch switch for both, bias (PyTorch), epsilon."""
+    return (
+        Arg("center", boolean, True, positional=False),
+        Arg("scale", boolean, True, positional=False),
+        Arg(switch, boolean, switch_default, positional=False),
+        Arg("bias", boolean, True, positional=False),
+        Arg("epsilon", number, None, positional=False, aliases=("eps",)),
+    )
+
+
+def _scale_shift(a, ctx, switch: str, shape: tuple, default_on: bool = True) -> list[Weight]:
+    """gamma/beta (Keras) or weight/bias (PyTorch) of ``shape``, as the switches say.
+
+    Keras's center and scale switch each alone. PyTorch's ``switch`` (affine or
+    elementwise_affine) turns both on or off and ``bias = false`` drops the shift.
+    """
+    on = getattr(a, switch) if switch in a.given else default_on
+    scale = a.scale and on
+    center = a.center and on and a.bias
+    if ctx.convention == "torch" and center and not scale:
+        raise ArgError(f"PyTorch has no shift without a scale: {switch}=True gives both, "
+                       f"bias=False keeps the scale alone; scale=false with center=true is "
+                       f"Keras-only")
+    weights = []
+    if scale:
+        weights.append(Weight(ctx.pick(keras="gamma", torch="weight"), shape, why=_GAMMA_WHY))
+    if center:
+        weights.append(Weight(ctx.pick(keras="beta", torch="bias"), shape, why=_BETA_WHY))
+    return weights
+
+
+def _running_stats(ctx, shape: tuple) -> list[Weight]:
+    """Keras's moving statistics (non-trainable parameters) or PyTorch's buffers."""
+    if ctx.convention == "keras":
+        return [Weight("moving_mean", shape, NON_TRAINABLE, _STATS_WHY),
+                Weight("moving_variance", shape, NON_TRAINABLE, _STATS_WHY)]
+    return [Weight("running_mean", shape, BUFFER, _STATS_WHY),
+            Weight("running_var", shape, BUFFER, _STATS_WHY),
+            Weight("num_batches_tracked", (), BUFFER,
+                   "a counter of the batches seen, used when momentum is None")]
+
+
+def _torch_rank_name(base: str, input_shape, low: int = 1) -> str:
+    """BatchNorm2d and the like: the number is the count of spatial axes."""
+    rank = len(input_shape) if input_shape is not None else 2
+    return f"{base}{max(low, rank - 1)}d"
 
 
 class BatchNorm(LayerKind):
@@ -34,76 +90,141 @@ class BatchNorm(LayerKind):
     keras, torch, auto_name = "BatchNormalization", "BatchNorm", "batch_normalization"
     args = (
         Arg("axis", optional(axis), None, positional=False),
-        Arg("center", boolean, True, positional=False),
-        Arg("scale", boolean, True, positional=False),
-        Arg("affine", boolean, True, positional=False),
+        *_args("affine"),
         Arg("track_running_stats", boolean, True, positional=False),
-        Arg("epsilon", number, None, positional=False, aliases=("eps",)),
         Arg("momentum", number, None, positional=False),
     )
     doc = ("Normalizes each channel with batch statistics while training and running "
            "averages at inference; gamma scales and beta shifts the result.")
 
     def type_name(self, ctx, input_shape=None):
-        if ctx.convention == "keras":
-            return self.keras
-        rank = len(input_shape) if input_shape is not None else 2
-        return f"BatchNorm{max(1, rank - 1)}d"
+        return ctx.pick(keras=self.keras, torch=_torch_rank_name("BatchNorm", input_shape))
 
     def apply(self, a, x, ctx):
-        default = -1 if ctx.channels_last else 1
-        idx = _axes(a, x, ctx, default)
+        if ctx.convention == "keras" and isinstance(a.axis, tuple) and len(a.axis) > 1:
+            raise ArgError("Keras 3's BatchNormalization takes a single axis")
+        idx = _axes(a, x, ctx, _channel_axis(ctx))
         shape = tuple(x[i] for i in idx)
-        center, scale = _affine(a, ctx, "batchnorm")
-        weights = []
-        if scale:
-            weights.append(Weight(ctx.pick(keras="gamma", torch="weight"), shape,
-                                  why="a learned scale, trained by gradient"))
-        if center:
-            weights.append(Weight(ctx.pick(keras="beta", torch="bias"), shape,
-                                  why="a learned shift, trained by gradient"))
-        if ctx.convention == "keras":
-            if "track_running_stats" in a.given:
-                raise ArgError("track_running_stats is a PyTorch option (use convention torch)")
-            weights += [Weight("moving_mean", shape, NON_TRAINABLE, _STATS_WHY),
-                        Weight("moving_variance", shape, NON_TRAINABLE, _STATS_WHY)]
-        elif a.track_running_stats:
-            weights += [Weight("running_mean", shape, BUFFER, _STATS_WHY),
-                        Weight("running_var", shape, BUFFER, _STATS_WHY),
-                        Weight("num_batches_tracked", (), BUFFER,
-                               "a counter of the batches seen, used when momentum is None")]
+        weights = _scale_shift(a, ctx, "affine", shape)
+        if ctx.convention == "keras" and "track_running_stats" in a.given:
+            raise ArgError("track_running_stats is a PyTorch option (use convention torch)")
+        if ctx.convention == "keras" or a.track_running_stats:
+            weights += _running_stats(ctx, shape)
         return Applied(tuple(x), tuple(weights))
+
+
+def _trailing(idx, x, ctx, torch_name: str) -> None:
+    if ctx.convention == "torch" and idx != list(range(idx[0], len(x))):
+        raise ArgError(f"PyTorch's {torch_name} normalizes trailing axes only "
+                       f"(normalized_shape); give axes that end at the last one")
 
 
 class LayerNorm(LayerKind):
     names = ("layernorm", "layer_normalization")
     keras, torch, auto_name = "LayerNormalization", "LayerNorm", "layer_normalization"
-    args = (
-        Arg("axis", optional(axis), None, positional=False),
-        Arg("center", boolean, True, positional=False, aliases=("bias",)),
-        Arg("scale", boolean, True, positional=False),
-        Arg("elementwise_affine", boolean, True, positional=False),
-        Arg("epsilon", number, None, positional=False, aliases=("eps",)),
-    )
+    args = (Arg("axis", optional(axis), None, positional=False), *_args("elementwise_affine"))
     doc = ("Normalizes each example over the given axes (the last by default); "
            "gamma and beta have the shape of those axes.")
 
     def apply(self, a, x, ctx):
         idx = _axes(a, x, ctx, -1)
-        if ctx.convention == "torch" and idx != list(range(idx[0], len(x))):
-            raise ArgError("PyTorch's LayerNorm normalizes trailing axes only "
-                           "(normalized_shape); give axes that end at the last one")
+        _trailing(idx, x, ctx, self.torch)
         shape = tuple(x[i] for i in idx)
-        center, scale = _affine(a, ctx, "layernorm")
-        weights = []
-        if scale:
-            weights.append(Weight(ctx.pick(keras="gamma", torch="weight"), shape,
-                                  why="a learned scale, trained by gradient"))
-        if center:
-            weights.append(Weight(ctx.pick(keras="beta", torch="bias"), shape,
-                                  why="a learned shift, trained by gradient"))
+        return Applied(tuple(x), tuple(_scale_shift(a, ctx, "elementwise_affine", shape)))
+
+
+class RMSNorm(LayerKind):
+    """Root-mean-square normalization: a learned scale, no shift.
+
+    Keras 3: ``RMSNormalization(axis=-1)`` always has its ``scale`` (the older
+    ``LayerNormalization(rms_scaling=True)`` is deprecated; it too learns only gamma).
+    PyTorch: ``nn.RMSNorm(normalized_shape, elementwise_affine=True)``, a ``weight``.
+    """
+
+    names = ("rmsnorm", "rms_normalization")
+    keras, torch, auto_name = "RMSNormalization", "RMSNorm", "rms_normalization"
+    args = (
+        Arg("axis", optional(axis), None, positional=False),
+        Arg("elementwise_affine", boolean, True, positional=False, aliases=("scale",)),
+        Arg("epsilon", number, None, positional=False, aliases=("eps",)),
+    )
+    doc = "Divides each example by its root mean square over the given axes, then scales."
+
+    def apply(self, a, x, ctx):
+        idx = _axes(a, x, ctx, -1)
+        _trailing(idx, x, ctx, self.torch)
+        if not a.elementwise_affine:
+            if ctx.convention == "keras":
+                raise ArgError("Keras's RMSNormalization always learns its scale; "
+                               "elementwise_affine=false is PyTorch-only")
+            return Applied(tuple(x))
+        shape = tuple(x[i] for i in idx)
+        return Applied(tuple(x), (Weight(ctx.pick(keras="scale", torch="weight"), shape,
+                                         why=_GAMMA_WHY),))
+
+
+def _groups(v, ctx=None):
+    """A positive number of groups, or -1 (Keras: one group per channel)."""
+    v = signed(v)
+    return v if v == -1 else size(v)
+
+
+class GroupNorm(LayerKind):
+    """Normalization over groups of channels. Keras ``GroupNormalization(groups=32,
+    center, scale)`` (groups=-1: one per channel); PyTorch ``GroupNorm(num_groups, C,
+    affine, bias)``. gamma and beta (weight and bias) are per channel."""
+
+    names = ("groupnorm", "group_normalization")
+    keras, torch, auto_name = "GroupNormalization", "GroupNorm", "group_normalization"
+    args = (
+        Arg("groups", _groups, aliases=("num_groups",)),
+        Arg("axis", optional(signed), None, positional=False),
+        *_args("affine"),
+    )
+    doc = "Normalizes each example over groups of its channels; per-channel gamma and beta."
+
+    def apply(self, a, x, ctx):
+        c = x[normalize_axis(a.axis if a.axis is not None else _channel_axis(ctx), len(x))]
+        g = a.groups
+        if g == -1:
+            if ctx.convention == "torch":
+                raise ArgError("groups=-1 (one per channel) is Keras-only; PyTorch's "
+                               "GroupNorm needs a positive num_groups")
+            g = c
+        ctx.require(sympy.Eq(sympy.Mod(c, g), 0), f"channels {c} are not divisible by groups={g}")
+        return Applied(tuple(x), tuple(_scale_shift(a, ctx, "affine", (c,))))
+
+
+class InstanceNorm(LayerKind):
+    """PyTorch's InstanceNorm1d/2d/3d: each channel of each example normalized over its
+    positions. By default no weights and no running statistics (affine=False,
+    track_running_stats=False). Keras has no such layer."""
+
+    names = ("instancenorm", "instance_normalization")
+    keras, torch, auto_name = "", "InstanceNorm", "instance_normalization"
+    args = (*_args("affine", False),
+            Arg("track_running_stats", boolean, False, positional=False),
+            Arg("momentum", number, None, positional=False))
+    min_rank = 2
+    doc = ("Normalizes each channel of each example over its positions (PyTorch); "
+           "weights and running statistics only if asked.")
+
+    def type_name(self, ctx, input_shape=None):
+        return _torch_rank_name("InstanceNorm", input_shape)
+
+    def apply(self, a, x, ctx):
+        if ctx.convention == "keras":
+            raise ArgError("Keras has no instance normalization layer; "
+                           "`groupnorm -1` (GroupNormalization(groups=-1)) is one, with "
+                           "gamma and beta unless center/scale are false")
+        if len(x) > 4:
+            raise ArgError(f"PyTorch's InstanceNorm takes 1 to 3 spatial axes, got {len(x) - 1}")
+        c = x[normalize_axis(_channel_axis(ctx), len(x))]
+        weights = _scale_shift(a, ctx, "affine", (c,), default_on=False)
+        if a.track_running_stats:
+            weights += _running_stats(ctx, (c,))
         return Applied(tuple(x), tuple(weights))
 
 
-register(BatchNorm())
-register(LayerNorm())
+for _kind in (BatchNorm(), LayerNorm(), RMSNorm(), GroupNorm(), InstanceNorm()):
+    register(_kind)

@@ -1,0 +1,200 @@
+"""PReLU, upsampling, learned position embeddings, and the axis shuffles take and
+permute.
+
+Axes are counted the Keras way in both conventions: the batch is axis 0, so the
+first axis of a shape as written in ``input [...]`` is axis 1.
+"""
+from __future__ import annotations
+
+import sympy
+
+from .base import (Applied, Arg, ArgError, LayerKind, Weight, choice, join_channels, number,
+                   optional, register, signed, size, sizes, split_channels)
+from .conv import _SUFFIX
+
+ONE = sympy.Integer(1)
+
+
+def _positive_axes(v, ctx=None):
+    """Keras's 1-based axes (the batch is axis 0): ``2`` or ``[1, 2]``."""
+    items = v if isinstance(v, tuple) else (v,)
+    out = tuple(signed(i) for i in items)
+    for i in out:
+        if i.is_number and i < 1:
+            raise ArgError(f"axes are counted from 1 (axis 0 is the batch), got {i}")
+    return out
+
+
+def _check_axes(axes, rank: int, what: str) -> list[int]:
+    for i in axes:
+        if not i.is_number or i > rank:
+            raise ArgError(f"{what} {i} is not an axis of a {rank}-D input "
+                           f"(valid: 1..{rank}; axis 0 is the batch)")
+    return [int(i) - 1 for i in axes]
+
+
+class PReLU(LayerKind):
+    """A ReLU whose negative slope is learned.
+
+    Keras: one slope per input element (alpha has the input's shape), except along
+    ``shared_axes``, where one slope serves the whole axis. PyTorch: ``num_parameters``
+    slopes, 1 (the default) or the number of channels (axis 1).
+    """
+
+    names = ("prelu",)
+    keras, torch, auto_name = "PReLU", "PReLU", "p_re_lu"
+    args = (
+        Arg("shared_axes", optional(_positive_axes), None, positional=False),
+        Arg("num_parameters", size, 1, positional=False),
+    )
+    doc = "A ReLU with a learned slope for negative inputs (Keras: per element; PyTorch: 1 or C)."
+
+    def apply(self, a, x, ctx):
+        if ctx.convention == "keras":
+            if "num_parameters" in a.given:
+                raise ArgError("num_parameters is PyTorch's PReLU option; Keras's PReLU "
+                               "has one slope per element unless shared_axes")
+            shared = _check_axes(a.shared_axes or (), len(x), "shared axis")
+            alpha = tuple(ONE if i in shared else d for i, d in enumerate(x))
+            return Applied(tuple(x), (Weight("alpha", alpha),))
+        if a.shared_axes is not None:
+            raise ArgError("shared_axes is Keras's PReLU option; PyTorch's PReLU has "
+                           "num_parameters (1, or the number of channels)")
+        n = a.num_parameters
+        if n != 1:
+            c = x[-1] if ctx.channels_last else x[0]
+            ctx.require(sympy.Eq(n, c), f"num_parameters {n} must be 1 or the number of "
+                                        f"channels {c}")
+        return Applied(tuple(x), (Weight("weight", (n,)),))
+
+
+def _factor(v, ctx=None):
+    return number(v) if not isinstance(v, tuple) else tuple(number(i) for i in v)
+
+
+class Upsample(LayerKind):
+    """Repeats (or interpolates) each spatial axis ``factor`` times.
+
+    Keras: ``UpSampling2D(size=2)``, where ``size`` is the factor. PyTorch:
+    ``nn.Upsample(scale_factor=2)``, where ``size`` is the *output* size instead; the
+    output length is floor(n * scale_factor).
+    """
+
+    def __init__(self, rank: int):
+        self.rank = rank
+        self.names = (f"upsample{rank}d", f"upsampling{rank}d")
+        self.keras, self.torch = f"UpSampling{_SUFFIX[rank]}", "Upsample"
+        self.auto_name = f"up_sampling{rank}d"
+        self.args = (
+            Arg("factor", optional(_factor), None, aliases=("scale_factor",)),
+            Arg("size", optional(sizes(rank)), None, positional=False),
+            Arg("interpolation", choice("nearest", "linear", "bilinear", "bicubic",
+                                        "trilinear", "area", "lanczos3", "lanczos5"),
+                "nearest", positional=False, aliases=("mode",)),
+        )
+        self.doc = f"Upsamples each of the {rank} spatial axes by an integer factor."
+
+    def apply(self, a, x, ctx):
+        spatial, c = split_channels(x, self.rank, ctx, self.names[0])
+        # The same word, two meanings: Keras's size is the factor, PyTorch's the output.
+        size_means = ctx.pick(keras="factor", torch="output")
+        factor, target = a.factor, None
+        if a.size is not None:
+            if size_means == "factor":
+                if factor is not None:
+                    raise ArgError("give the factor once: Keras's size is the factor")
+                factor = a.size
+            else:
+                target = a.size
+        if target is not None:
+            if factor is not None:
+                raise ArgError("give either size (the output size) or scale_factor, not both")
+            return Applied(join_channels(target, c, ctx))
+        factor = sympy.Integer(2) if factor is None else factor
+        factors = factor if isinstance(factor, tuple) else (factor,) * self.rank
+        if len(factors) != self.rank:
+            raise ArgError(f"expected {self.rank} factors, got {len(factors)}")
+        for f in factors:
+            if f.is_number and (f <= 0 or (ctx.convention == "keras" and not f.is_integer)):
+                raise ArgError(f"an upsampling factor must be a positive "
+                               f"{ctx.pick(keras='whole number', torch='number')}, got {f}")
+        out = tuple(sympy.floor(n * f) for n, f in zip(spatial, factors))
+        return Applied(join_channels(out, c, ctx))
+
+
+class PositionEmbedding(LayerKind):
+    """A learned table of one vector per position, added to a sequence ``(T, d)``.
+
+    Keras: ``keras_hub.layers.PositionEmbedding(sequence_length)``, weight
+    ``embeddings`` of shape (sequence_length, d). PyTorch: an ``nn.Embedding(
+    sequence_length, d)`` looked up with the positions 0..T-1 (GPT-2's ``wpe``,
+    BERT's ``position_embeddings``). ``length`` defaults to T, and may exceed it.
+    """
+
+    names = ("position_embedding", "positional_embedding")
+    keras, torch, auto_name = "PositionEmbedding", "Embedding", "position_embedding"
+    args = (Arg("length", optional(size), None,
+                aliases=("sequence_length", "max_length", "num_embeddings")),)
+    min_rank = 2
+    doc = "Adds a learned vector per position: a (length, d) table; the shape is kept."
+
+    def apply(self, a, x, ctx):
+        t, d = x[-2], x[-1]
+        length = t if a.length is None else a.length
+        ctx.require(sympy.Le(t, length), f"the sequence ({t} positions) is longer than the "
+                                         f"position table ({length})")
+        name = ctx.pick(keras="embeddings", torch="weight")
+        return Applied(tuple(x), (Weight(name, (length, d)),))
+
+
+class Take(LayerKind):
+    """One position along an axis, the axis dropped: ``take 0, axis = 1`` is
+    ``x[:, 0]`` (BERT's first token). Negative indices count from the end."""
+
+    names = ("take", "select")
+    keras, torch, auto_name = "GetItem", "torch.select", "get_item"
+    args = (
+        Arg("index", signed),
+        Arg("axis", signed, 1, positional=False, aliases=("dim",)),
+    )
+    doc = "Selects one position along an axis and drops that axis (`x[:, i]`)."
+
+    def apply(self, a, x, ctx):
+        rank = len(x)
+        ax = a.axis
+        if not ax.is_number or not (1 <= ax <= rank or -rank <= ax <= -1):
+            raise ArgError(f"axis {ax} is out of range for a {rank}-D input "
+                           f"(valid: 1..{rank} or -{rank}..-1; axis 0 is the batch)")
+        i = int(ax) - 1 if ax > 0 else rank + int(ax)
+        n, k = x[i], a.index
+        ctx.require(sympy.And(sympy.Lt(k, n), sympy.Ge(k, -n)),
+                    f"index {k} is out of range for an axis of size {n}")
+        return Applied(tuple(x[:i]) + tuple(x[i + 1:]))
+
+
+def _dims(v, ctx=None):
+    if not isinstance(v, tuple):
+        raise ArgError("expected the new order of the axes as a list, such as [2, 1]")
+    return _positive_axes(v)
+
+
+class Permute(LayerKind):
+    """Reorders the axes, Keras's ``Permute(dims)``: 1-based, the batch left in place.
+    PyTorch: ``x.permute(0, *dims)``."""
+
+    names = ("permute",)
+    keras, torch, auto_name = "Permute", "torch.permute", "permute"
+    args = (Arg("dims", _dims),)
+    doc = "Reorders the axes (1-based, the batch stays first)."
+
+    def apply(self, a, x, ctx):
+        order = _check_axes(a.dims, len(x), "permute axis")
+        if sorted(order) != list(range(len(x))):
+            raise ArgError(f"dims {[int(i) for i in a.dims]} must list each of the axes "
+                           f"1..{len(x)} once")
+        return Applied(tuple(x[i] for i in order))
+
+
+for _kind in (PReLU(), PositionEmbedding(), Take(), Permute(),
+              *(Upsample(r) for r in (1, 2, 3))):
+    register(_kind)
