@@ -136,6 +136,16 @@ def test_transformer_layer_has_12d2_plus_13d_parameters(name, model):
     assert sympy.expand(sympy.diff(total, sym["L"])) == 12 * d**2 + 13 * d
 
 
+@pytest.mark.parametrize("name, model", [("gpt2", "gpt2"), ("gpt2", "gpt2_untied"),
+                                         ("bert_base", None)])
+def test_transformers_count_alike_in_both_conventions(name, model):
+    # Keras's MultiHeadAttention with key_dim = d / heads holds the same weights as
+    # PyTorch's packed in_proj and out_proj; the tied head is counted once in both.
+    keras = stats(name, model, convention="keras", symbolic=True).total
+    torch = stats(name, model, convention="torch", symbolic=True).total
+    assert sympy.expand(keras - torch) == 0
+
+
 def test_lstm_classifier_is_keras_only():
     # recurrent_dropout exists in Keras's LSTM only: counting the Keras example the
     # PyTorch way must say so rather than drop the option.
@@ -143,12 +153,15 @@ def test_lstm_classifier_is_keras_only():
         stats("imdb_lstm", convention="torch")
 
 
-def test_resnet18_under_keras_counts_running_stats_as_parameters():
+def test_batchnorm_statistics_move_between_conventions():
+    # Keras: moving statistics are non-trainable parameters, no num_batches_tracked.
     s = stats("resnet18", convention="keras")
-    # Keras has no num_batches_tracked; its moving statistics are non-trainable.
-    assert s.value(s.non_trainable) == 9_600
-    assert s.value(s.total) == 11_689_512 + 9_600
-    assert s.value(s.buffers) == 0
+    assert (s.value(s.total), s.value(s.non_trainable), s.value(s.buffers)) == \
+        (11_689_512 + 9_600, 9_600, 0)
+    # PyTorch: ResNet-50's 53 BatchNorm layers keep them as buffers, plus a counter each.
+    s = stats("resnet50", convention="torch")
+    assert (s.value(s.total), s.value(s.non_trainable), s.value(s.buffers)) == \
+        (25_583_592, 0, 53_120 + 53)
 
 
 def test_unet_width_and_size():
