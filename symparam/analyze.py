@@ -5,6 +5,8 @@ Everything here raises :class:`SourceError` with the offending line; nothing pri
 """
 from __future__ import annotations
 
+import operator
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -67,6 +69,19 @@ class Scope:
         return out
 
 
+def _problem(err: ArgError, value, env: Env) -> str:
+    """An argument's problem; an undefined word gets the closest defined names."""
+    if isinstance(value, Word) and str(err).startswith("undefined symbol"):
+        return undefined(value, env).message
+    return str(err)
+
+
+def _name_error(node: ast.Node, message: str) -> SourceError:
+    """An error about the name after `as`: it points at that name when known."""
+    line, column = getattr(node, "name_at", (0, 0))
+    return SourceError(message, line, column) if line else node_error(node, message)
+
+
 class _Analyzer(SharingMixin):
     def __init__(self, doc: ast.Document, model: ast.Definition, convention: str,
                  layout: str):
@@ -75,6 +90,7 @@ class _Analyzer(SharingMixin):
         self.blocks = doc.blocks
         self.ctx = Context(convention, layout)
         self.layout_fixed = False
+        self.layout_line = 0  # where `layout` was given, to refuse a second one
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
@@ -106,13 +122,13 @@ class _Analyzer(SharingMixin):
 
     def claim_name(self, name: str, node: ast.Node) -> None:
         if name in self.names_used:
-            raise node_error(node, f"duplicate name '{name}' (already used at line "
-                                   f"{self.names_used[name]})")
+            raise _name_error(node, f"duplicate name '{name}' (already used at line "
+                                    f"{self.names_used[name]})")
         self.names_used[name] = node.line
 
     def bind_tensor(self, scope: Scope, name: str, tensor: Tensor, node: ast.Node) -> None:
         if name in scope.tensors:
-            raise node_error(node, f"duplicate name '{name}': a tensor of that name exists")
+            raise _name_error(node, f"duplicate name '{name}': a tensor of that name exists")
         scope.tensors[name] = tensor
 
     # ---- bodies ---------------------------------------------------------------------
@@ -122,17 +138,28 @@ class _Analyzer(SharingMixin):
             handler(stmt, scope)
 
     def stmt_let(self, node: ast.Let, scope: Scope) -> None:
-        if node.name in scope.env.names:
-            raise node_error(node, f"duplicate name '{node.name}': it is already defined here")
+        self.check_new_name(node.name, node, scope, "let")
         value = evaluate(node.value, scope.env)
         if isinstance(value, Word):
             raise undefined(value, scope.env)
-        scope.env.define(node.name, value)
+        scope.env.define(node.name, value, node.line)
+
+    def check_new_name(self, name: str, node: ast.Node, scope: Scope, what: str) -> None:
+        """A let or a repeat index may not hide a name already visible (a symbol, a
+        block parameter, another let): the same name would mean two things."""
+        where = scope.env.defined_at(name)
+        if where:
+            raise node_error(node, f"duplicate name '{name}' (already defined {where}; a "
+                                   f"{what} cannot redefine it)")
 
     def stmt_layout(self, node: ast.Layout, scope: Scope) -> None:
         if not scope.top or self.layout_fixed:
             raise node_error(node, "layout must come at the start of a model, "
                                    "before its inputs and layers")
+        if self.layout_line:
+            raise node_error(node, f"the layout is given twice (first at line "
+                                   f"{self.layout_line})")
+        self.layout_line = node.line
         if node.value not in LAYOUTS:
             hint = closest(node.value, LAYOUTS, 1)
             raise node_error(node, f"unknown layout '{node.value}': use "
@@ -148,9 +175,11 @@ class _Analyzer(SharingMixin):
         dims = []
         for item in node.dims.items:
             try:
-                dims.append(lb.size(evaluate(item, scope.env)))
+                value = evaluate(item, scope.env)
+                dims.append(lb.size(value))
             except ArgError as err:
-                raise node_error(item, f"input dimension: {err}") from None
+                raise node_error(item, f"input dimension: {_problem(err, value, scope.env)}"
+                                 ) from None
         shape = tuple(dims)
         name = node.name or self.auto_name("input_layer")
         self.claim_name(name, node)
@@ -253,7 +282,8 @@ class _Analyzer(SharingMixin):
                     values[spec.name] = spec.convert(value, self.ctx)
                 except ArgError as err:
                     at = where.value if isinstance(where, ast.Kwarg) else where
-                    raise node_error(at, f"{node.kind} argument '{spec.name}': {err}") from None
+                    raise node_error(at, f"{node.kind} argument '{spec.name}': "
+                                         f"{_problem(err, value, env)}") from None
             elif spec.default is lb.REQUIRED:
                 raise node_error(node, f"{node.kind} needs its argument '{spec.name}'"
                                        + (f" ({spec.doc})" if spec.doc else ""))
@@ -348,9 +378,9 @@ class _Analyzer(SharingMixin):
         env = Env({})
         for p in block.params:
             if p.name in given:
-                env.define(p.name, given[p.name])
+                env.define(p.name, given[p.name], p.line)
             elif p.default is not None:
-                env.define(p.name, evaluate(p.default, env))
+                env.define(p.name, evaluate(p.default, env), p.line)
             else:
                 raise node_error(node, f"block {node.kind} needs its argument '{p.name}'")
         instance = node.name or self.auto_name(node.kind)
@@ -396,7 +426,12 @@ class _Analyzer(SharingMixin):
         else:
             z = x
         scope.current = y
-        self.merge("add", node, [y, z], (), scope)
+        try:
+            self.merge("add", node, [y, z], (), scope)
+        except SourceError as err:  # say which statement adds the two
+            other = "its shortcut" if node.shortcut is not None else "its input (no shortcut)"
+            raise node_error(node, f"residual: the body's output is added to {other}, "
+                                   f"but {err.message}") from None
 
     def stmt_branches(self, node: ast.Branches, scope: Scope) -> None:
         x = self.need_input(node, scope, "branches")
@@ -412,10 +447,14 @@ class _Analyzer(SharingMixin):
 
     def stmt_repeat(self, node: ast.Repeat, scope: Scope) -> None:
         try:
-            count = lb.size(evaluate(node.count, scope.env))
+            count = evaluate(node.count, scope.env)
+            count = lb.size(count)
         except ArgError as err:
-            raise node_error(node.count, f"repeat count: {err}") from None
+            raise node_error(node.count, f"repeat count: {_problem(err, count, scope.env)}"
+                             ) from None
         x = self.need_input(node, scope, "repeat")
+        if node.var is not None:
+            self.check_new_name(node.var, node, scope, "repeat index")
         uses_index = node.var is not None and uses_name(node.body, node.var)
         if not uses_index:
             snap = self.snapshot()
@@ -478,19 +517,16 @@ def _model_env(model: ast.Definition, values: Mapping[str, int], symbolic: bool)
             except ArgError as err:
                 raise node_error(p.default, f"default of symbol '{p.name}': {err}") from None
         defaults[p.name] = default
-        env.define(p.name, sym)
+        env.define(p.name, sym, p.line)
     # Values in effect: given ones first, then defaults (which may use other symbols).
     by_name = {s.name: s for s in symbols}
     for name, value in values.items():
         if name not in by_name:
-            close = closest(name, list(by_name))
+            close = closest(name, list(by_name)) if isinstance(name, str) else []
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise UsageError(f"model {model.name} has no symbol '{name}'{hint}; its symbols: "
                              f"{', '.join(by_name) or 'none'}")
-        v = sympy.sympify(value)
-        if not (v.is_Integer and v > 0):
-            raise UsageError(f"symbol {name} must be a positive whole number, got {value}")
-        in_effect[by_name[name]] = v
+        in_effect[by_name[name]] = _given_value(name, value)
     if not symbolic:
         for _ in symbols:  # defaults may refer to each other: settle them in rounds
             for sym in symbols:
@@ -500,6 +536,19 @@ def _model_env(model: ast.Definition, values: Mapping[str, int], symbolic: bool)
                     if v.is_number:
                         in_effect[sym] = v
     return env, tuple(symbols), defaults, in_effect
+
+
+def _given_value(name: str, value) -> sympy.Integer:
+    """A value given for a symbol: a positive whole number, as an integer or its digits.
+    (Never ``sympify`` a string here: it would evaluate arbitrary Python.)"""
+    v = None
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
+        v = sympy.Integer(int(value))
+    elif hasattr(value, "__index__") and not isinstance(value, bool):  # int, numpy ints
+        v = sympy.Integer(operator.index(value))
+    if v is None or v < 1:
+        raise UsageError(f"symbol {name} must be a positive whole number, got {value!r}")
+    return v
 
 
 def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
@@ -547,10 +596,14 @@ def analyze(source, model: Optional[str] = None, convention: Optional[str] = Non
     2097664
     """
     doc = _resolve_doc(source)
+    if values is not None and not isinstance(values, Mapping):
+        raise UsageError(f"values must map symbol names to numbers, got {values!r}")
     try:
         return _analyze(doc, model, convention, dict(values or {}), symbolic)
     except SourceError as err:
         raise err.with_source(doc.source, doc.filename) from None
+    except RecursionError:
+        raise SymparamError("the model is nested too deeply to analyze") from None
 
 
 def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
@@ -562,9 +615,9 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
         if d.name in seen:
             raise node_error(d, f"duplicate name '{d.name}': a {seen[d.name].kind} of that "
                                 f"name is defined at line {seen[d.name].line}")
-        if d.kind == "block" and d.name in REGISTRY:
-            raise node_error(d, f"block '{d.name}' has the name of a built-in layer; "
-                                f"rename it")
+        if d.kind == "block" and (d.name in REGISTRY or d.name == "reuse"):
+            raise node_error(d, f"block '{d.name}' has the name of a built-in layer or "
+                                f"statement; rename it")
         seen[d.name] = d
     if model_name is None:
         if len(models) > 1:

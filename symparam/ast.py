@@ -74,6 +74,7 @@ class Let(Node):
 class Input(Node):
     dims: ListExpr
     name: Optional[str] = None
+    name_at: tuple[int, int] = field(default=(0, 0), kw_only=True, compare=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ class Layer(Node):
     args: tuple[Expr, ...] = ()
     kwargs: tuple[Kwarg, ...] = ()
     name: Optional[str] = None
+    # (line, column) of the NAME after `as`, so a duplicate name can point at it.
+    name_at: tuple[int, int] = field(default=(0, 0), kw_only=True, compare=False)
 
 
 @dataclass(frozen=True)

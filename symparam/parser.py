@@ -2,6 +2,7 @@
 Transformer that only builds nodes (checks are the analyzer's job)."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +15,10 @@ from lark.indenter import Indenter
 from . import ast
 from .errors import SourceError, SymparamError
 from .resources import resource_dir
+
+
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 
 
 class _SymparamIndenter(Indenter):
@@ -35,15 +40,15 @@ class _SymparamIndenter(Indenter):
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
             return
+        if indent not in self.indent_level:
+            levels = " or ".join(str(i) for i in reversed(self.indent_level))
+            raise SourceError(
+                f"inconsistent indentation: this line is indented by {indent} columns, "
+                f"which matches no enclosing block (expected {levels})",
+                line=token.end_line or token.line, column=indent + 1)
         while indent < self.indent_level[-1]:
             self.indent_level.pop()
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
-        if indent != self.indent_level[-1]:
-            line = (token.end_line or token.line)
-            raise SourceError(
-                f"inconsistent indentation: this line is indented by {indent} columns, "
-                f"which matches no enclosing block (expected {self.indent_level[-1]})",
-                line=line, column=indent + 1)
 
 
 @lru_cache(maxsize=1)
@@ -61,20 +66,19 @@ def _tpos(tok: Token) -> dict:
     return {"line": tok.line, "column": tok.column}
 
 
+def _name_at(tok: Token | None) -> tuple[int, int]:
+    return (tok.line, tok.column) if tok is not None else (0, 0)
+
+
 @v_args(meta=True)
 class _Builder(Transformer):
     """Builds AST nodes from the parse tree; raises nothing of its own."""
 
     # ---- top level
     def start(self, meta, items):
-        convention = None
-        defs = []
-        for item in items:
-            if isinstance(item, ast.Convention):
-                convention = item
-            else:
-                defs.append(item)
-        return convention, tuple(defs)
+        conventions = tuple(i for i in items if isinstance(i, ast.Convention))
+        defs = tuple(i for i in items if not isinstance(i, ast.Convention))
+        return conventions, defs
 
     def convention_stmt(self, meta, items):
         return ast.Convention(str(items[0]), **_tpos(items[0]))
@@ -101,11 +105,12 @@ class _Builder(Transformer):
 
     # ---- statements
     def let_stmt(self, meta, items):
-        return ast.Let(str(items[0]), items[1], **_pos(meta))
+        return ast.Let(str(items[0]), items[1], **_tpos(items[0]))
 
     def input_stmt(self, meta, items):
         dims, name = items
-        return ast.Input(dims, str(name) if name is not None else None, **_pos(meta))
+        return ast.Input(dims, str(name) if name is not None else None, **_pos(meta),
+                         name_at=_name_at(name))
 
     def layout_stmt(self, meta, items):
         return ast.Layout(str(items[0]), **_tpos(items[0]))
@@ -115,10 +120,19 @@ class _Builder(Transformer):
 
     def layer_stmt(self, meta, items):
         kind, args, name = items
+        seen_keyword = None
+        for a in args or ():  # the grammar allows any order; the language does not
+            if isinstance(a, ast.Kwarg):
+                seen_keyword = seen_keyword or a
+            elif seen_keyword is not None:
+                raise SourceError(f"a positional argument follows the keyword argument "
+                                  f"'{seen_keyword.name}': give positional ones first",
+                                  line=a.line or None, column=a.column or None)
         positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Kwarg))
         keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Kwarg))
         return ast.Layer(str(kind), positional, keywords,
-                         str(name) if name is not None else None, **_tpos(kind))
+                         str(name) if name is not None else None, **_tpos(kind),
+                         name_at=_name_at(name))
 
     def args(self, meta, items):
         return tuple(items)
@@ -153,8 +167,10 @@ class _Builder(Transformer):
         return ast.Name(str(items[0]), **_tpos(items[0]))
 
     def string(self, meta, items):
-        raw = str(items[0])[1:-1]
-        return ast.Str(bytes(raw, "utf-8").decode("unicode_escape"), **_tpos(items[0]))
+        # Only the escapes a size or a word could need; others stay as written (a full
+        # unicode_escape decode fails on input such as "\x").
+        raw = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), str(items[0])[1:-1])
+        return ast.Str(raw, **_tpos(items[0]))
 
     def call(self, meta, items):
         func, *args = items
@@ -181,50 +197,135 @@ class _Builder(Transformer):
 
 
 _TOKEN_WORDS = {
-    "_NL": "end of line", "_INDENT": "an indented block", "_DEDENT": "end of the block",
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "LPAR": "'('",
-    "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "COLON": "':'",
-    "EQUAL": "'='", "$END": "end of file", "_AS": "'as'",
+    "_NL": "end of line", "_INDENT": "an indented body", "_DEDENT": "end of the block",
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "end of file",
 }
+_OPEN = {"(": ")", "[": "]"}
+_CLOSE = {")": "(", "]": "["}
+
+
+def _word(token_type: str) -> str:
+    """How a terminal reads in a message: its literal text when it has one
+    (``'//'`` rather than lark's ``__ANON_0``)."""
+    if token_type in _TOKEN_WORDS:
+        return _TOKEN_WORDS[token_type]
+    for term in _parser().terminals:
+        if term.name == token_type and term.pattern.type == "str":
+            return repr(term.pattern.value)
+    return token_type.lower()
+
+
+_OPERATORS = {"'+'", "'-'", "'*'", "'/'", "'//'", "'%'", "'**'"}
 
 
 def _describe(token_types) -> str:
-    words = sorted({_TOKEN_WORDS.get(t, repr(t.lower()) if t.isupper() else t)
-                    for t in token_types})
-    if len(words) > 6:
-        words = words[:6] + ["..."]
-    return ", ".join(words)
+    words = {_word(t) for t in token_types}
+    if len(words & _OPERATORS) > 2:  # after a value: any operator would do
+        words = (words - _OPERATORS) | {"an operator"}
+
+    def rank(w):  # closing symbols, then keywords, then kinds of token, then the rest
+        if w in ("')'", "']'", "','", "':'", "'='"):
+            return 0
+        return 1 if w.startswith("'") else 2 if not w.startswith("an ") else 3
+    ordered = sorted(words, key=lambda w: (rank(w), w))
+    if len(ordered) > 8:
+        ordered = ordered[:8] + ["..."]
+    return ", ".join(ordered)
+
+
+def _unclosed_bracket(text: str, upto: int):
+    """The innermost '(' or '[' still open at offset ``upto`` (skipping comments and
+    strings), as (char, line, column), or None."""
+    stack, line, col, i = [], 1, 1, 0
+    while i < min(upto, len(text)):
+        c = text[i]
+        if c == "#":
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        if c == '"':
+            j = i + 1
+            while j < len(text) and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            col += j - i
+            i = j
+        elif c in _OPEN:
+            stack.append((c, line, col))
+        elif c in _CLOSE and stack and stack[-1][0] == _CLOSE[c]:
+            stack.pop()
+        if c == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+        i += 1
+    return stack[-1] if stack else None
+
+
+def _error_offset(err: UnexpectedInput, text: str) -> int:
+    pos = getattr(err, "pos_in_stream", None)
+    if isinstance(pos, int) and pos >= 0:
+        return pos
+    return len(text)  # end of file, or a token lark gives no offset (an indent)
 
 
 def _syntax_error(err: UnexpectedInput, text: str) -> SourceError:
+    line = getattr(err, "line", None)
+    column = getattr(err, "column", None)
     if isinstance(err, UnexpectedCharacters):
         char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
         msg = f"syntax error: unexpected character {char!r}"
     elif isinstance(err, UnexpectedToken):
         tok = err.token
+        expected = _describe(err.accepts or err.expected)
+        if tok.type in ("_INDENT", "_DEDENT") and tok.end_line:
+            # Indents borrow the position of the newline before them: point at the
+            # first character of the indented (or dedented) line instead.
+            line, column = tok.end_line, tok.end_column
+        bracket = _unclosed_bracket(text, _error_offset(err, text))
+        if bracket is not None and (tok.type in ("$END", "_DEDENT")
+                                    or (isinstance(tok.line, int) and tok.line > bracket[1])):
+            char, bline, bcol = bracket
+            found = ("the end of the file" if tok.type in ("$END", "_DEDENT")
+                     else f"{str(tok)!r} on line {tok.line}")
+            return SourceError(f"syntax error: this '{char}' is never closed (the text "
+                               f"reaches {found} still inside it)", line=bline, column=bcol)
         if tok.type == "$END":
             msg = "syntax error: the file ends too early"
         elif tok.type == "_INDENT":
-            msg = "syntax error: unexpected indentation"
+            msg = ("syntax error: unexpected indentation (only a line ending in ':' "
+                   "opens an indented body)")
+            expected = ""
         elif tok.type == "_DEDENT":
-            msg = "syntax error: this block ends too early (a ':' line needs an indented body)"
+            msg = "syntax error: this block ends too early"
         elif tok.type == "_NL":
             msg = "syntax error: the line ends too early"
         else:
             msg = f"syntax error: unexpected {str(tok)!r}"
-        expected = _describe(err.accepts or err.expected)
-        if expected:
+        if set(err.accepts or err.expected or ()) == {"_INDENT"}:
+            msg += " (expected an indented body after the line ending in ':')"
+        elif expected:
             msg += f" (expected {expected})"
     elif isinstance(err, UnexpectedEOF):
         msg = "syntax error: the file ends too early"
     else:  # pragma: no cover - lark has no other kinds today
         msg = f"syntax error: {err}"
-    line = getattr(err, "line", None)
-    column = getattr(err, "column", None)
     if not isinstance(line, int) or line < 1:
         line = max(1, text.count("\n"))
         column = 1
     return SourceError(msg, line=line, column=column)
+
+
+def _check_conventions(conventions, defs) -> ast.Convention | None:
+    """At most one ``convention`` line, before every model and block."""
+    if len(conventions) > 1:
+        first, second = conventions[:2]
+        raise SourceError(f"the convention is given twice (first at line {first.line})",
+                          line=second.line, column=second.column)
+    if conventions and defs and (defs[0].line, defs[0].column) < (
+            conventions[0].line, conventions[0].column):
+        raise SourceError("the convention line must come before every model and block",
+                          line=conventions[0].line, column=conventions[0].column)
+    return conventions[0] if conventions else None
 
 
 def parse(text: str, filename: str | None = None) -> ast.Document:
@@ -236,16 +337,20 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
     """
     source = text if text.endswith("\n") else text + "\n"
     try:
-        tree = _parser().parse(source)
-        convention, defs = _Builder().transform(tree)
+        try:
+            tree = _parser().parse(source)
+            conventions, defs = _Builder().transform(tree)
+        except VisitError as err:  # the builder's own rule checks (argument order)
+            if isinstance(err.orig_exc, SymparamError):
+                raise err.orig_exc from None
+            raise
+        convention = _check_conventions(conventions, defs)
     except UnexpectedInput as err:
         raise _syntax_error(err, source).with_source(source, filename) from None
     except SourceError as err:
         raise err.with_source(source, filename) from None
-    except VisitError as err:  # pragma: no cover - the builder raises nothing itself
-        if isinstance(err.orig_exc, SymparamError):
-            raise err.orig_exc from None
-        raise
+    except RecursionError:
+        raise SymparamError("the text is nested too deeply to parse") from None
     return ast.Document(defs, convention, source, filename)
 
 

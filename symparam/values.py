@@ -74,6 +74,7 @@ class Env:
     def __init__(self, names: Mapping[str, Any], parent: "Env | None" = None):
         self.names = dict(names)
         self.parent = parent
+        self.lines: dict[str, int] = {}  # where each name was defined, for messages
 
     def child(self, names: Mapping[str, Any] | None = None) -> "Env":
         return Env(names or {}, self)
@@ -93,8 +94,19 @@ class Env:
             env = env.parent
         return out
 
-    def define(self, name: str, value: Any) -> None:
+    def define(self, name: str, value: Any, line: int = 0) -> None:
         self.names[name] = value
+        self.lines[name] = line
+
+    def defined_at(self, name: str) -> str:
+        """'' if ``name`` is not visible here, else a phrase saying where it was defined."""
+        env = self
+        while env is not None:
+            if name in env.names:
+                line = env.lines.get(name)
+                return f"at line {line}" if line else "earlier"
+            env = env.parent
+        return ""
 
 
 def undefined(node: ast.Name | Word, env: Env | None) -> SourceError:
@@ -118,6 +130,9 @@ def evaluate(node: ast.Expr, env: Env) -> Any:
     if isinstance(node, ast.Num):
         text = node.text
         if any(c in text for c in ".eE"):
+            exponent = text.lower().partition("e")[2]
+            if exponent and abs(int(exponent)) > MAX_DIGITS:
+                raise node_error(node, f"the number {text} is too large")
             return sympy.Rational(text)
         return sympy.Integer(int(text))
     if isinstance(node, ast.Name):
@@ -138,19 +153,9 @@ def evaluate(node: ast.Expr, env: Env) -> Any:
         b = _number(evaluate(node.right, env), node.right, env)
         if node.op in ("/", "//", "%") and b == 0:
             raise node_error(node.right, "division by zero")
-        if node.op == "+":
-            return a + b
-        if node.op == "-":
-            return a - b
-        if node.op == "*":
-            return a * b
-        if node.op == "/":
-            return a / b
-        if node.op == "//":
-            return sympy.floor(a / b)
-        if node.op == "%":
-            return sympy.Mod(a, b)
-        return a ** b
+        if node.op == "**":
+            _check_power(a, b, node)
+        return _finite(_BINOPS[node.op](a, b), node)
     if isinstance(node, ast.Call):
         if node.func not in _FUNCS:
             close = difflib.get_close_matches(node.func, list(_FUNCS), n=2)
@@ -162,8 +167,43 @@ def evaluate(node: ast.Expr, env: Env) -> Any:
         if (arity >= 0 and len(args) != arity) or (arity < 0 and not args):
             want = f"{arity} argument" + ("s" if arity != 1 else "") if arity >= 0 else "arguments"
             raise node_error(node, f"{node.func}() takes {want}, got {len(args)}")
-        return fn(*args)
+        try:
+            return _finite(fn(*args), node)
+        except (TypeError, ValueError) as err:  # Min/Max of values that do not compare
+            raise node_error(node, f"{node.func}(): {err}") from None
     raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
+
+
+_BINOPS: dict[str, Callable] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b, "//": lambda a, b: sympy.floor(a / b), "%": sympy.Mod,
+    "**": lambda a, b: a ** b,
+}
+_INFINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
+
+
+def _finite(value, node: ast.Node):
+    """Refuse infinities and NaN (``0 ** -1``), which no size can be."""
+    if isinstance(value, sympy.Basic) and value.has(*_INFINITE):
+        raise node_error(node, f"this is not a finite number (it gives {value}): "
+                               f"a division by zero?")
+    return value
+
+
+# No size needs more digits than this; a larger power would only stall sympy.
+MAX_DIGITS = 1000
+
+
+def _check_power(base, exponent, node: ast.Node) -> None:
+    if not exponent.is_number:
+        return
+    if abs(exponent).is_extended_real and abs(exponent) > MAX_DIGITS:
+        raise node_error(node.right, f"the exponent {exponent} is too large")
+    digits = sympy.S.Zero
+    if base.is_number and base != 0:
+        digits = abs(exponent * sympy.log(abs(base), 10))
+    if digits.is_extended_real and digits > MAX_DIGITS:
+        raise node_error(node, f"{base} ** {exponent} is too large a number")
 
 
 def uses_name(node: Any, name: str) -> bool:
