@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost, activation_ops, elements
 from .base import (Applied, Arg, ArgError, LayerKind, Weight, activation, boolean, choice,
                    join_channels, nonneg, optional, register, size, sizes, split_channels)
 
@@ -58,6 +59,17 @@ _OUTPUT_ARGS = (
     Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
     Arg("activation", activation, None, positional=False),
 )
+
+
+def _spatial(shape, ctx) -> tuple:
+    """(spatial sizes, channels) of a shape in the model's layout."""
+    return (tuple(shape[:-1]), shape[-1]) if ctx.channels_last else (tuple(shape[1:]), shape[0])
+
+
+def _conv_cost(a, out, ctx, macs) -> Cost:
+    """A convolution's MACs, plus a bias addition and an activation per output element."""
+    n = elements(out)
+    return Cost(macs, n if a.bias else 0, activation_ops(a.activation, n))
 
 
 def _conv_lengths(a, spatial, ctx) -> tuple:
@@ -111,14 +123,31 @@ class Conv(_ConvKind):
     causal = True
     doc_fmt = "A {r}-D convolution with `filters` output channels."
 
+    def cost(self, a, x, out, ctx):
+        """Per output position, k x C/groups x F MACs (padded positions too, as
+        PyTorch's FlopCounterMode counts)."""
+        (_, c), (spatial, f) = _spatial(x, ctx), _spatial(out, ctx)
+        return _conv_cost(a, out, ctx, elements(spatial) * elements(a.kernel) * c / a.groups * f)
+
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
+        _keras_stride_or_dilation(a, ctx, self.keras)
         out = _conv_lengths(a, spatial, ctx)
         g = _groups(a.groups, c, a.filters, ctx)
         kernel = ctx.pick(keras=Weight("kernel", (*a.kernel, c / g, a.filters)),
                           torch=Weight("weight", (a.filters, c / g, *a.kernel)))
         weights = (kernel, Weight("bias", (a.filters,))) if a.bias else (kernel,)
         return Applied(join_channels(out, a.filters, ctx), weights)
+
+
+def _keras_stride_or_dilation(a, ctx, keras_name: str) -> None:
+    """Keras's Conv and ConvTranspose refuse strides > 1 with dilation_rate > 1
+    (keras/src/layers/convolutional/base_conv.py); PyTorch allows both."""
+    if ctx.convention == "keras":
+        ctx.require(sympy.Or(sympy.And(*[sympy.Eq(s, 1) for s in a.stride]),
+                             sympy.And(*[sympy.Eq(d, 1) for d in a.dilation])),
+                    f"Keras's {keras_name} does not support a stride > 1 together with "
+                    f"a dilation > 1 (use convention torch)")
 
 
 def _groups(g, c, filters, ctx):
@@ -132,8 +161,11 @@ def _groups(g, c, filters, ctx):
 def _depthwise_kernel(a, c, ctx, torch_name: str) -> Weight:
     """Keras (*k, C, m); PyTorch's grouped Conv (C*m, 1, *k)."""
     m = a.depth_multiplier
-    return ctx.pick(keras=Weight("depthwise_kernel", (*a.kernel, c, m)),
-                    torch=Weight(torch_name, (c * m, sympy.Integer(1), *a.kernel)))
+    return ctx.pick(
+        keras=Weight("depthwise_kernel", (*a.kernel, c, m),
+                     why="m filters per input channel, each over that channel alone"),
+        torch=Weight(torch_name, (c * m, sympy.Integer(1), *a.kernel),
+                     why="a Conv with groups = C: C*m filters, each over 1 channel"))
 
 
 class DepthwiseConv(_ConvKind):
@@ -146,6 +178,12 @@ class DepthwiseConv(_ConvKind):
     dsl, keras_fmt, torch_fmt = "depthwise_conv{r}d", "DepthwiseConv{R}", "Conv{r}d"
     doc_fmt = ("A {r}-D depthwise convolution: each input channel convolved with its own "
                "`depth_multiplier` filters (PyTorch: Conv{r}d with groups=C).")
+
+    def cost(self, a, x, out, ctx):
+        """Per output position, k MACs for each of the C*m output channels."""
+        (_, c), (spatial, _) = _spatial(x, ctx), _spatial(out, ctx)
+        return _conv_cost(a, out, ctx, elements(spatial) * elements(a.kernel) * c
+                          * a.depth_multiplier)
 
     def leading(self, rank):
         return (Arg("kernel", sizes(rank), aliases=("kernel_size",)), _MULTIPLIER)
@@ -162,6 +200,9 @@ class DepthwiseConv(_ConvKind):
         return Applied(join_channels(out, cm, ctx), weights)
 
 
+_POINTWISE = "a 1x1 convolution mixing the C*m depthwise channels into F"
+
+
 class SeparableConv(_ConvKind):
     """A depthwise convolution, then a 1x1 (pointwise) one to ``filters`` channels.
 
@@ -175,6 +216,12 @@ class SeparableConv(_ConvKind):
     doc_fmt = ("A {r}-D depthwise-separable convolution: depthwise, then pointwise to "
                "`filters` channels.")
 
+    def cost(self, a, x, out, ctx):
+        """Per output position, k x C*m MACs (depthwise) then C*m x F (pointwise)."""
+        (_, c), (spatial, f) = _spatial(x, ctx), _spatial(out, ctx)
+        cm = c * a.depth_multiplier
+        return _conv_cost(a, out, ctx, elements(spatial) * cm * (elements(a.kernel) + f))
+
     def trailing(self, rank):
         return (_MULTIPLIER,)
 
@@ -183,8 +230,8 @@ class SeparableConv(_ConvKind):
         out = _conv_lengths(a, spatial, ctx)
         cm, f, ones = c * a.depth_multiplier, a.filters, (sympy.Integer(1),) * self.rank
         weights = [_depthwise_kernel(a, c, ctx, "depthwise.weight"),
-                   ctx.pick(keras=Weight("pointwise_kernel", (*ones, cm, f)),
-                            torch=Weight("pointwise.weight", (f, cm, *ones)))]
+                   ctx.pick(keras=Weight("pointwise_kernel", (*ones, cm, f), why=_POINTWISE),
+                            torch=Weight("pointwise.weight", (f, cm, *ones), why=_POINTWISE))]
         if a.bias:
             weights.append(Weight(ctx.pick(keras="bias", torch="pointwise.bias"), (f,)))
         return Applied(join_channels(out, f, ctx), tuple(weights))
@@ -219,6 +266,12 @@ class ConvTranspose(_ConvKind):
     # Keras defaults to 'valid' and takes only words; PyTorch to 0, integers only.
     padding_default = None
 
+    def cost(self, a, x, out, ctx):
+        """Per *input* position, k x C x F/groups MACs (each input element is spread
+        over a window of the output), as PyTorch's FlopCounterMode counts."""
+        (spatial, c), (_, f) = _spatial(x, ctx), _spatial(out, ctx)
+        return _conv_cost(a, out, ctx, elements(spatial) * elements(a.kernel) * c * f / a.groups)
+
     def trailing(self, rank):
         return (Arg("output_padding", optional(sizes(rank, nonneg)), None, positional=False),
                 Arg("groups", size, 1, positional=False))
@@ -231,6 +284,7 @@ class ConvTranspose(_ConvKind):
                            f"(or use convention keras)")
         if ctx.convention == "keras" and a.groups != 1:
             raise ArgError(f"Keras's {self.keras} has no groups (use convention torch)")
+        _keras_stride_or_dilation(a, ctx, self.keras)
         g = _groups(a.groups, c, a.filters, ctx)
         pads = (pad,) * self.rank if not isinstance(pad, tuple) else pad
         ops = a.output_padding or (None,) * self.rank
@@ -243,8 +297,11 @@ class ConvTranspose(_ConvKind):
                             + ctx.pick(keras="", torch=f" or the dilation {d}"))
         out = tuple(transpose_length(n, k, s, d, p, op) for n, k, s, d, p, op
                     in zip(spatial, a.kernel, a.stride, a.dilation, pads, ops))
-        kernel = ctx.pick(keras=Weight("kernel", (*a.kernel, a.filters, c)),
-                          torch=Weight("weight", (c, a.filters / g, *a.kernel)))
+        kernel = ctx.pick(
+            keras=Weight("kernel", (*a.kernel, a.filters, c),
+                         why="Keras stores a transposed kernel output channels first: k x F x C"),
+            torch=Weight("weight", (c, a.filters / g, *a.kernel),
+                         why="PyTorch stores it input channels first: C x F/groups x k"))
         weights = (kernel, Weight("bias", (a.filters,))) if a.bias else (kernel,)
         return Applied(join_channels(out, a.filters, ctx), weights)
 
@@ -273,6 +330,11 @@ class Pool(LayerKind):
             Arg("ceil_mode", boolean, False, positional=False),
         )
         self.doc = f"{word} pooling over {rank}-D windows; stride defaults to the window."
+
+    def cost(self, a, x, out, ctx):
+        """One element operation (a comparison or an addition) per element of each
+        window, padded positions included: output elements x window size."""
+        return Cost(elementwise=elements(out) * elements(a.pool))
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
@@ -309,6 +371,11 @@ class GlobalPool(LayerKind):
         self.doc = (f"{word} over all {rank}-D positions, one value per channel. PyTorch "
                     f"equivalent: {self.torch}(1) followed by a flatten (unless keepdims).")
 
+    def cost(self, a, x, out, ctx):
+        """One element operation per input element (each read into one window; for
+        adaptive pooling exact when the output sizes divide the input sizes)."""
+        return Cost(elementwise=elements(x))
+
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         if a.keepdims:
@@ -325,6 +392,11 @@ class AdaptivePool(LayerKind):
         word = _pool_names(self, op, rank, "adaptive_", "Adaptive", "Adaptive")
         self.args = (Arg("output_size", sizes(rank, optional(size)), aliases=("size",)),)
         self.doc = f"{word} pooling of each channel to `output_size` over {rank}-D positions."
+
+    def cost(self, a, x, out, ctx):
+        """One element operation per input element (each read into one window; for
+        adaptive pooling exact when the output sizes divide the input sizes)."""
+        return Cost(elementwise=elements(x))
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
@@ -364,6 +436,9 @@ class ZeroPad(LayerKind):
         self.auto_name = f"zero_padding{rank}d"
         self.args = (Arg("padding", _pad_spec(rank), 1),)
         self.doc = f"Adds rows of zeros around each of the {rank} spatial axes."
+
+    def cost(self, a, x, out, ctx):
+        return Cost()  # copies only
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, LayerKind, Weight, choice, join_channels, number,
                    optional, register, signed, size, sizes, split_channels)
 from .conv import _SUFFIX
@@ -49,6 +50,10 @@ class PReLU(LayerKind):
     )
     doc = "A ReLU with a learned slope for negative inputs (Keras: per element; PyTorch: 1 or C)."
 
+    def cost(self, a, x, out, ctx):
+        """One activation per element."""
+        return Cost(activations=elements(out))
+
     def apply(self, a, x, ctx):
         if ctx.convention == "keras":
             if "num_parameters" in a.given:
@@ -56,7 +61,9 @@ class PReLU(LayerKind):
                                "has one slope per element unless shared_axes")
             shared = _check_axes(a.shared_axes or (), len(x), "shared axis")
             alpha = tuple(ONE if i in shared else d for i, d in enumerate(x))
-            return Applied(tuple(x), (Weight("alpha", alpha),))
+            why = "Keras learns one slope per input element" + (
+                ", one for all of each shared axis" if shared else "")
+            return Applied(tuple(x), (Weight("alpha", alpha, why=why),))
         if a.shared_axes is not None:
             raise ArgError("shared_axes is Keras's PReLU option; PyTorch's PReLU has "
                            "num_parameters (1, or the number of channels)")
@@ -65,7 +72,8 @@ class PReLU(LayerKind):
             c = x[-1] if ctx.channels_last else x[0]
             ctx.require(sympy.Eq(n, c), f"num_parameters {n} must be 1 or the number of "
                                         f"channels {c}")
-        return Applied(tuple(x), (Weight("weight", (n,)),))
+        return Applied(tuple(x), (Weight("weight", (n,), why=(
+            "PyTorch learns num_parameters slopes: 1 by default, or one per channel")),))
 
 
 def _factor(v, ctx=None):
@@ -93,6 +101,15 @@ class Upsample(LayerKind):
                 "nearest", positional=False, aliases=("mode",)),
         )
         self.doc = f"Upsamples each of the {rank} spatial axes by an integer factor."
+
+    def cost(self, a, x, out, ctx):
+        """nearest copies (0); (bi/tri)linear weighs 2 inputs per axis, bicubic 4:
+        2^rank or 4^rank element operations per output element; area and lanczos are
+        not counted."""
+        per = {"nearest": 0, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
+        if a.interpolation not in per:
+            return None
+        return Cost(elementwise=elements(out) * per[a.interpolation] ** self.rank)
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
@@ -138,13 +155,18 @@ class PositionEmbedding(LayerKind):
     min_rank = 2
     doc = "Adds a learned vector per position: a (length, d) table; the shape is kept."
 
+    def cost(self, a, x, out, ctx):
+        """One addition per element."""
+        return Cost(elementwise=elements(x))
+
     def apply(self, a, x, ctx):
         t, d = x[-2], x[-1]
         length = t if a.length is None else a.length
         ctx.require(sympy.Le(t, length), f"the sequence ({t} positions) is longer than the "
                                          f"position table ({length})")
         name = ctx.pick(keras="embeddings", torch="weight")
-        return Applied(tuple(x), (Weight(name, (length, d)),))
+        return Applied(tuple(x), (Weight(name, (length, d), why=(
+            "one learned vector of d per position, up to the table's length")),))
 
 
 class Take(LayerKind):
@@ -158,6 +180,9 @@ class Take(LayerKind):
         Arg("axis", signed, 1, positional=False, aliases=("dim",)),
     )
     doc = "Selects one position along an axis and drops that axis (`x[:, i]`)."
+
+    def cost(self, a, x, out, ctx):
+        return Cost()  # moves values only
 
     def apply(self, a, x, ctx):
         rank = len(x)
@@ -186,6 +211,9 @@ class Permute(LayerKind):
     keras, torch, auto_name = "Permute", "torch.permute", "permute"
     args = (Arg("dims", _dims),)
     doc = "Reorders the axes (1-based, the batch stays first)."
+
+    def cost(self, a, x, out, ctx):
+        return Cost()  # moves values only
 
     def apply(self, a, x, ctx):
         order = _check_axes(a.dims, len(x), "permute axis")

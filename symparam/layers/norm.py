@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost, elements
 from .base import (BUFFER, NON_TRAINABLE, Applied, Arg, ArgError, LayerKind, Weight, axis,
                    boolean, normalize_axis, number, optional, register, signed, size)
 
@@ -79,6 +80,15 @@ def _running_stats(ctx, shape: tuple) -> list[Weight]:
                    "a counter of the batches seen, used when momentum is None")]
 
 
+def _norm_cost(a, x, ctx, switch: str, per_element: int, default_on: bool = True) -> Cost:
+    """``per_element`` element operations (statistics, normalizing) per element, one
+    more for a learned scale; a learned shift is a bias addition per element."""
+    roles = {w.why for w in _scale_shift(a, ctx, switch, (1,), default_on)}
+    n = elements(x)
+    return Cost(bias=n if _BETA_WHY in roles else 0,
+                elementwise=n * (per_element + (1 if _GAMMA_WHY in roles else 0)))
+
+
 def _torch_rank_name(base: str, input_shape, low: int = 1) -> str:
     """BatchNorm2d and the like: the number is the count of spatial axes."""
     rank = len(input_shape) if input_shape is not None else 2
@@ -96,6 +106,11 @@ class BatchNorm(LayerKind):
     )
     doc = ("Normalizes each channel with batch statistics while training and running "
            "averages at inference; gamma scales and beta shifts the result.")
+
+    def cost(self, a, x, out, ctx):
+        """At inference, with the running statistics: 2 ops per element (subtract the mean,
+        divide by the deviation), +1 for the scale; the shift is a bias addition."""
+        return _norm_cost(a, x, ctx, "affine", 2)
 
     def type_name(self, ctx, input_shape=None):
         return ctx.pick(keras=self.keras, torch=_torch_rank_name("BatchNorm", input_shape))
@@ -126,6 +141,11 @@ class LayerNorm(LayerKind):
     doc = ("Normalizes each example over the given axes (the last by default); "
            "gamma and beta have the shape of those axes.")
 
+    def cost(self, a, x, out, ctx):
+        """5 ops per element: the mean (1), the variance (2: subtract, square and add),
+        normalizing (2); +1 for the scale; the shift is a bias addition."""
+        return _norm_cost(a, x, ctx, "elementwise_affine", 5)
+
     def apply(self, a, x, ctx):
         idx = _axes(a, x, ctx, -1)
         _trailing(idx, x, ctx, self.torch)
@@ -150,6 +170,11 @@ class RMSNorm(LayerKind):
     )
     doc = "Divides each example by its root mean square over the given axes, then scales."
 
+    def cost(self, a, x, out, ctx):
+        """2 ops per element (square and add, divide by the root mean square), +1 for
+        the scale."""
+        return Cost(elementwise=elements(x) * (3 if a.elementwise_affine else 2))
+
     def apply(self, a, x, ctx):
         idx = _axes(a, x, ctx, -1)
         _trailing(idx, x, ctx, self.torch)
@@ -160,7 +185,7 @@ class RMSNorm(LayerKind):
             return Applied(tuple(x))
         shape = tuple(x[i] for i in idx)
         return Applied(tuple(x), (Weight(ctx.pick(keras="scale", torch="weight"), shape,
-                                         why=_GAMMA_WHY),))
+                                         why="a learned scale; RMS normalization has no shift"),))
 
 
 def _groups(v, ctx=None):
@@ -182,6 +207,10 @@ class GroupNorm(LayerKind):
         *_args("affine"),
     )
     doc = "Normalizes each example over groups of its channels; per-channel gamma and beta."
+
+    def cost(self, a, x, out, ctx):
+        """As layer normalization: 5 ops per element, +1 for the scale, the shift a bias."""
+        return _norm_cost(a, x, ctx, "affine", 5)
 
     def apply(self, a, x, ctx):
         c = x[normalize_axis(a.axis if a.axis is not None else _channel_axis(ctx), len(x))]
@@ -208,6 +237,10 @@ class InstanceNorm(LayerKind):
     min_rank = 2
     doc = ("Normalizes each channel of each example over its positions (PyTorch); "
            "weights and running statistics only if asked.")
+
+    def cost(self, a, x, out, ctx):
+        """As layer normalization: 5 ops per element, +1 for the scale, the shift a bias."""
+        return _norm_cost(a, x, ctx, "affine", 5, default_on=False)
 
     def type_name(self, ctx, input_shape=None):
         return _torch_rank_name("InstanceNorm", input_shape)
