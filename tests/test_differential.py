@@ -129,3 +129,26 @@ def test_the_shrinker_keeps_the_failure():
     src = generate(SEED, "keras")
     small = shrink(src, lambda s: "input" in s and s.count("\n    ") >= 2)
     assert small.count("\n    ") == 2 and "input" in small
+
+
+# ---- regressions: mismatches the oracle found in symparam ------------------------------
+
+STRIDE_AND_DILATION = ("model m():\n    input [9, 9, 3]\n"
+                       "    conv2d 4, 3, stride = 2, dilation = 2\n")
+
+
+def test_keras_refuses_stride_with_dilation_and_so_does_symparam(frameworks):
+    """Found building the oracle: symparam accepted a strided, dilated convolution in
+    convention keras, but Keras's Conv2D and Conv2DTranspose raise ValueError for
+    strides > 1 with dilation_rate > 1 (the cross-convention check runs into it)."""
+    import keras
+    with pytest.raises(ValueError, match="dilation_rate"):
+        keras.layers.Conv2D(4, 3, strides=2, dilation_rate=2)
+    for layer in ("conv2d 4, 3", "conv2d_transpose 4, 3"):
+        text = STRIDE_AND_DILATION.replace("conv2d 4, 3", layer)
+        with pytest.raises(symparam.SourceError, match="stride > 1 together with a dilation"):
+            symparam.analyze(text, convention="keras")
+
+
+def test_pytorch_accepts_stride_with_dilation(check):
+    assert check(STRIDE_AND_DILATION, "torch") == []
