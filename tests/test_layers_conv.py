@@ -59,6 +59,9 @@ def test_formula(line, convention, formula):
     ("conv2d_transpose F, k, stride = 2, padding = same", "keras", 2 * H),
     ("conv2d_transpose F, k, stride = 2", "keras", 2 * H - 2 + sympy.Max(k, 2)),
     ("conv2d_transpose F, 3, stride = 2, output_padding = 1", "keras", 2 * H + 2),
+    # same with output_padding: (H-1)s + k mod 2 + output_padding (an odd kernel adds 1)
+    ("conv2d_transpose F, k, stride = 2, padding = same, output_padding = 1", "keras",
+     2 * H - 1 + sympy.Mod(k, 2)),
     # A depthwise convolution shrinks like any convolution.
     ("depthwise_conv2d k, stride = 2", "keras", sympy.floor((H - k) / 2) + 1),
 ])
@@ -130,6 +133,19 @@ def test_keras_conv_transpose(rank, kern, stride, pad, op, dil):
 
 
 @pytest.mark.oracle
+@pytest.mark.parametrize("kern, stride, pad, op", [
+    ([2, 3], [2, 3], "valid", [1, 2]), ([3, 4], [2, 1], "same", [1, 0]),
+    ([1, 5], [3, 2], "same", None), ([4, 2], [3, 3], "valid", None)])
+def test_keras_conv_transpose_per_axis(kern, stride, pad, op):
+    import keras
+    shape = (6, 5, 3)
+    layer = keras.layers.Conv2DTranspose(4, kern, strides=stride, padding=pad,
+                                         output_padding=op)
+    line = f"conv2d_transpose 4, {kern}" + _opts(stride=stride, padding=pad, output_padding=op)
+    assert measure_symparam(line, shape, "keras") == measure_keras(layer, shape)
+
+
+@pytest.mark.oracle
 @pytest.mark.parametrize("rank, kern, stride, pad, mult, dil, bias", [
     (r, kern, s, p, mult, d, b)
     for r, kern, s, p, mult, d, b in itertools.product(
@@ -195,6 +211,21 @@ def test_torch_conv_transpose(rank, kern, stride, pad, op, dil, groups):
         4, 6, kern, stride=stride, padding=pad, output_padding=op, dilation=dil, groups=groups)
     line = f"conv{rank}d_transpose 6, {kern}" + _opts(
         stride=stride, padding=pad, output_padding=op, dilation=dil, groups=groups)
+    assert measure_symparam(line, shape, "torch") == measure_torch(module, shape)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kern, stride, pad, op, dil", [
+    ([2, 3], [2, 3], [0, 1], [1, 2], [1, 1]), ([3, 1], [1, 2], [2, 0], [1, 0], [2, 1]),
+    ([4, 4], [3, 2], [1, 0], [0, 1], [1, 2])])
+def test_torch_conv_transpose_per_axis(kern, stride, pad, op, dil):
+    """One value per axis: the formula holds axis by axis."""
+    import torch
+    shape = (3, 6, 5)
+    module = torch.nn.ConvTranspose2d(3, 4, kern, stride=stride, padding=pad,
+                                      output_padding=op, dilation=dil)
+    line = f"conv2d_transpose 4, {kern}" + _opts(stride=stride, padding=pad,
+                                                output_padding=op, dilation=dil)
     assert measure_symparam(line, shape, "torch") == measure_torch(module, shape)
 
 
