@@ -420,6 +420,19 @@ def test_examples_lists_examples_and_zoo():
     assert "\nZoo (symparam count --zoo NAME):\n" in out
 
 
+def test_zoo_option_reads_the_shipped_zoo():
+    from symparam.commands.basic import shipped
+    zoo = shipped("zoo")
+    if not zoo:
+        _error("count", "--zoo", "vgg16", contains="nothing is shipped in the zoo yet")
+        return
+    name = next(iter(zoo))  # a file's models: one, or one named as the file
+    out = run("count", "--zoo", name).stdout
+    assert out.startswith('Model: "') and "Total params" in out
+    assert re.search(rf"^  {name}\s", run("examples").stdout, re.M)
+    _error("count", "--zoo", name + "x", contains=f"(did you mean '{name}'?)")
+
+
 def _subprocess(*args: str, seed: str = "0", cwd=None):
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "symparam", *args], capture_output=True,
