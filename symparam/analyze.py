@@ -383,11 +383,14 @@ class _Analyzer(SharingMixin):
                 env.define(p.name, evaluate(p.default, env), p.line)
             else:
                 raise node_error(node, f"block {node.kind} needs its argument '{p.name}'")
-        instance = node.name or self.auto_name(node.kind)
-        if node.name:
+        if node.name:  # scoped like a layer's `as` name: per enclosing instance and copy
+            local = node.name + scope.suffix
+            instance = scope.prefix + local
             self.claim_name(instance, node)
+        else:
+            local = instance = self.auto_name(node.kind)
         self.block_instances[instance] = (block, dict(env.names))
-        inner = Scope(env, {}, x, scope.multiplier, scope.path + (instance,),
+        inner = Scope(env, {}, x, scope.multiplier, scope.path + (local,),
                       prefix=f"{instance}/")
         self.block_stack.append(node.kind)
         try:
