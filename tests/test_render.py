@@ -191,3 +191,13 @@ def test_tied_weight_is_listed_but_counted_once():
         ("shared", False, "wte/embeddings")
     md = derivation(s, "markdown")
     assert "| shared with wte/embeddings |" in md
+
+
+def test_a_model_without_symbols_prints_numbers():
+    s = analyze("model m():\n    input [4096]\n    dense 512\n    batchnorm\n")
+    count = count_text(s).splitlines()
+    assert count[1] == "Symbols: none" and count[3].split() == ["Value"]
+    assert count[4].split() == ["Total", "params", "2,099,712"]  # 4096*512 + 512 + 4*512
+    summary = summary_text(s)
+    assert " dense (Dense)                              (None, 512)    2,097,664" in summary
+    assert "Formulas:" not in summary

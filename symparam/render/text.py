@@ -62,6 +62,10 @@ def count_text(stats: ModelStats) -> str:
      Non-trainable params   0           0
      Buffers                0           0
     """
+    if not stats.symbols:  # nothing symbolic: the formulas are the numbers
+        header = ["", "Value"]
+        rows = [[label, quantity(expr)] for label, expr in _quantities(stats)]
+        return "\n".join(header_lines(stats) + [""] + table(header, rows))
     header = ["", "Formula"]
     if stats.values:
         header.append("Value" if stats.complete else "With the values given")
@@ -82,7 +86,9 @@ def _common(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 def _formula_cell(layer) -> str:
-    if layer.multiplier == 1 or layer.params == 0:
+    if layer.params.is_number:
+        text = quantity(layer.params)
+    elif layer.multiplier == 1:
         text = formula(layer.params)
     else:
         text = times(layer_facts(layer).per_copy, layer.multiplier)
