@@ -27,6 +27,8 @@ CONVENTIONS = ("keras", "torch")
 LAYOUTS = ("channels_last", "channels_first")
 DEFAULT_LAYOUT = {"keras": "channels_last", "torch": "channels_first"}
 MAX_UNROLL = 10_000
+# Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
+STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches")
 
 
 @dataclass
@@ -91,6 +93,7 @@ class _Analyzer(SharingMixin):
         self.ctx = Context(convention, layout)
         self.layout_fixed = False
         self.layout_line = 0  # where `layout` was given, to refuse a second one
+        self.nested = 0       # depth of residual/branches bodies (they share the scope)
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
@@ -168,9 +171,9 @@ class _Analyzer(SharingMixin):
         self.ctx.layout = node.value
 
     def stmt_input(self, node: ast.Input, scope: Scope) -> None:
-        if not scope.top:
+        if not scope.top or self.nested:
             raise node_error(node, "input can only be declared in a model's body, "
-                                   "not inside a block, repeat or branch")
+                                   "not inside a block, repeat, residual or branch")
         self.layout_fixed = True
         dims = []
         for item in node.dims.items:
@@ -215,7 +218,10 @@ class _Analyzer(SharingMixin):
             return self.call_block(node, scope)
         kind = REGISTRY.get(node.kind)
         if kind is None:
-            choices = list(REGISTRY) + list(self.blocks)
+            if node.kind in self.doc.models:
+                raise node_error(node, f"'{node.kind}' is a model, not a layer: declare it "
+                                       f"with `block {node.kind}(...):` to use it here")
+            choices = list(REGISTRY) + list(self.blocks) + list(STATEMENTS)
             close = closest(node.kind, choices)
             hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
             raise node_error(node, f"unknown layer '{node.kind}'{hint}")
@@ -417,14 +423,21 @@ class _Analyzer(SharingMixin):
         args = self.bind(kind, fake, (), tuple(kwargs), scope.env)
         self.apply(kind, fake, args, tensors, scope)
 
+    def run_nested(self, body, scope: Scope) -> None:
+        self.nested += 1
+        try:
+            self.run_body(body, scope)
+        finally:
+            self.nested -= 1
+
     def stmt_residual(self, node: ast.Residual, scope: Scope) -> None:
         x = self.need_input(node, scope, "residual")
         scope.current = x
-        self.run_body(node.body, scope)
+        self.run_nested(node.body, scope)
         y = scope.current
         if node.shortcut is not None:
             scope.current = x
-            self.run_body(node.shortcut, scope)
+            self.run_nested(node.shortcut, scope)
             z = scope.current
         else:
             z = x
@@ -441,7 +454,7 @@ class _Analyzer(SharingMixin):
         outs = []
         for body in node.branches:
             scope.current = x
-            self.run_body(body, scope)
+            self.run_nested(body, scope)
             outs.append(scope.current)
         if len(outs) < 2:
             raise node_error(node, "branches needs at least two `branch:` bodies")
