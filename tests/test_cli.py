@@ -118,6 +118,14 @@ def test_seed004(model, expected):
         assert r["input_layer"][1] == "(None, 1, 28, 28)"
 
 
+def test_model_from_standard_input():
+    source = (EXAMPLES / "seed002.symp").read_text()
+    result = CliRunner().invoke(main, ["summary", "-"], input=source)
+    assert result.exit_code == 0 and totals(result.stdout)[0] == "Total params: 539"
+    bad = CliRunner().invoke(main, ["count", "-"], input="model m(:\n")
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: <stdin>, line 1")
+
+
 def test_example_by_model_name():
     assert run("count", "--example", "convs").stdout.startswith('Model: "convs"')
 

@@ -14,7 +14,7 @@ from ..analyze import analyze
 from ..cli import main
 from ..errors import SymparamError, UsageError
 from ..layers.base import closest
-from ..parser import parse_file
+from ..parser import parse, parse_file
 from ..render import count_text, derivation, model_dict, summary_text
 from ..render.document import FORMATS
 from ..resources import resource_dir
@@ -85,7 +85,10 @@ def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
         file = _find_shipped("examples", example)
     elif zoo is not None:
         file = _find_shipped("zoo", zoo)
-    doc = parse_file(file)
+    if str(file) == "-":
+        doc = parse(click.get_text_stream("stdin").read(), filename="<stdin>")
+    else:
+        doc = parse_file(file)
     if model is None and (example or zoo) and (example or zoo) in doc.models:
         model = example or zoo
     return analyze(doc, model=model, convention=convention, values=parse_sets(sets),
@@ -94,7 +97,8 @@ def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
 
 def model_options(command):
     """The options every command that reads a model shares."""
-    @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.argument("file", required=False,
+                    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
     @click.option("--example", metavar="NAME",
                   help="A shipped example instead of FILE (see `symparam examples`).")
     @click.option("--zoo", metavar="NAME", help="A model of the shipped zoo instead of FILE.")
