@@ -16,8 +16,8 @@ import sympy
 from sympy.core.alphabets import greeks
 
 from ..errors import UsageError
-from ..resources import resource_dir
 from ..layers.base import NON_TRAINABLE, TRAINABLE
+from ..resources import resource_dir
 from ..stats import LayerStats, ModelStats, structured
 from . import fmt
 
@@ -71,6 +71,16 @@ class LayerFacts:
     @property
     def params(self) -> sympy.Expr:
         return self.layer.params
+
+    @property
+    def notes(self) -> list[tuple[list[str], str]]:
+        """Why weights have their role, the weights that share a reason together:
+        ``[(["moving_mean", "moving_variance"], "a running average ...")]``."""
+        out: dict[str, list[str]] = {}
+        for w in self.weights:
+            if w.why:
+                out.setdefault(w.why, []).append(w.name)
+        return [(names, why) for why, names in out.items()]
 
 
 def layer_facts(layer: LayerStats) -> LayerFacts:
