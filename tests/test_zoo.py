@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def test_counts_match_published(name, model):
 def test_header_states_source_and_count(name, model):
     text = header(name)
     assert text, f"{name}.symp must open with a comment stating its source"
+    assert re.search(r"\b(19|20)\d\d\b", text), f"{name}.symp's header must cite its paper"
+    assert re.search(r"keras|torchvision|transformers", text, re.I), \
+        f"{name}.symp's header must name the implementation it mirrors"
     total = PUBLISHED[name, model][0]
     assert f"{total:,}" in text, f"{name}.symp's header must state its count {total:,}"
 
