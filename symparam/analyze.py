@@ -21,7 +21,7 @@ from .layers.merge import same_dim
 from .parser import parse, parse_file
 from .sharing import SharingMixin
 from .stats import LayerStats, ModelStats
-from .values import Env, Word, evaluate, node_error, symbol, undefined, uses_name
+from .values import Env, Word, evaluate, find_name, node_error, symbol, undefined, uses_name
 
 CONVENTIONS = ("keras", "torch")
 LAYOUTS = ("channels_last", "channels_first")
@@ -492,9 +492,10 @@ class _Analyzer(SharingMixin):
                                        f"unroll it instead)")
             self.restore(snap)
         elif not count.is_number:
-            raise node_error(node, f"the index '{node.var}' of a repeat over the symbol "
-                                   f"{count} cannot be used in its body: the repeats would "
-                                   f"differ, so they cannot be counted without unrolling")
+            raise node_error(find_name(node.body, node.var),
+                             f"the index '{node.var}' of a repeat over the symbol {count} "
+                             f"cannot be used in its body: the repeats would differ, so "
+                             f"they cannot be counted without unrolling")
         if count > MAX_UNROLL:
             raise node_error(node, f"this repeat would unroll {count} times (at most "
                                    f"{MAX_UNROLL}): its body changes the shape or uses its index")

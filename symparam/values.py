@@ -206,13 +206,20 @@ def _check_power(base, exponent, node: ast.Node) -> None:
         raise node_error(node, f"{base} ** {exponent} is too large a number")
 
 
+def find_name(node: Any, name: str) -> "ast.Name | None":
+    """The first use of ``name`` in this AST node or tuple of nodes, or None."""
+    if isinstance(node, ast.Name):
+        return node if node.id == name else None
+    children = node if isinstance(node, tuple) else (
+        [getattr(node, f) for f in node.__dataclass_fields__ if f not in ("line", "column")]
+        if isinstance(node, ast.Node) else ())
+    for child in children:
+        found = find_name(child, name)
+        if found is not None:
+            return found
+    return None
+
+
 def uses_name(node: Any, name: str) -> bool:
     """Does ``name`` appear anywhere in this AST node or tuple of nodes?"""
-    if isinstance(node, ast.Name):
-        return node.id == name
-    if isinstance(node, tuple):
-        return any(uses_name(n, name) for n in node)
-    if isinstance(node, ast.Node):
-        return any(uses_name(getattr(node, f), name) for f in node.__dataclass_fields__
-                   if f not in ("line", "column"))
-    return False
+    return find_name(node, name) is not None

@@ -189,7 +189,7 @@ SOURCE_ERRORS = [
      r"\(None, 4\)", 3, "repeat"),
     ("index of a symbolic repeat used", "model m(L):\n    input [8]\n    repeat L as i:\n"
      "        dense 8 + i\n", {},
-     r"the index 'i' of a repeat over the symbol L cannot be used in its body", 3, "repeat"),
+     r"the index 'i' of a repeat over the symbol L cannot be used in its body", 4, "i"),
     ("repeat unrolled too often", MLP + "    repeat 100000:\n        dense 3\n", {},
      r"this repeat would unroll 100000 times", 3, "repeat"),
     ("recursion, direct", "block b(k):\n    dense k\n    b k\nmodel m():\n    input [3]\n"

@@ -505,3 +505,98 @@ def test_seed001_keeps_the_floor_of_the_pooling():
     numbers = analyze((EXAMPLES / "seed001.symp").read_text())
     assert (numbers.value(numbers.total), numbers.value(numbers.trainable),
             numbers.value(numbers.non_trainable)) == (37_633, 37_569, 64)
+
+
+# ---- the structures against the frameworks themselves ----------------------------------
+
+NET = """
+block conv_bn(F):
+    conv2d F, 3, padding = same
+    batchnorm
+
+model net(H = 16, W = 16, C = 3, M = 5):
+    input [H, W, C] as img
+    input [M] as meta
+    from img
+    conv_bn 8
+    residual:
+        conv_bn 8
+    residual:
+        conv2d 16, 3, stride = 2, padding = same
+    shortcut:
+        conv2d 16, 1, stride = 2
+    branches concat:
+        branch:
+            conv2d 4, 1
+        branch:
+            maxpool2d 3, stride = 1, padding = same
+            conv2d 6, 1
+    repeat 3:
+        conv2d 10, 3, padding = same
+    global_avgpool2d
+    dense 7
+    concat meta
+    dense 1
+"""
+
+
+@pytest.mark.oracle
+def test_blocks_merges_and_repeats_match_keras(frameworks):
+    """The same network written with Keras's functional API: blocks, two inputs,
+    residuals with and without a projection, branches, a repeat that keeps the shape."""
+    keras = frameworks["keras"]
+    L = keras.layers
+    img, meta = keras.Input((16, 16, 3)), keras.Input((5,))
+
+    def conv_bn(x, filters):
+        return L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(x))
+
+    h = conv_bn(img, 8)
+    h = L.Add()([conv_bn(h, 8), h])
+    h = L.Add()([L.Conv2D(16, 3, strides=2, padding="same")(h), L.Conv2D(16, 1, strides=2)(h)])
+    h = L.Concatenate()([L.Conv2D(4, 1)(h),
+                         L.Conv2D(6, 1)(L.MaxPooling2D(3, strides=1, padding="same")(h))])
+    for _ in range(3):
+        h = L.Conv2D(10, 3, padding="same")(h)
+    h = L.Concatenate()([L.Dense(7)(L.GlobalAveragePooling2D()(h)), meta])
+    out = L.Dense(1)(h)
+    model = keras.Model([img, meta], out)
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+
+    stats = run(NET)
+    assert stats.value(stats.total) == model.count_params()
+    assert stats.value(stats.trainable) == trainable
+    assert stats.value(stats.non_trainable) == non_trainable
+    assert stats.shape_at(stats.layers[-1].output_shape) == tuple(out.shape[1:])
+    # Only the input channels and the side input are symbols that change the count.
+    C, M = sym("C"), sym("M")
+    assert stats.total.free_symbols == {C, M}
+    assert sympy.expand(stats.total).coeff(C) == 8 * 9 and sympy.expand(stats.total).coeff(M) == 1
+
+
+@pytest.mark.oracle
+def test_residual_batchnorm_buffers_match_torch(frameworks):
+    torch = frameworks["torch"]
+    nn = torch.nn
+    stats = run("""
+        convention torch
+        block unit(F):
+            conv2d F, 3, padding = 1, bias = false
+            batchnorm
+        model m(C = 8, H = 10, W = 10):
+            input [C, H, W]
+            residual:
+                unit C
+                relu
+                unit C
+            repeat 2:
+                unit C
+        """)
+    units = [nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
+             for _ in range(4)]
+    module = nn.Sequential(*units)
+    params = sum(p.numel() for p in module.parameters())
+    buffers = sum(b.numel() for b in module.buffers())
+    assert (stats.value(stats.total), stats.value(stats.buffers)) == (params, buffers)
+    assert stats.value(stats.non_trainable) == 0
