@@ -41,6 +41,7 @@ GPT2 = ROOT / "benchmarks" / "models" / "gpt2.symp"
 GPT3 = {"V": 50257, "T": 2048, "d": 12288, "L": 96, "H": 96}
 GPT3_PARAMS = 174_604_259_328
 KERAS_APPS = {"vgg16": "VGG16", "resnet50": "ResNet50", "mobilenetv2": "MobileNetV2"}
+HAND_BUILT = ("gpt2", "gpt2_untied", "imdb_lstm")  # models benchmarks/keras_count.py writes
 
 
 def wall(cmd: list[str]) -> tuple[float, str]:
@@ -115,17 +116,21 @@ def bench_floor(repeat: int) -> dict:
     return {"python_s": py, "sympy_s": sym}
 
 
-def bench_count(repeat: int, keras_repeat: int) -> list[dict]:
+def bench_count(repeat: int, keras_repeat: int, only_models=None) -> list[dict]:
+    import symparam
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for path, model in shipped_models():
+            if only_models and model not in only_models:
+                continue
             rel = path.relative_to(ROOT)
             times, out = [], ""
             for _ in range(repeat):
                 t, out = wall([PY, "-m", "symparam", "count", str(rel), "--model", model])
                 times.append(t)
+            stats = symparam.analyze(path, model=model)
             row = {"file": str(rel), "model": model, "symparam_s": statistics.median(times),
-                   "symparam_runs": times}
+                   "symparam_runs": times, "count": stats.value(stats.total)}
             if keras_repeat:
                 row.update(bench_keras(path, model, Path(tmp), keras_repeat))
             rows.append(row)
@@ -136,7 +141,10 @@ def bench_count(repeat: int, keras_repeat: int) -> list[dict]:
 
 
 def bench_keras(path: Path, model: str, tmp: Path, repeat: int) -> dict:
-    if path.stem in KERAS_APPS:
+    if model in HAND_BUILT:
+        cmd = [PY, str(ROOT / "benchmarks" / "keras_count.py"), "--hand", model]
+        how = "Keras layers written by hand (benchmarks/keras_count.py)"
+    elif path.stem in KERAS_APPS:
         cmd = [PY, str(ROOT / "benchmarks" / "keras_count.py"), "--app", KERAS_APPS[path.stem]]
         how = f"keras.applications.{KERAS_APPS[path.stem]}"
     else:
@@ -153,6 +161,16 @@ def bench_keras(path: Path, model: str, tmp: Path, repeat: int) -> dict:
         count = info["count"]
     return {"keras_s": statistics.median(times), "keras_runs": times, "keras_count": count,
             "keras_how": how}
+
+
+def bench_startup(repeat: int) -> dict:
+    """Phase timings of a cold count (benchmarks/startup.py), median per phase."""
+    out = {}
+    for rel in ("docs/examples/seed000.symp", "zoo/resnet50.symp", str(GPT2.relative_to(ROOT))):
+        runs = [json.loads(wall([PY, str(ROOT / "benchmarks" / "startup.py"), rel])[1])
+                for _ in range(repeat)]
+        out[rel] = {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "params"}
+    return out
 
 
 # ---- in-process benchmarks -------------------------------------------------------------
@@ -179,15 +197,19 @@ def bench_depth(repeat: int) -> dict:
 
 
 def bench_repeat(repeat: int) -> dict:
+    """GPT-2's `repeat L:` block at L = 1, L = 10^9 and L symbolic: analysis and the
+    exact count must not grow with L."""
     import symparam
-    body = "    input [d]\n    repeat {n}:\n        dense d\n        layernorm\n"
-    cases = {"1": "1", "1e9": "1000000000", "symbolic": "N"}
-    out = {}
-    for label, count in cases.items():
-        src = "model r(d = 512, N):\n" + body.format(n=count)
-        out[label] = best_of(lambda: symparam.analyze(src).total, repeat)
-    check = symparam.analyze("model r(d = 512, N):\n" + body.format(n="1000000000"))
-    assert check.value(check.total) == 10**9 * (512 * 513 + 2 * 512)
+    src = GPT2.read_text()
+
+    def run(values, symbolic=False):
+        s = symparam.analyze(src, values=values, symbolic=symbolic)
+        return s.value(s.total) if not symbolic else s.total
+    out = {"1": best_of(lambda: run({"L": 1}), repeat),
+           "1e9": best_of(lambda: run({"L": 10**9}), repeat),
+           "symbolic": best_of(lambda: run({}, symbolic=True), repeat)}
+    d, V, T = 768, 50257, 1024
+    assert run({"L": 10**9}) == V * d + T * d + 10**9 * (12 * d * d + 13 * d) + 2 * d
     return {"count_1_s": out["1"], "count_1e9_s": out["1e9"], "symbolic_s": out["symbolic"],
             "ratio_1e9": out["1e9"] / out["1"]}
 
@@ -250,15 +272,22 @@ def report(res: dict) -> str:
     lines = ["# Benchmark results", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['platform']}; "
              f"load average at start {m['load_average']}; {m['when']}.", ""]
+    loads = res.get("load_average", {})
+    if loads:
+        lines += ["Load average (1, 5, 15 min) when each benchmark started: "
+                  + "; ".join(f"{k} {v}" for k, v in loads.items()) + ".", ""]
     if "count" in res:
         lines += ["## `symparam count`, cold (interpreter start included)", "",
-                  "| model | symparam (median) | Keras 3 build + count_params (median) | "
-                  "speedup |", "|---|---:|---:|---:|"]
+                  "| model | params | symparam (median) | Keras 3 build + count_params (median) "
+                  "| speedup | Keras's count |", "|---|---:|---:|---:|---:|---:|"]
         for r in res["count"]:
             k = r.get("keras_s")
-            lines.append(f"| {r['file']} `{r['model']}` | {r['symparam_s']:.2f} s | "
-                         + (f"{k:.2f} s | {k / r['symparam_s']:.1f}x |" if k else
-                            f"{r.get('keras_note', 'not run')} | |"))
+            kc = r.get("keras_count")
+            same = "" if kc is None else ("same" if kc == r.get("count") else f"{kc:,}")
+            lines.append(f"| {r['file']} `{r['model']}` | {r.get('count', 0):,} | "
+                         f"{r['symparam_s']:.2f} s | "
+                         + (f"{k:.2f} s | {k / r['symparam_s']:.1f}x | {same} |" if k else
+                            f"{r.get('keras_note', 'not run')} | | |"))
         meds = [r["symparam_s"] for r in res["count"]]
         ups = [r["keras_s"] / r["symparam_s"] for r in res["count"] if r.get("keras_s")]
         f = res.get("floor")
@@ -274,9 +303,18 @@ def report(res: dict) -> str:
             lines.append(f"Speedup against Keras: from {min(ups):.1f}x to {max(ups):.1f}x "
                          f"(target >= 5x: {verdict(min(ups) >= 5)}).")
         lines.append("")
+    if "startup" in res:
+        phases = ("import_sympy_s", "import_symparam_s", "build_parser_s", "parse_s",
+                  "analyze_s", "render_s", "total_in_process_s")
+        lines += ["## Where a cold count spends its time (median per phase)", "",
+                  "| model | " + " | ".join(p[:-2].replace("_", " ") for p in phases) + " |",
+                  "|---|" + "---:|" * len(phases)]
+        for rel, r in res["startup"].items():
+            lines.append(f"| {rel} | " + " | ".join(f"{r[p]:.3f}" for p in phases) + " |")
+        lines.append("")
     if "repeat" in res:
         r = res["repeat"]
-        lines += ["## Repeat over a huge or symbolic count", "",
+        lines += ["## Repeat over a huge or symbolic count (GPT-2's `repeat L:`, in process)", "",
                   f"repeat 1: {r['count_1_s'] * 1e3:.1f} ms; repeat 10^9: "
                   f"{r['count_1e9_s'] * 1e3:.1f} ms; repeat N (symbolic): "
                   f"{r['symbolic_s'] * 1e3:.1f} ms. Ratio 10^9 / 1 = {r['ratio_1e9']:.2f} "
@@ -304,7 +342,7 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
-BENCHES = ("count", "repeat", "depth", "sweep", "gpt3")
+BENCHES = ("count", "startup", "repeat", "depth", "sweep", "gpt3")
 
 
 def main(argv=None) -> int:
@@ -312,16 +350,35 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, no Keras")
     ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset")
     ap.add_argument("--no-keras", action="store_true")
+    ap.add_argument("--models", default="", help="count: only these models (comma-separated)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other benchmarks' results already in OUT/results.json")
     args = ap.parse_args(argv)
     only = [b.strip() for b in args.only.split(",") if b.strip()]
     rep = 3 if args.quick else 5
     res = {"machine": machine()}
+    if args.merge and (args.out / "results.json").exists():
+        res = {**json.loads((args.out / "results.json").read_text()), **res}
     for name in only:
         print(f"running {name} ...", file=sys.stderr)
+        res.setdefault("load_average", {})[name] = [round(x, 2) for x in os.getloadavg()]
         if name == "count":
             res["floor"] = bench_floor(rep)
-            res["count"] = bench_count(rep, 0 if (args.quick or args.no_keras) else 3)
+            rows = bench_count(rep, 0 if (args.quick or args.no_keras) else 3,
+                               [m for m in args.models.split(",") if m])
+            if args.models and "count" in res:  # replace those models' rows, keep the rest
+                new = {(r["file"], r["model"]): r for r in rows}
+                rows = [new.pop((r["file"], r["model"]), r) for r in res["count"]]
+                rows += list(new.values())
+            for r in rows:  # rows merged from an older run may lack the count
+                if "count" not in r:
+                    import symparam
+                    st = symparam.analyze(ROOT / r["file"], model=r["model"])
+                    r["count"] = st.value(st.total)
+            res["count"] = rows
+        elif name == "startup":
+            res["startup"] = bench_startup(rep)
         elif name == "repeat":
             res["repeat"] = bench_repeat(rep * 4)
         elif name == "depth":
