@@ -203,10 +203,20 @@ def examples() -> None:
             click.echo(f"  {name.ljust(width)}   {models.ljust(mwidth)}   {about}".rstrip())
 
 
-def _first_comment(path: Path) -> str:
+def _first_comment(path: Path, width: int = 72) -> str:
+    """The first sentence of the file's opening comment (cut at a word if long)."""
+    words: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip().startswith("#"):
-            return line.strip().lstrip("#").strip()
-        if line.strip():
-            break
-    return ""
+        text = line.strip()
+        if not text.startswith("#") or (words and not text.lstrip("#").strip()):
+            if words or text:
+                break
+            continue
+        words += text.lstrip("#").split()
+    about = " ".join(words)
+    sentence = re.match(r"(.+?[.?!])(\s|$)", about)
+    if sentence and len(sentence.group(1)) <= width:
+        return sentence.group(1)
+    if len(about) > width:
+        about = about[:width].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+    return about
