@@ -201,3 +201,14 @@ def test_a_model_without_symbols_prints_numbers():
     summary = summary_text(s)
     assert " dense (Dense)                              (None, 512)    2,097,664" in summary
     assert "Formulas:" not in summary
+
+
+def test_connected_to_appears_only_when_the_model_branches():
+    chain = summary_text(analyze(MLP))
+    assert "Connected to" not in chain
+    s = analyze("model r(d = 8):\n    input [d] as x\n    residual:\n        dense d\n"
+                "        relu\n")
+    lines = summary_text(s).splitlines()
+    assert lines[3].split("   ")[-2:] == ["Connected to", "Formula"]
+    add = next(line for line in lines if line.startswith(" add (Add)"))
+    assert "re_lu, x" in add

@@ -112,9 +112,23 @@ def summary_columns(stats: ModelStats) -> list[str]:
     columns = ["Layer (type)", "Output Shape", "Param #"]
     if stats.buffers != 0:
         columns.append("Buffers")
+    if not _is_chain(stats):
+        columns.append("Connected to")
     if stats.values:
         columns.append("Formula")
     return columns
+
+
+def _is_chain(stats: ModelStats) -> bool:
+    """Does every layer take the layer just before it, as in a Keras Sequential? If
+    not, the summary shows where each layer's inputs come from, as Keras's does for a
+    functional model."""
+    previous = None
+    for layer in stats.layers:
+        if layer.inputs and tuple(layer.inputs) != (previous,):
+            return False
+        previous = layer.name
+    return True
 
 
 def _cells(stats: ModelStats, layer, columns: list[str]) -> list[str]:
@@ -122,6 +136,8 @@ def _cells(stats: ModelStats, layer, columns: list[str]) -> list[str]:
              _at(stats, layer.params) if stats.values else _formula_cell(layer)]
     if "Buffers" in columns:
         cells.append(_at(stats, layer.buffers))
+    if "Connected to" in columns:
+        cells.append(", ".join(layer.inputs) or "-")
     if "Formula" in columns:
         cells.append(_formula_cell(layer))
     return cells
