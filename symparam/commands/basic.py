@@ -20,7 +20,7 @@ from ..render.document import FORMATS
 from ..resources import resource_dir
 from ..stats import ModelStats
 
-_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9][0-9_,]*)\s*$")
+_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9][0-9_]*)\s*$")
 _SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown"}
 
 
@@ -55,7 +55,11 @@ def _find_shipped(kind: str, name: str) -> Path:
 
 
 def parse_sets(items) -> dict[str, int]:
-    """``("n=4096", "h=512,k=80")`` -> ``{"n": 4096, "h": 512, "k": 80}``."""
+    """``--set`` values by symbol name; a comma separates settings, ``_`` groups digits.
+
+    >>> parse_sets(("n=4_096", "h=512,k=80"))
+    {'n': 4096, 'h': 512, 'k': 80}
+    """
     values: dict[str, int] = {}
     for item in items:
         for part in item.split(","):
@@ -63,7 +67,7 @@ def parse_sets(items) -> dict[str, int]:
             if not m:
                 raise UsageError(f"--set '{part.strip()}': write SYMBOL=VALUE with a positive "
                                  f"whole number, e.g. --set n=4096")
-            name, text = m.group(1), m.group(2).replace("_", "").replace(",", "")
+            name, text = m.group(1), m.group(2).replace("_", "")
             value = int(text)
             if value < 1:
                 raise UsageError(f"--set '{part.strip()}': {name} must be a positive whole "
