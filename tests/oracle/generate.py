@@ -209,6 +209,150 @@ class Gen:
             kw += f", activation = {self.rng.choice(ACTIVATION_NAMES)}"
         return Layer(f"conv{rank}d {f.key}, {kernel}{kw}", fn)
 
+    def _window(self, x, rank):
+        """kernel, stride and padding of a depthwise or separable convolution."""
+        spatial, _ = self.split(x)
+        k = tuple(self.ri(1, min(3, n)) for n in spatial)
+        stride = (1,) * rank if self.chance(0.6) else tuple(self.ri(1, 2) for _ in spatial)
+        pad = self.rng.choice(("valid", "same") if not self.torch or max(stride) == 1
+                              else ("valid", 1))
+        pads = (pad,) * rank
+        kw = f", stride = {_list(stride)}" if max(stride) > 1 else ""
+        kw += f", padding = {pad}" if pad != "valid" else ""
+        return k, stride, pads, kw
+
+    def depthwise(self, x, separable=False):
+        rank = len(x) - 1
+        if rank > 2:
+            return None
+        k, stride, pads, kw = self._window(x, rank)
+        m = self.ri(1, 2)
+        f = self.dim(self.ri(1, 8))
+        if m > 1 or self.chance(0.2):
+            kw += f", depth_multiplier = {m}"
+        if self.chance(0.2):
+            kw += ", bias = false"
+
+        def fn(s):
+            sp, c = self.split(s)
+            if len(s) != rank + 1:
+                return None
+            out = tuple(_out(n, kk, st, 1, p) for n, kk, st, p in zip(sp, k, stride, pads))
+            ch = f if separable else D(c * m, ("mul", c.key, m))
+            return self.join(out, ch) if min(out) >= 1 else None
+        if separable:
+            return Layer(f"separable_conv{rank}d {f.key}, {_list(k)}{kw}", fn)
+        return Layer(f"depthwise_conv{rank}d {_list(k)}{kw}", fn)
+
+    def transpose(self, x):
+        rank = len(x) - 1
+        spatial, c = self.split(x)
+        if max(spatial) > 12:
+            return None
+        k = tuple(self.ri(1, 3) for _ in spatial)
+        s = self.ri(1, 2)
+        f = self.dim(self.ri(1, 6))
+        kw, op = "", None
+        if s > 1:
+            kw += f", stride = {s}"
+        if self.torch:
+            pad = self.ri(0, 1)
+            kw += f", padding = {pad}" if pad or self.chance(0.3) else ""
+        else:
+            pad = self.rng.choice(("valid", "same"))
+            kw += f", padding = {pad}" if pad != "valid" or self.chance(0.3) else ""
+        if s > 1 and self.chance(0.4):
+            op = self.ri(0, s - 1)
+            kw += f", output_padding = {op}"
+        groups = 1
+        if self.torch and c > 1 and self.chance(0.2):
+            groups = self.rng.choice([g for g in range(2, c + 1) if c % g == 0])
+            f = self.dim(groups * self.ri(1, 3))
+            kw += f", groups = {groups}"
+
+        def length(n, kk):
+            eff = kk
+            if pad == "valid":
+                return (n - 1) * s + (max(eff, s) if op is None else eff + op)
+            if pad == "same":
+                return n * s if op is None else (n - 1) * s + eff % 2 + op
+            return (n - 1) * s - 2 * pad + eff + (op or 0)
+
+        def fn(y):
+            sp, ch = self.split(y)
+            if len(y) != rank + 1 or ch % groups:
+                return None
+            out = tuple(D(length(n, kk), ("transpose", n.key, kk, s, pad, op))
+                        for n, kk in zip(sp, k))
+            return self.join(out, f) if min(out) >= 1 else None
+        return Layer(f"conv{rank}d_transpose {f.key}, {_list(k)}{kw}", fn)
+
+    def adaptive(self, x):
+        rank = len(x) - 1
+        spatial, _ = self.split(x)
+        size = tuple(lit(self.ri(1, n)) for n in spatial)
+        op = self.rng.choice(("max", "avg"))
+
+        def fn(s):
+            return self.join(size, self.split(s)[1]) if len(s) == rank + 1 else None
+        return Layer(f"adaptive_{op}pool{rank}d {_list(size)}", fn)
+
+    def upsample(self, x):
+        rank = len(x) - 1
+        spatial, _ = self.split(x)
+        if max(spatial) > 10:
+            return None
+        f = tuple(self.ri(1, 2) for _ in spatial)
+        if self.torch and self.chance(0.3):
+            size = tuple(lit(self.ri(1, 12)) for _ in spatial)
+            return Layer(f"upsample{rank}d size = {_list(size)}",
+                         lambda s: self.join(size, self.split(s)[1]))
+        text = f"upsample{rank}d {_list(f) if rank > 1 else f[0]}"
+        return Layer(text, lambda s: self.join(tuple(
+            n if k == 1 else D(n * k, ("up", n.key, k)) for n, k in zip(self.split(s)[0], f)),
+            self.split(s)[1]))
+
+    def groupnorm(self, x):
+        c = self.split(x)[1]
+        groups = self.rng.choice([g for g in range(1, c + 1) if c % g == 0])
+        kw = ""
+        if self.torch and self.chance(0.3):
+            kw = self.rng.choice((", affine = false", ", bias = false"))
+        elif not self.torch and self.chance(0.3):
+            kw = self.rng.choice((", center = false", ", scale = false"))
+        return Layer(f"groupnorm {groups}{kw}", lambda s: s if s == x else None)
+
+    def rmsnorm(self, x):
+        kw = " axis = [-2, -1]" if len(x) > 1 and self.chance(0.3) else ""
+        if self.torch and self.chance(0.2):
+            kw += ("," if kw else "") + " elementwise_affine = false"
+        return Layer("rmsnorm" + kw, lambda s: s)
+
+    def prelu(self, x):
+        if self.torch:
+            n = self.split(x)[1] if self.chance(0.5) else 1
+            return Layer("prelu" + (f" num_parameters = {n}" if n != 1 else ""),
+                         lambda s: s if self.split(s)[1] == n or n == 1 else None)
+        shared = [i + 1 for i in range(len(x)) if self.chance(0.4)]
+        return Layer("prelu" + (f" shared_axes = {_list(shared)}" if shared else ""),
+                     lambda s: s if len(s) == len(x) else None)
+
+    def permute(self, x):
+        order = list(range(1, len(x) + 1))
+        self.rng.shuffle(order)
+        return Layer(f"permute {_list(order)}", lambda s: tuple(s[i - 1] for i in order)
+                     if len(s) == len(order) else None)
+
+    def take(self, x):
+        axis = self.ri(1, len(x))
+        index = self.ri(-x[axis - 1], x[axis - 1] - 1)
+        if self.chance(0.3):
+            axis -= len(x) + 1
+        text = f"take {index}" + (f", axis = {axis}" if axis != 1 or self.chance(0.3) else "")
+        i = axis - 1 if axis > 0 else len(x) + axis
+        return Layer(text, lambda s: tuple(s[:i]) + tuple(s[i + 1:])
+                     if len(s) == len(x) and abs(index) <= s[i] - (index >= 0) else None)
+
     def pool(self, x):
         rank = len(x) - 1
         spatial, _ = self.split(x)
@@ -283,6 +427,79 @@ class Gen:
                                    for n, (a, b) in zip(sp, pads)), c)
         return Layer(f"zeropad{rank}d {text}", fn)
 
+    def recurrent(self, x):
+        if len(x) != 2:
+            return None
+        kind = self.rng.choice(("simple_rnn", "rnn", "lstm", "gru"))
+        u = self.dim(self.ri(1, 6))
+        kw, out = [], u
+        layers = self.ri(1, 2) if self.chance(0.3) else 1
+        if layers > 1:
+            kw.append(f"num_layers = {layers}")
+            if self.chance(0.3):
+                kw.append("dropout = 0.1")
+        if kind == "lstm" and self.torch and u > 1 and self.chance(0.3):
+            p = self.ri(1, u - 1)
+            kw.append(f"proj_size = {p}")
+            out = lit(p)
+        if kind == "gru" and not self.torch and self.chance(0.3):
+            kw.append("reset_after = false")
+        if kind in ("simple_rnn", "rnn") and self.chance(0.3):
+            kw.append("activation = relu")
+        if self.chance(0.15):
+            kw.append("bias = false")
+        if self.chance(0.3):
+            kw.append("bidirectional = true")
+            mode = "concat" if self.torch else self.rng.choice(("concat", "sum", "mul", "ave"))
+            if mode != "concat" or self.chance(0.3):
+                kw.append(f"merge_mode = {mode}")
+            if mode == "concat":
+                out = D(2 * out, ("sum", out.key, out.key))
+        seq = self.torch  # each framework's default: Keras the last step, PyTorch all
+        if self.chance(0.5):
+            seq = self.chance(0.5)
+            kw.append(f"return_sequences = {'true' if seq else 'false'}")
+        text = f"{kind} {u.key}" + (", " + ", ".join(kw) if kw else "")
+        return Layer(text, lambda s: ((s[0], out) if seq else (out,)) if len(s) == 2 else None)
+
+    def attention(self, x, memory=None):
+        """Multi-head attention of ``x`` over itself, or over named tensors."""
+        if len(x) != 2:
+            return None
+        t_, d = x
+        kw = []
+        steps = t_
+        if memory:
+            (kname, kshape), (vname, vshape) = memory
+            kw += [f"value = {vname}"] if kname == vname else (
+                [f"key = {kname}", f"value = {vname}"] if self.chance(0.5)
+                else [f"value = {vname}", f"key = {kname}"])
+            steps = kshape[0]
+        if self.torch:
+            heads = self.rng.choice([h for h in range(1, d + 1) if d % h == 0])
+            text, out = f"attention {heads}", d
+            if self.chance(0.2):
+                kw.append("add_bias_kv = true")
+        else:
+            heads, k = self.ri(1, 3), self.ri(1, 4)
+            text, out = f"attention {heads}, {k}", d
+            if self.chance(0.3):
+                kw.append(f"value_dim = {self.ri(1, 4)}")
+            if self.chance(0.3):
+                out = self.dim(self.ri(1, 6))
+                kw.append(f"output_shape = {out.key}")
+        if self.chance(0.2):
+            kw.append("bias = false")
+        if self.chance(0.2) and steps == t_ and (not memory or same((steps,), (t_,))):
+            kw.append("causal = true")
+        return Layer(text + (", " + ", ".join(kw) if kw else ""),
+                     lambda s: (s[0], out) if len(s) == 2 else None)
+
+    def instancenorm(self, x):
+        kw = [w for w in ("affine = true", "track_running_stats = true") if self.chance(0.4)]
+        return Layer("instancenorm" + (" " + ", ".join(kw) if kw else ""),
+                     lambda s: s if len(s) == len(x) else None)
+
     def batchnorm(self, x):
         kw = []
         if len(x) > 1 and self.chance(0.25) and len(x) <= 4:
@@ -353,11 +570,20 @@ class Gen:
         rank = len(x)
         table = [(self.dense, 3), (self.simple, 3), (self.batchnorm, 1.5),
                  (self.layernorm, 1)]
+        table += [(self.rmsnorm, 0.4), (self.prelu, 0.4)]
         if rank == 1:
             table += [(self.reshape, 0.7)]
+        if rank >= 2:
+            table += [(self.permute, 0.3), (self.take, 0.3)]
+        if rank == 2:
+            table += [(self.recurrent, 4), (self.attention, 2)]
         if 2 <= rank <= 4:
-            table += [(self.conv, 4), (self.pool, 2), (self.zeropad, 1),
-                      (self.global_pool, 0.5), (self.flatten, 0.5)]
+            table += [(self.conv, 4), (self.pool, 3), (self.zeropad, 1),
+                      (self.global_pool, 0.7), (self.flatten, 0.5), (self.transpose, 1),
+                      (self.adaptive, 0.7), (self.upsample, 0.7), (self.groupnorm, 0.7),
+                      (self.depthwise, 1), (lambda s: self.depthwise(s, True), 1)]
+            if self.torch:
+                table += [(self.instancenorm, 0.6)]
         if rank > 4:
             table = [(self.flatten, 1)]
         fns, weights = zip(*table)
@@ -568,6 +794,14 @@ class Gen:
             return self.block_call(1, x)
         if r < 0.42 and self.tensors:
             return self.by_name(x)
+        if r < 0.45 and len(x) == 2:
+            # attention over named tensors: the key and the value share their steps
+            seqs = [(n, s) for n, s in self.tensors.items() if len(s) == 2]
+            if seqs:
+                kname, kshape = self.rng.choice(seqs)
+                same_steps = [(n, s) for n, s in seqs if same(s[:1], kshape[:1])]
+                layer = self.attention(x, ((kname, kshape), self.rng.choice(same_steps)))
+                return self.named(layer, x)
         if r < 0.46:
             self.lets += 1
             value = self.dim(self.ri(1, 8))
@@ -588,8 +822,8 @@ class Gen:
 
     # ---- the model ------------------------------------------------------------------
     def inputs(self):
-        kind = self.rng.choice(("vector", "vector", "sequence", "tokens", "image", "image",
-                                "volume", "two"))
+        kind = self.rng.choice(("vector", "vector", "sequence", "sequence", "tokens",
+                                "tokens", "image", "image", "volume", "two"))
         if kind in ("vector", "two"):
             x = (self.dim(self.ri(1, 12)),)
             self.emit(1, f"input [{x[0].key}]" + (" as a" if kind == "two" else ""))

@@ -128,6 +128,7 @@ class _Expander:
     def __init__(self, stats):
         self.stats = stats
         self.nodes: list[Node] = []
+        self.shapes: dict = {}  # node id -> output shape
         self.locals = {str(s): s for s in stats.symbols}
 
     def count(self, label: str) -> int:
@@ -157,11 +158,14 @@ class _Expander:
                                                   if w.role == role]))
                   for role in (TRAINABLE, NON_TRAINABLE, BUFFER)}
         nid = layer.name + suffix
-        self.nodes.append(Node(
-            nid, layer.kind, concrete(s, dict(layer.args)),
-            [env.get(i, i) for i in layer.inputs],
-            [concrete(s, tuple(x)) for x in layer.input_shapes],
-            concrete(s, tuple(layer.output_shape)), counts, layer.line, layer.name))
+        inputs = [env.get(i, i) for i in layer.inputs]
+        # The shapes of every input, tensor arguments (attention's key) included.
+        shapes = [concrete(s, tuple(x)) for x in layer.input_shapes]
+        shapes += [self.shapes[i] for i in inputs[len(shapes):]]
+        out = concrete(s, tuple(layer.output_shape))
+        self.shapes[nid] = out
+        self.nodes.append(Node(nid, layer.kind, concrete(s, dict(layer.args)), inputs, shapes,
+                               out, counts, layer.line, layer.name))
         env[layer.name] = nid
         return nid
 

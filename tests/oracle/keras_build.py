@@ -56,6 +56,160 @@ def conv(node, g):
     return before + [layer]
 
 
+def depthwise(node, g):
+    a, rank = node.args, _rank(node.kind.split("_")[-1])
+    pad = a["padding"]
+    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    return before + [getattr(kl, f"DepthwiseConv{SUFFIX[rank]}")(
+        a["kernel"], strides=a["stride"], padding=pad if isinstance(pad, str) else "valid",
+        depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation"],
+        use_bias=a["bias"], activation=a["activation"], data_format=_fmt(g))]
+
+
+def separable(node, g):
+    a, rank = node.args, _rank(node.kind.split("_")[-1])
+    pad = a["padding"]
+    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    return before + [getattr(kl, f"SeparableConv{SUFFIX[rank]}")(
+        a["filters"], a["kernel"], strides=a["stride"],
+        padding=pad if isinstance(pad, str) else "valid",
+        depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation"],
+        use_bias=a["bias"], activation=a["activation"], data_format=_fmt(g))]
+
+
+def _channels_last_1d(g, layer) -> list:
+    """Keras's 1-D Cropping and UpSampling assume channels last: swap axes around."""
+    if g.layout == "channels_last":
+        return [layer]
+    return [kl.Permute((2, 1)), layer, kl.Permute((2, 1))]
+
+
+def transpose(node, g):
+    """An integer padding p (PyTorch's) is a valid transposed convolution cropped by p
+    on each side: (n-1)s + d(k-1) + 1 + op - 2p."""
+    a = node.args
+    rank = _rank(node.kind.split("_")[0])
+    pad, op = a["padding"], a["output_padding"]
+    if pad is None:
+        pad = "valid"
+    if not isinstance(pad, str):
+        op = op or (0,) * rank
+    layers = [getattr(kl, f"Conv{SUFFIX[rank]}Transpose")(
+        a["filters"], a["kernel"], strides=a["stride"],
+        padding=pad if isinstance(pad, str) else "valid", output_padding=op,
+        dilation_rate=a["dilation"], use_bias=a["bias"], activation=a["activation"],
+        data_format=_fmt(g))]
+    if not isinstance(pad, str) and any(pad):
+        if rank == 1:
+            return layers + _channels_last_1d(g, kl.Cropping1D((pad[0], pad[0])))
+        crop = getattr(kl, f"Cropping{SUFFIX[rank]}")(tuple((p, p) for p in pad),
+                                                       data_format=_fmt(g))
+        layers.append(crop)
+    return layers
+
+
+def adaptive(node, g):
+    rank = _rank(node.kind)
+    word = "Max" if "max" in node.kind else "Average"
+    return [getattr(kl, f"Adaptive{word}Pooling{SUFFIX[rank]}")(
+        node.args["output_size"], data_format=_fmt(g))]
+
+
+def groupnorm(node, g):
+    a = node.args
+    axis = a["axis"] if a["axis"] is not None else (-1 if g.layout == "channels_last" else 1)
+    scale, center = scale_shift(a, "affine")
+    extra = {"epsilon": a["epsilon"]} if a.get("epsilon") is not None else {}
+    return [kl.GroupNormalization(a["groups"], axis=axis, center=center, scale=scale,
+                                  **extra)]
+
+
+def rmsnorm(node, g):
+    a = node.args
+    axis = a["axis"] if a["axis"] is not None else -1
+    extra = {"epsilon": a["epsilon"]} if a.get("epsilon") is not None else {}
+    return [kl.RMSNormalization(axis=list(axis) if isinstance(axis, tuple) else axis,
+                                **extra)]
+
+
+def upsample(node, g):
+    a, rank = node.args, _rank(node.kind)
+    factor = a["size"] if a["size"] is not None else a["factor"]
+    factor = 2 if factor is None else factor
+    size = factor if rank == 1 or isinstance(factor, tuple) else (factor,) * rank
+    if rank == 1:
+        size = size[0] if isinstance(size, tuple) else size
+        return _channels_last_1d(g, kl.UpSampling1D(size))
+    extra = {"interpolation": a["interpolation"]} if rank == 2 else {}
+    return [getattr(kl, f"UpSampling{SUFFIX[rank]}")(size, data_format=_fmt(g), **extra)]
+
+
+def take(node, g):
+    a = node.args
+    index = (slice(None),) * a["axis"] + (a["index"],) if a["axis"] > 0 else (
+        (Ellipsis, a["index"]) + (slice(None),) * (-a["axis"] - 1))
+    return [lambda t: t[index]]
+
+
+_RNN = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def recurrent(node, g):
+    """num_layers stacked Keras layers, all but the last returning sequences; the
+    Bidirectional wrapper when bidirectional."""
+    a = node.args
+    last = bool(a["return_sequences"])  # None: Keras's default, the last step only
+    extra = {k: a[k] for k in ("activation", "recurrent_activation") if a.get(k)}
+    if node.kind == "gru":
+        extra["reset_after"] = a["reset_after"]
+    layers = []
+    for i in range(a["num_layers"]):
+        layer = getattr(kl, _RNN[node.kind])(
+            a["units"], return_sequences=last if i == a["num_layers"] - 1 else True,
+            use_bias=a["bias"], dropout=a["dropout"], recurrent_dropout=a["recurrent_dropout"],
+            **extra)
+        if a["bidirectional"]:
+            layer = kl.Bidirectional(layer, merge_mode=a["merge_mode"] or "concat")
+        layers.append(layer)
+    return layers
+
+
+class _Attention:
+    """Keras's MultiHeadAttention called as (query, value, key): the node's inputs
+    are the query, then the key and value tensors as written (told apart by shape)."""
+
+    def __init__(self, node):
+        a = node.args
+        self.layer = kl.MultiHeadAttention(
+            a["heads"], a["key_dim"], value_dim=a["value_dim"], output_shape=a["output_shape"],
+            use_bias=a["bias"], dropout=a["dropout"])
+        self.node = node
+        self.trainable_weights = self.layer.trainable_weights
+        self.non_trainable_weights = self.layer.non_trainable_weights
+
+    def __call__(self, xs):
+        xs = xs if isinstance(xs, list) else [xs]
+        key, value = _key_value(self.node, xs)
+        out = self.layer(xs[0], value, key, use_causal_mask=self.node.args["causal"])
+        self.trainable_weights = self.layer.trainable_weights
+        self.non_trainable_weights = self.layer.non_trainable_weights
+        return out
+
+
+def _key_value(node, xs):
+    """(key, value) among a node's inputs: none (self-attention), the value alone, or
+    both in the order written, matched to the shapes symparam recorded."""
+    a = node.args
+    if len(xs) == 1:
+        return xs[0], xs[0]
+    if len(xs) == 2:
+        return xs[1], xs[1]
+    first = tuple(xs[1].shape[1:])
+    if a["key"] is not None and first == tuple(a["key"]):
+        return xs[1], xs[2]
+    return xs[2], xs[1]
+
+
 def pool(node, g):
     a, rank = node.args, _rank(node.kind)
     word = "Max" if node.kind.startswith("max") else "Average"
@@ -140,6 +294,19 @@ BUILDERS = {
     **{f"{op}pool{r}d": pool for r in (1, 2, 3) for op in ("max", "avg")},
     **{f"global_{op}pool{r}d": global_pool for r in (1, 2, 3) for op in ("max", "avg")},
     **{f"zeropad{r}d": zeropad for r in (1, 2, 3)},
+    **{f"depthwise_conv{r}d": depthwise for r in (1, 2)},
+    **{f"separable_conv{r}d": separable for r in (1, 2)},
+    **{f"conv{r}d_transpose": transpose for r in (1, 2, 3)},
+    **{f"adaptive_{op}pool{r}d": adaptive for r in (1, 2, 3) for op in ("max", "avg")},
+    **{f"upsample{r}d": upsample for r in (1, 2, 3)},
+    "groupnorm": groupnorm,
+    "rmsnorm": rmsnorm,
+    "prelu": lambda n, g: [kl.PReLU(shared_axes=list(n.args["shared_axes"])
+                                    if n.args["shared_axes"] else None)],
+    "permute": lambda n, g: [kl.Permute(n.args["dims"])],
+    "take": take,
+    **{k: recurrent for k in _RNN},
+    "attention": lambda n, g: [_Attention(n)],
 }
 
 
@@ -189,8 +356,9 @@ def measure(g: Graph, forward: bool = True) -> Measured:
     for nid, layers in made.items():
         m.nodes[nid] = {
             "shape": tuple(tensors[nid].shape[1:]),
-            "trainable": sum(_size(x.trainable_weights) for x in layers),
-            "non_trainable": sum(_size(x.non_trainable_weights) for x in layers),
+            "trainable": sum(_size(getattr(x, "trainable_weights", ())) for x in layers),
+            "non_trainable": sum(_size(getattr(x, "non_trainable_weights", ()))
+                                 for x in layers),
             "buffers": 0}
     if forward and not any(_forward_bug(n) for n in g.nodes):
         ids = list(made)

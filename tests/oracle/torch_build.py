@@ -91,6 +91,148 @@ def conv(node, g):
     return _with_activation(_layout(module, g), a["activation"])
 
 
+def _conv_kind_rank(node) -> int:
+    return int(node.kind.split("conv")[1][0])
+
+
+def depthwise(node, g):
+    a, c = node.args, _channels(node, g)
+    cls = getattr(nn, f"Conv{_conv_kind_rank(node)}d")
+    module = cls(c, c * a["depth_multiplier"], a["kernel"], stride=a["stride"],
+                 padding=a["padding"], dilation=a["dilation"], groups=c, bias=a["bias"])
+    return _with_activation(_layout(module, g), a["activation"])
+
+
+def separable(node, g):
+    a, c = node.args, _channels(node, g)
+    cls = getattr(nn, f"Conv{_conv_kind_rank(node)}d")
+    cm = c * a["depth_multiplier"]
+    module = nn.Sequential(
+        cls(c, cm, a["kernel"], stride=a["stride"], padding=a["padding"],
+            dilation=a["dilation"], groups=c, bias=False),
+        cls(cm, a["filters"], 1, bias=a["bias"]))
+    return _with_activation(_layout(module, g), a["activation"])
+
+
+def transpose(node, g):
+    a = node.args
+    cls = getattr(nn, f"ConvTranspose{_conv_kind_rank(node)}d")
+    pad = 0 if a["padding"] is None else a["padding"]
+    module = cls(_channels(node, g), a["filters"], a["kernel"], stride=a["stride"],
+                 padding=pad, output_padding=a["output_padding"] or 0, groups=a["groups"],
+                 bias=a["bias"], dilation=a["dilation"])
+    return _with_activation(_layout(module, g), a["activation"])
+
+
+def adaptive(node, g):
+    op = "Max" if "max" in node.kind else "Avg"
+    return _layout(getattr(nn, f"Adaptive{op}Pool{_rank(node.kind)}d")(
+        node.args["output_size"]), g)
+
+
+def _on_axis(module, axis, x, g):
+    """``module`` (which acts on axis 1) applied on ``axis`` (Keras-style, or None for
+    the layout's channel axis)."""
+    if axis is None:
+        return _layout(module, g)
+    idx = axis - 1 if axis > 0 else len(x) + axis
+    return module if idx == 0 else AxisTo1(module, idx + 1)
+
+
+def groupnorm(node, g):
+    a, x = node.args, node.input_shapes[0]
+    scale, center = scale_shift(a, "affine")
+    c = _channels(node, g) if a["axis"] is None else x[
+        a["axis"] - 1 if a["axis"] > 0 else len(x) + a["axis"]]
+    eps = {"eps": a["epsilon"]} if a.get("epsilon") is not None else {}
+    return _on_axis(nn.GroupNorm(a["groups"], c, affine=scale, bias=center, **eps),
+                    a["axis"], x, g)
+
+
+def instancenorm(node, g):
+    a, x = node.args, node.input_shapes[0]
+    scale, center = scale_shift(a, "affine")
+    cls = getattr(nn, f"InstanceNorm{max(1, len(x) - 1)}d")
+    return _layout(cls(_channels(node, g), affine=scale, bias=center,
+                       track_running_stats=a["track_running_stats"]), g)
+
+
+def rmsnorm(node, g):
+    a, x = node.args, node.input_shapes[0]
+    axis = a["axis"] if a["axis"] is not None else -1
+    axes = sorted((i - 1 if i > 0 else len(x) + i) for i in
+                  (axis if isinstance(axis, tuple) else (axis,)))
+    return nn.RMSNorm(tuple(x[axes[0]:]), elementwise_affine=a["elementwise_affine"])
+
+
+def prelu(node, g):
+    n = node.args["num_parameters"]
+    return nn.PReLU(n) if n == 1 else _layout(nn.PReLU(n), g)
+
+
+def upsample(node, g):
+    a = node.args
+    mode = {"linear": ("linear", "bilinear", "trilinear")[_rank(node.kind) - 1]}.get(
+        a["interpolation"], a["interpolation"])
+    if a["size"] is not None:
+        module = nn.Upsample(size=a["size"], mode=mode)
+    else:
+        module = nn.Upsample(scale_factor=2 if a["factor"] is None else a["factor"], mode=mode)
+    return _layout(module, g)
+
+
+_RNN = {"simple_rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Recurrent(nn.Module):
+    """A batch-first RNN/LSTM/GRU returning its output sequence, or its last step."""
+
+    def __init__(self, node, n):
+        super().__init__()
+        a = node.args
+        extra = {}
+        if node.kind == "simple_rnn" and a.get("activation"):
+            extra["nonlinearity"] = a["activation"]
+        if node.kind == "lstm" and a["proj_size"]:
+            extra["proj_size"] = a["proj_size"]
+        self.rnn = _RNN[node.kind](n, a["units"], num_layers=a["num_layers"], bias=a["bias"],
+                                   batch_first=True, dropout=a["dropout"],
+                                   bidirectional=a["bidirectional"], **extra)
+        self.sequences = a["return_sequences"] is not False  # PyTorch's default: all steps
+
+    def forward(self, x):
+        y = self.rnn(x)[0]
+        return y if self.sequences else y[:, -1]
+
+
+class Attention(nn.Module):
+    """nn.MultiheadAttention(E, heads, kdim, vdim) on (query, key, value)."""
+
+    def __init__(self, node):
+        super().__init__()
+        a, shapes = node.args, node.input_shapes
+        e = shapes[0][-1]
+        self.key_value = _key_value_index(node)
+        k, v = (shapes[i][-1] for i in self.key_value)
+        self.mha = nn.MultiheadAttention(e, a["heads"], dropout=a["dropout"], bias=a["bias"],
+                                         add_bias_kv=a["add_bias_kv"], kdim=k, vdim=v,
+                                         batch_first=True)
+
+    def forward(self, *xs):
+        k, v = self.key_value
+        return self.mha(xs[0], xs[k], xs[v], need_weights=False)[0]
+
+
+def _key_value_index(node):
+    """Indexes of the key and value among a node's inputs (see keras_build._key_value)."""
+    shapes, a = node.input_shapes, node.args
+    if len(shapes) == 1:
+        return 0, 0
+    if len(shapes) == 2:
+        return 1, 1
+    return (1, 2) if a["key"] is not None and tuple(shapes[1]) == tuple(a["key"]) else (2, 1)
+
+
 def pool(node, g):
     a, rank = node.args, _rank(node.kind)
     pad = 0 if a["padding"] == "valid" else a["padding"]
@@ -196,6 +338,21 @@ BUILDERS = {
     **{f"{op}pool{r}d": pool for r in (1, 2, 3) for op in ("max", "avg")},
     **{f"global_{op}pool{r}d": global_pool for r in (1, 2, 3) for op in ("max", "avg")},
     **{f"zeropad{r}d": zeropad for r in (1, 2, 3)},
+    **{f"depthwise_conv{r}d": depthwise for r in (1, 2)},
+    **{f"separable_conv{r}d": separable for r in (1, 2)},
+    **{f"conv{r}d_transpose": transpose for r in (1, 2, 3)},
+    **{f"adaptive_{op}pool{r}d": adaptive for r in (1, 2, 3) for op in ("max", "avg")},
+    **{f"upsample{r}d": upsample for r in (1, 2, 3)},
+    "groupnorm": groupnorm,
+    "instancenorm": instancenorm,
+    "rmsnorm": rmsnorm,
+    "prelu": prelu,
+    "permute": lambda n, g: Lambda(lambda x: x.permute(0, *n.args["dims"]),
+                                   f"permute {n.args['dims']}"),
+    **{k: (lambda n, g: Recurrent(n, n.input_shapes[0][-1])) for k in _RNN},
+    "attention": lambda n, g: Attention(n),
+    "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
+                                f"select {n.args['axis']}, {n.args['index']}"),
 }
 
 
