@@ -578,3 +578,21 @@ def test_cli_md_documents_every_command_and_option(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = doctest.testfile(str(CLI_MD), module_relative=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.oracle
+def test_torch_summary_matches_pytorch_modules(frameworks):
+    """Seed 000 counted as PyTorch does: each row's parameters and buffers are what
+    the same nn.Module reports."""
+    nn = frameworks["torch"].nn
+    modules = {"dense": nn.Linear(4096, 512), "batch_normalization": nn.BatchNorm1d(512),
+               "dense_1": nn.Linear(512, 80)}
+    out = run("summary", "--example", "seed000", "--convention", "torch").stdout
+    r = rows(out)
+    for name, module in modules.items():
+        params = sum(p.numel() for p in module.parameters())
+        buffers = sum(b.numel() for b in module.buffers())
+        assert r[name][0] == type(module).__name__
+        assert r[name][2:4] == [f"{params:,}", f"{buffers:,}"], name
+    total = sum(p.numel() for m in modules.values() for p in m.parameters())
+    assert totals(out)[0] == f"Total params: {total:,}"
