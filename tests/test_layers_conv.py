@@ -148,8 +148,8 @@ def test_keras_conv_transpose_per_axis(kern, stride, pad, op):
 @pytest.mark.oracle
 @pytest.mark.parametrize("rank, kern, stride, pad, mult, dil, bias", [
     (r, kern, s, p, mult, d, b)
-    for r, kern, s, p, mult, d, b in itertools.product(
-        (1, 2), (1, 3), (1, 2), ("valid", "same"), (1, 3), (1, 2), (True, False))
+    for r, kern, s, p, (mult, b), d in itertools.product(
+        (1, 2), (1, 3), (1, 2), ("valid", "same"), ((1, True), (3, False)), (1, 2))
     if not (s > 1 and d > 1)])
 def test_keras_depthwise_and_separable(rank, kern, stride, pad, mult, dil, bias):
     import keras
