@@ -323,7 +323,8 @@ class _Analyzer(SharingMixin):
         self.layers.append(LayerStats(
             name, kind.names[0], kind.type_name(self.ctx, shapes[0]), node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
-            scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra])))
+            scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra]),
+            kind.costing(args, shapes, applied.output, self.ctx)))
         self.applied[name] = (kind, args)
         tensor = Tensor(tuple(applied.output), name)
         if node.name:

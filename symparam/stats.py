@@ -6,10 +6,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Optional
+from typing import Callable, Optional
 
 import sympy
 
+from .costs import Cost, FlopConvention, total
 from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
 
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
@@ -79,6 +80,9 @@ class LayerStats:
     path: tuple[str, ...] = ()
     args: dict = field(default_factory=dict)  # converted arguments, by canonical name
     inputs: tuple[str, ...] = ()               # names of the layers feeding this one
+    # The layer kind's cost, computed when first asked (see LayerKind.costing).
+    costing: Optional[Callable[[], Optional[Cost]]] = field(default=None, repr=False,
+                                                            compare=False)
 
     def _role(self, *roles: str) -> sympy.Expr:
         sizes = [w.size for w in self.weights if w.role in roles]
@@ -102,6 +106,22 @@ class LayerStats:
     @cached_property
     def buffers(self) -> sympy.Expr:
         return self._role(BUFFER)
+
+    @cached_property
+    def cost(self) -> Optional[Cost]:
+        """The forward arithmetic per example, times the multiplier; None when the
+        layer kind does not say (an input costs nothing)."""
+        if self.kind == "input":
+            return Cost()
+        if self.costing is None:
+            return None
+        cost = self.costing()
+        return None if cost is None else cost.times(self.multiplier)
+
+    @property
+    def macs(self) -> Optional[sympy.Expr]:
+        """Multiply-accumulates of the forward pass per example (None: not counted)."""
+        return None if self.cost is None else sympy.sympify(self.cost.macs)
 
 
 @dataclass
@@ -141,6 +161,29 @@ class ModelStats:
     @cached_property
     def buffers(self) -> sympy.Expr:
         return self._sum("buffers")
+
+    @cached_property
+    def cost(self) -> Cost:
+        """The forward arithmetic per example of the layers that state it."""
+        return total(layer.cost for layer in self.layers if layer.cost is not None)
+
+    @property
+    def macs(self) -> sympy.Expr:
+        """Multiply-accumulates of a forward pass per example (see :mod:`symparam.costs`;
+        the layers in :attr:`uncounted` are left out)."""
+        return self.cost.macs
+
+    def flops(self, convention: Optional[FlopConvention] = None, **switches) -> sympy.Expr:
+        """FLOPs by a stated convention: ``flops()`` is 2 x MACs; ``flops(
+        flops_per_mac=1, bias=True, activations=True, elementwise=True,
+        backward=True)`` switches each part (see :class:`FlopConvention`)."""
+        convention = convention or FlopConvention(**switches)
+        return convention.flops(self.cost)
+
+    @property
+    def uncounted(self) -> tuple[str, ...]:
+        """Names of the layers whose kind states no cost (not in the totals)."""
+        return tuple(layer.name for layer in self.layers if layer.cost is None)
 
     @property
     def complete(self) -> bool:

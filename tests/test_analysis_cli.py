@@ -70,7 +70,7 @@ def test_sweep_plot(tmp_path):
     (["-g", "d="], "bad grid 'd=': no values for d"),
     (["-g", "d=1.."], "needs a start and an end"),
     (["-g", "x=1"], "no symbol 'x'"),
-    (["-g", "d=1", "--metric", "flops"], "unknown metric 'flops'"),
+    (["-g", "d=1", "--metric", "flopz"], "unknown metric 'flopz' (did you mean 'flops'?)"),
     (["-g", "d=1", "--dtype", "fp33"], "unknown dtype 'fp33'"),
     (["-g", "d=1", "--plot", "out.txt"], "write a .png, .svg or .pdf"),
 ])

@@ -26,6 +26,9 @@ METRICS = {
     "activations": "activation memory in bytes for a batch (--batch, --dtype)",
     "training": "training memory in bytes: weights + gradients + optimizer state "
                 "(--optimizer, --precision)",
+    "macs": "multiply-accumulates of a forward pass per example",
+    "flops": "FLOPs of a forward pass per example: 2 x MACs (see `symparam cost` for "
+             "other conventions)",
 }
 BYTES = ("memory", "activations", "training")
 
@@ -63,5 +66,9 @@ def metric_expr(stats: ModelStats, name: str,
         return activation_memory(stats, options.batch, options.dtype).total
     if name == "training":
         return training_memory(stats, options.optimizer, options.precision).total
+    if name == "macs":
+        return stats.macs
+    if name == "flops":
+        return stats.flops()
     parse_metrics(name)  # raises the error naming the metric
     raise AssertionError(name)  # pragma: no cover

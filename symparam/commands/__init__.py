@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("basic", "analysis")
+_MODULES = ("basic", "analysis", "costs")
 
 
 def load_commands() -> None:

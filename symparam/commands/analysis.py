@@ -47,7 +47,7 @@ def metric_options(command):
                    "(repeat for more symbols; the grid is their product).")
 @click.option("--metric", "metric_text", default="params", show_default=True,
               help="Comma-separated: params, trainable, non_trainable, buffers, memory, "
-                   "activations, training.")
+                   "activations, training, macs, flops.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]),
               default="table", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,

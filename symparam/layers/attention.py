@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, LayerKind, Weight, boolean, fmt_shape, optional,
                    rate, register, size)
 from .merge import same_dim
@@ -48,6 +49,9 @@ class Attention(LayerKind):
         Arg("kdim", optional(size), None, positional=False),
         Arg("vdim", optional(size), None, positional=False),
         Arg("dropout", rate, 0, positional=False),
+        # A causal mask changes no weight, only the cost: see Attention.cost.
+        Arg("causal", boolean, False, positional=False,
+            aliases=("is_causal", "use_causal_mask")),
         Arg("key", _tensor, None, positional=False, tensor=True),
         Arg("value", _tensor, None, positional=False, tensor=True),
     )
@@ -70,9 +74,42 @@ class Attention(LayerKind):
                 raise ArgError(f"the key {fmt_shape(key)} and the value {fmt_shape(value)} "
                                f"must have the same steps")
             ctx.require(sympy.Eq(p, q), f"attention: key and value steps {p} and {q} differ")
+        if a.causal:
+            tq, tk = elements(x[:-1]), elements(key[:-1])
+            if same_dim(tq, tk) is False:
+                raise ArgError(f"a causal mask needs as many query as key steps: {tq} vs {tk}")
+            ctx.require(sympy.Eq(tq, tk), f"attention: a causal mask needs as many query as "
+                                          f"key steps ({tq} vs {tk})")
         if ctx.convention == "keras":
             return self.keras_weights(a, x, key, value)
         return self.torch_weights(a, x, key, value, ctx)
+
+    def cost(self, a, x, out, ctx):
+        """The projections' MACs (query, key, value, output), the two products of
+        activations QK^T and AV (heads x T x S x head size each: the T² terms), a
+        softmax activation per score, one element operation per query element (the
+        1/sqrt scaling) and the projections' bias additions.
+
+        ``causal = true`` counts half of the T x S products, the convention of
+        FlashAttention's benchmarks and of Kaplan et al. 2020 (the exact number of
+        unmasked scores is T(T + 1)/2: T/2 more per head and head size)."""
+        value = a.value if a.value is not None else tuple(x)
+        key = a.key if a.key is not None else value
+        tq, tk = elements(x[:-1]), elements(key[:-1])
+        if ctx.convention == "keras":
+            hk = a.heads * a.key_dim
+            hv = a.heads * (a.value_dim if a.value_dim is not None else a.key_dim)
+            width = out[-1]
+            proj = tq * x[-1] * hk + tk * key[-1] * hk + tk * value[-1] * hv + tq * hv * width
+            bias = tq * hk + tk * hk + tk * hv + tq * width
+        else:
+            e = x[-1]
+            hk = hv = e
+            proj = tq * e * e + tk * key[-1] * e + tk * value[-1] * e + tq * e * e
+            bias = 2 * tq * e + 2 * tk * e
+            tk = tk + 1 if a.add_bias_kv else tk  # a learned key/value step joins the scores
+        scores = tq * tk / 2 if a.causal else tq * tk
+        return Cost(proj + scores * (hk + hv), bias if a.bias else 0, a.heads * scores, tq * hk)
 
     def keras_weights(self, a, x, key, value):
         for opt in ("add_bias_kv", "embed_dim", "kdim", "vdim"):

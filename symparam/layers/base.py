@@ -8,13 +8,17 @@ writes a separate count formula that could drift from its shapes.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
 import sympy
 
 from ..errors import SourceError
 from ..values import Word, describe
+
+if TYPE_CHECKING:
+    from ..costs import Cost
 
 Shape = tuple  # a tuple of sympy expressions, the batch axis left out
 
@@ -130,6 +134,20 @@ class LayerKind:
 
     def apply_many(self, a: "Args", xs: Sequence[Shape], ctx: Context) -> Applied:
         raise NotImplementedError  # pragma: no cover
+
+    def cost(self, a: "Args", x, out: Shape, ctx: Context) -> Optional["Cost"]:
+        """The forward arithmetic of one application, per example (a
+        :class:`symparam.costs.Cost`): ``x`` is the input shape (the list of input
+        shapes for merges), ``out`` the output shape. None means "not counted": the
+        totals then name the layer instead of counting a silent 0. A kind with no
+        arithmetic returns ``Cost()``. It must not raise: check in ``apply``."""
+        return None
+
+    def costing(self, a: "Args", shapes: Sequence[Shape], out: Shape, ctx: Context):
+        """The cost of an application, computed when first asked, so that counting
+        parameters never pays for it."""
+        x = tuple(shapes) if self.inputs == "many" else shapes[0]
+        return functools.partial(self.cost, a, x, tuple(out), ctx)
 
 
 class Args:

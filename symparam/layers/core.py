@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost, activation_ops, elements
 from .base import (ACTIVATIONS, Applied, Arg, ArgError, LayerKind, Weight, activation,
                    boolean, choice, fmt_shape, rate, register, signed, size)
+
+
+class _NoArithmetic:
+    """Moves, copies or looks up values: no arithmetic to count."""
+
+    def cost(self, a, x, out, ctx):
+        return Cost()
 
 
 class Dense(LayerKind):
@@ -24,8 +32,14 @@ class Dense(LayerKind):
         weights = (kernel, Weight("bias", (a.units,))) if a.bias else (kernel,)
         return Applied((*x[:-1], a.units), weights)
 
+    def cost(self, a, x, out, ctx):
+        """n x units MACs for each of the other axes' positions; a bias addition and
+        an activation per output element."""
+        return Cost(elements(x[:-1]) * x[-1] * a.units, elements(out) if a.bias else 0,
+                    activation_ops(a.activation, elements(out)))
 
-class Embedding(LayerKind):
+
+class Embedding(_NoArithmetic, LayerKind):
     names = ("embedding",)
     keras, torch, auto_name = "Embedding", "Embedding", "embedding"
     args = (
@@ -40,7 +54,7 @@ class Embedding(LayerKind):
         return Applied((*x, a.dimension), (table,))
 
 
-class Dropout(LayerKind):
+class Dropout(_NoArithmetic, LayerKind):
     names = ("dropout",)
     keras, torch, auto_name = "Dropout", "Dropout", "dropout"
     args = (Arg("rate", rate, aliases=("p",)),)
@@ -50,7 +64,7 @@ class Dropout(LayerKind):
         return Applied(tuple(x))
 
 
-class Identity(LayerKind):
+class Identity(_NoArithmetic, LayerKind):
     names = ("identity",)
     keras, torch, auto_name = "Identity", "Identity", "identity"
     min_rank = 0
@@ -98,8 +112,12 @@ class ActivationLayer(LayerKind):
     def apply(self, a, x, ctx):
         return Applied(tuple(x))
 
+    def cost(self, a, x, out, ctx):
+        """One evaluation per element (softmax too); ``linear`` none."""
+        return Cost(activations=activation_ops(self.fn or a.function, elements(out)))
 
-class Flatten(LayerKind):
+
+class Flatten(_NoArithmetic, LayerKind):
     names = ("flatten",)
     keras, torch, auto_name = "Flatten", "Flatten", "flatten"
     min_rank = 0
@@ -121,7 +139,7 @@ def _target_shape(v, ctx=None):
     return dims
 
 
-class Reshape(LayerKind):
+class Reshape(_NoArithmetic, LayerKind):
     names = ("reshape", "view")
     keras, torch, auto_name = "Reshape", "Unflatten", "reshape"
     args = (Arg("shape", _target_shape, aliases=("target_shape",)),)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost, elements
 from .base import Applied, Arg, ArgError, LayerKind, fmt_shape, normalize_axis, optional, register, signed
 
 
@@ -66,6 +67,12 @@ class Elementwise(LayerKind):
                 ctx.require(sympy.Eq(p, q), f"{self.names[0]}: {p} must equal {q}")
         return Applied(tuple(first))
 
+    def cost(self, a, xs, out, ctx):
+        """k tensors: k - 1 operations per output element (average: k, the k - 1
+        additions and a scaling)."""
+        per = len(xs) if self.names[0] == "average" else len(xs) - 1
+        return Cost(elementwise=per * elements(out))
+
 
 class Concat(LayerKind):
     names = ("concat", "concatenate", "cat")
@@ -89,6 +96,9 @@ class Concat(LayerKind):
         out = list(xs[0])
         out[i] = sympy.Add(*[s[i] for s in xs])
         return Applied(tuple(out))
+
+    def cost(self, a, xs, out, ctx):
+        return Cost()  # copies only
 
 
 for _kind in (Elementwise("add", "Add", "torch.add"),

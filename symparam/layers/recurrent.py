@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..costs import Cost
 from .base import (Applied, Arg, ArgError, LayerKind, Weight, activation, boolean, choice,
                    fmt_shape, nonneg, optional, rate, register, size)
 
@@ -61,6 +62,10 @@ class Recurrent(LayerKind):
     gates = 1
     min_rank = 2
     inputs = "one"
+    # Per unit and step: activation evaluations, and the other element operations of
+    # the state update (LSTM: f*c + i*g, o*tanh(c); GRU: r*(Uh + b), (1 - z)*n + z*h).
+    step_activations = 1
+    step_elementwise = 0
 
     def type_name(self, ctx, input_shape=None):
         return ctx.pick(keras=self.keras, torch=self.torch)
@@ -125,6 +130,27 @@ class Recurrent(LayerKind):
     def extra(self, a, ctx, post: str):
         return ()
 
+    def cost(self, a, x, out, ctx):
+        """Per step, layer and direction: g·u·(n + u) MACs (g gates of u units reading
+        n inputs and the state; with proj_size p, g·u·(n + p) + u·p), the bias
+        vectors' additions, ``step_activations``·u activations and
+        ``step_elementwise``·u other element operations; all times the steps T."""
+        steps, n = x
+        g, u, p = self.gates, a.units, self.recurrent_in(a)
+        proj = getattr(a, "proj_size", 0)
+        dirs, layers = (2 if a.bidirectional else 1), int(a.num_layers)
+        mode = a.merge_mode or "concat"
+        merged = self.state_out(a, ctx) * (dirs if mode == "concat" else 1)
+        nbias = sum(w.size for w in self.biases(a, ctx, "", "")) if a.bias else 0
+        macs = sum(g * u * ((n if i == 0 else merged) + p) + (u * p if proj != 0 else 0)
+                   for i in range(layers))
+        # Keras's Bidirectional merges the two directions: sum/mul 1 op, ave 2.
+        merge = {"concat": 0, "sum": 1, "mul": 1, "ave": 2}[mode] * merged if dirs == 2 else 0
+        per_step = Cost(dirs * macs, layers * dirs * nbias,
+                        layers * dirs * self.step_activations * u,
+                        layers * (dirs * self.step_elementwise * u + merge))
+        return per_step.times(steps)
+
     def apply(self, a, x, ctx):
         if len(x) != 2:
             raise ArgError(f"{self.names[0]} expects a sequence (steps, features) per "
@@ -161,6 +187,8 @@ class LSTM(Recurrent):
     names = ("lstm",)
     keras, torch, auto_name = "LSTM", "LSTM", "lstm"
     gates = 4
+    step_activations = 5  # 3 sigmoid gates, the tanh candidate, tanh of the cell
+    step_elementwise = 4  # f*c, i*g, their sum, o*tanh(c)
     args = _common_args((Arg("proj_size", nonneg, 0, positional=False),))
     doc = ("Long short-term memory: input, forget, cell and output gates (4u per input "
            "and state feature); PyTorch's proj_size projects the state to proj_size.")
@@ -190,6 +218,8 @@ class GRU(Recurrent):
     names = ("gru",)
     keras, torch, auto_name = "GRU", "GRU", "gru"
     gates = 3
+    step_activations = 3  # 2 sigmoid gates, the tanh candidate
+    step_elementwise = 5  # r*(Uh + b), then (1 - z)*n + z*h: 1 + 4
     args = _common_args((Arg("reset_after", boolean, True, positional=False),))
     doc = ("Gated recurrent unit: update, reset and candidate gates. Keras's default "
            "reset_after = true keeps separate input and recurrent biases, as PyTorch does.")

@@ -1,0 +1,155 @@
+"""Costs of a forward pass per layer and in total: data for the ``cost`` command,
+and its text and JSON.
+
+The arithmetic itself is each layer kind's (``LayerKind.cost``); the conventions are
+:class:`symparam.costs.FlopConvention`'s. ``per`` divides every figure by a symbol,
+``per="n_ctx"`` turns a per-example cost into a per-token one.
+
+>>> from symparam import analyze
+>>> s = analyze("model m(T = 8, n = 4, h = 2):\\n    input [T, n]\\n    dense h\\n")
+>>> r = cost_report(s, per="T")
+>>> r.macs, r.flops, r.value(r.flops)
+(h*n, 2*h*n, 16)
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import sympy
+
+from ..costs import PARTS, FlopConvention
+from ..errors import UsageError
+from ..layers.base import closest
+from ..render.fmt import formula, number
+from ..render.text import table
+from ..stats import ModelStats
+
+
+@dataclass(frozen=True)
+class CostRow:
+    name: str
+    kind: str
+    multiplier: sympy.Expr
+    parts: Optional[dict]   # part name -> expression; None: the kind states no cost
+    flops: Optional[sympy.Expr]
+
+
+@dataclass(frozen=True)
+class CostReport:
+    stats: ModelStats
+    convention: FlopConvention
+    per: Optional[sympy.Symbol]
+    rows: tuple
+    parts: dict              # totals by part
+    macs: sympy.Expr
+    flops: sympy.Expr
+    uncounted: tuple
+
+    def value(self, expr) -> Optional[int]:
+        """The exact value at the values in effect (None: a symbol has none, or the
+        figure per ``per`` is not a whole number)."""
+        return self.stats.value(expr)
+
+
+def _per_symbol(stats: ModelStats, per: Optional[str]) -> Optional[sympy.Symbol]:
+    if per is None:
+        return None
+    known = {s.name: s for s in stats.symbols}
+    if per not in known:
+        hint = closest(per, list(known), 1)
+        raise UsageError(f"--per: model {stats.name} has no symbol '{per}'"
+                         + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                         + f"; its symbols: {', '.join(known) or 'none'}")
+    return known[per]
+
+
+def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
+                per: Optional[str] = None) -> CostReport:
+    """Every layer's cost and the totals under ``convention``, divided by ``per``."""
+    convention = convention or FlopConvention()
+    sym = _per_symbol(stats, per)
+
+    def scale(e):
+        e = sympy.sympify(e)
+        return e if sym is None else sympy.expand(e / sym)
+
+    rows = []
+    for layer in stats.layers:
+        if layer.kind == "input":
+            continue
+        cost = layer.cost
+        parts = None if cost is None else {p: scale(getattr(cost, p)) for p in PARTS}
+        flops = None if cost is None else scale(convention.flops(cost))
+        rows.append(CostRow(layer.name, layer.kind, layer.multiplier, parts, flops))
+    totals = {p: sympy.expand(scale(getattr(stats.cost, p))) for p in PARTS}
+    return CostReport(stats, convention, sym, tuple(rows), totals, totals["macs"],
+                      sympy.expand(scale(stats.flops(convention))), stats.uncounted)
+
+
+def _cell(report: CostReport, expr) -> str:
+    v = report.value(expr)
+    return number(v) if v is not None else ""
+
+
+def cost_text(report: CostReport) -> str:
+    """The table the ``cost`` command prints."""
+    s, conv = report.stats, report.convention
+    what = "per example" if report.per is None else f"per example / {report.per}"
+    lines = [f"model {s.name} (convention {s.convention}): forward pass, {what}",
+             f"FLOPs: {conv.describe()}", ""]
+    rows = []
+    for r in report.rows:
+        name = r.name + (f" (×{formula(r.multiplier)})" if r.multiplier != 1 else "")
+        if r.parts is None:
+            rows.append([name, r.kind, "not counted", "", ""])
+            continue
+        rows.append([name, r.kind, formula(r.parts["macs"]), _cell(report, r.parts["macs"]),
+                     _cell(report, r.flops)])
+    lines += table(["layer", "kind", "MACs (formula)", "MACs", "FLOPs"], rows)
+    lines.append("")
+    for label, expr in (("MACs", report.macs), ("FLOPs", report.flops)):
+        v = report.value(expr)
+        lines.append(f"{label:<6} {formula(expr)}" + (f" = {number(v)}" if v is not None
+                                                      and not expr.is_Integer else ""))
+    for part, label in (("bias", "bias additions"), ("activations", "activations"),
+                        ("elementwise", "element-wise ops")):
+        expr = report.parts[part]
+        if expr != 0:
+            v = report.value(expr)
+            state = "counted" if getattr(conv, part) else "not counted"
+            lines.append(f"  {label} ({state}): {formula(expr)}"
+                         + (f" = {number(v)}" if v is not None and not expr.is_Integer else ""))
+    if report.uncounted:
+        lines.append(f"not counted (their kinds state no cost): {', '.join(report.uncounted)}")
+    return "\n".join(lines)
+
+
+def _json_expr(report: CostReport, expr) -> dict:
+    v = report.value(expr) if expr is not None else None
+    return {"formula": formula(expr) if expr is not None else None, "value": v}
+
+
+def cost_dict(report: CostReport) -> dict:
+    """The report as JSON-ready data: formulas as text, values as integers."""
+    conv = report.convention
+    layers = []
+    for r in report.rows:
+        item = {"name": r.name, "kind": r.kind, "multiplier": formula(r.multiplier),
+                "counted": r.parts is not None}
+        if r.parts is not None:
+            item.update({p: _json_expr(report, e) for p, e in r.parts.items()})
+            item["flops"] = _json_expr(report, r.flops)
+        layers.append(item)
+    return {"model": report.stats.name, "convention": report.stats.convention,
+            "per": str(report.per) if report.per is not None else None,
+            "flop_convention": {**conv.as_dict(), "text": conv.describe()},
+            "layers": layers,
+            "total": {**{p: _json_expr(report, e) for p, e in report.parts.items()},
+                      "flops": _json_expr(report, report.flops)},
+            "uncounted": list(report.uncounted)}
+
+
+def cost_json(report: CostReport) -> str:
+    return json.dumps(cost_dict(report), indent=2, ensure_ascii=False)

@@ -1,0 +1,111 @@
+"""The arithmetic of a forward pass, per example, as formulas, and how FLOPs are
+counted from it: the conventions are data, stated and switchable.
+
+Each layer kind states its :class:`Cost` in its own class (``LayerKind.cost``), in
+four separate parts so that a convention can take or leave each one:
+
+- ``macs``: multiply-accumulates of the products with weights (dense, convolutions,
+  recurrent kernels, attention's projections) and of attention's two products of
+  activations, QK^T and AV (the T² terms). Padded positions of a convolution are
+  counted like the others, as PyTorch's ``FlopCounterMode`` does;
+- ``bias``: additions of a bias (one per output element per bias vector);
+- ``activations``: evaluations of an activation function (relu, gelu, the softmax of
+  attention, the gates of recurrent layers), one per element whatever the function;
+- ``elementwise``: the other element operations: merges, pooling windows,
+  normalization, the scaling of attention's queries, the state updates of recurrent
+  layers. Each kind's docstring says how it counts them.
+
+A kind that says nothing returns None: "not counted", and the totals name it rather
+than count it as a silent 0.
+
+>>> from symparam import analyze
+>>> s = analyze("model m(n = 4, h = 2):\\n    input [n]\\n    dense h, activation = relu\\n")
+>>> s.macs, s.flops(), s.flops(FlopConvention(bias=True, activations=True))
+(h*n, 2*h*n, 2*h*n + 2*h)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Optional
+
+import sympy
+
+ZERO = sympy.Integer(0)
+PARTS = ("macs", "bias", "activations", "elementwise")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The forward arithmetic of one layer application, per example."""
+
+    macs: sympy.Expr = ZERO
+    bias: sympy.Expr = ZERO
+    activations: sympy.Expr = ZERO
+    elementwise: sympy.Expr = ZERO
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(*[sympy.sympify(getattr(self, p)) + getattr(other, p) for p in PARTS])
+
+    def times(self, k) -> "Cost":
+        """Every part multiplied by ``k`` (a repeat's count, a number of steps)."""
+        if k == 1:
+            return self
+        return Cost(*[k * sympy.sympify(getattr(self, p)) for p in PARTS])
+
+
+def total(costs) -> Cost:
+    """The sum of costs, each part built as one sum (not pairwise)."""
+    costs = list(costs)
+    return Cost(*[sympy.Add(*[getattr(c, p) for c in costs]) for p in PARTS])
+
+
+def elements(shape) -> sympy.Expr:
+    """The number of elements of a shape (the batch axis left out)."""
+    return sympy.Mul(*shape) if shape else sympy.Integer(1)
+
+
+def activation_ops(function: Optional[str], n) -> sympy.Expr:
+    """One evaluation per element, none for no activation or ``linear``."""
+    return ZERO if function in (None, "linear") else sympy.sympify(n)
+
+
+@dataclass(frozen=True)
+class FlopConvention:
+    """How FLOPs are counted from the parts of a :class:`Cost`.
+
+    The default, 2 FLOPs per MAC and nothing else, is what PyTorch's
+    ``FlopCounterMode`` and Kaplan et al. (2020) count; ``flops_per_mac=1`` is what
+    tools that call a MAC a FLOP count (fvcore, ptflops, thop). ``backward`` counts
+    forward + backward as ``backward_factor`` x forward (3 unless told otherwise: the
+    backward pass does two products for each one of the forward pass).
+
+    >>> FlopConvention().describe()
+    '1 MAC = 2 FLOPs; bias additions not counted; activations not counted; element-wise ops not counted; forward pass only'
+    """
+
+    flops_per_mac: int = 2
+    bias: bool = False
+    activations: bool = False
+    elementwise: bool = False
+    backward: bool = False
+    backward_factor: int = 3
+
+    def flops(self, cost: Cost) -> sympy.Expr:
+        out = self.flops_per_mac * sympy.sympify(cost.macs)
+        for part in ("bias", "activations", "elementwise"):
+            if getattr(self, part):
+                out = out + getattr(cost, part)
+        return self.backward_factor * out if self.backward else out
+
+    def describe(self) -> str:
+        mac = f"1 MAC = {self.flops_per_mac} FLOP{'s' if self.flops_per_mac != 1 else ''}"
+        parts = [mac] + [f"{label} {'counted (1 FLOP each)' if getattr(self, name) else 'not counted'}"
+                         for name, label in (("bias", "bias additions"),
+                                             ("activations", "activations"),
+                                             ("elementwise", "element-wise ops"))]
+        parts.append(f"forward + backward = {self.backward_factor} x forward" if self.backward
+                     else "forward pass only")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
