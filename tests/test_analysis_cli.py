@@ -51,7 +51,7 @@ def test_sweep_table_and_markdown():
     # d = 1024 with the default H = 12 heads breaks attention's divisibility: flagged.
     result = run("sweep", GPT2, "-g", "d=768,1024", "--format", "csv")
     assert result.stdout.splitlines()[1:] == ["768,124439808,yes", "1024,203668480,no"]
-    assert "1 of 2 points break the model's condition d % H == 0" in result.stderr
+    assert "1 of 2 points breaks the model's condition d % H == 0" in result.stderr
     md = run("sweep", GPT2, "-g", "L=12", "--format", "markdown").stdout.splitlines()
     assert md[0] == "| L | params |" and md[2] == "| 12 | 124,439,808 |"
 

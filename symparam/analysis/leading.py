@@ -93,14 +93,12 @@ def leading(stats: ModelStats, names: Sequence[str], metric: str = "params",
     if not names:
         raise UsageError("name the growing symbols with --in, such as --in d,L")
     gens = grid_symbols(stats, names)
-    if metric not in ("params", "trainable", "non_trainable", "buffers"):
-        # Memory metrics are per-layer sums too, but groups are defined on parameters.
-        expr = metric_expr(stats, metric, options)
-        per_layer = None
-    else:
-        expr = metric_expr(stats, metric, options)
-        attr = {"params": "params"}.get(metric, metric)
-        per_layer = [(layer, getattr(layer, attr)) for layer in stats.layers]
+    expr = metric_expr(stats, metric, options)
+    # Groups are sums of the layers' own counts, so they exist for the parameter
+    # metrics (LayerStats has params, trainable, non_trainable, buffers).
+    per_layer = None
+    if metric in ("params", "trainable", "non_trainable", "buffers"):
+        per_layer = [(layer, getattr(layer, metric)) for layer in stats.layers]
     smooth, approx = _smooth(expr)
     orders = _orders(smooth, gens)
     if orders and orders[0][1] == 0:

@@ -94,7 +94,8 @@ def sweep_notes(result) -> list[str]:
     notes.append(f"{points}, exact ({', '.join(modes)} arithmetic)")
     for cond, mask in result.broken:
         bad = int((~mask).sum())
-        notes.append(f"{bad:,} of {points} break the model's condition {condition(cond)} "
+        notes.append(f"{bad:,} of {points} break{'s' if bad == 1 else ''} the model's "
+                     f"condition {condition(cond)} "
                      f"(column 'valid')")
     return notes
 
@@ -107,8 +108,11 @@ def _count_name(stats: ModelStats, count) -> str:
     return formula(count)  # pragma: no cover
 
 
-def _bytes_cells(v) -> list[str]:
-    return [f"{v:,}", gib(v)] if v is not None else ["", ""]
+def _bytes_cells(v, expr=None) -> list[str]:
+    """A byte count and its human size, or the formula while a symbol has no value."""
+    if v is not None:
+        return [f"{v:,}", gib(v)]
+    return [formula(expr) if expr is not None else "", ""]
 
 
 def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations) -> str:
@@ -122,23 +126,22 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations)
         out.append(f"trainable = {formula(stats.trainable)}"
                    + (f" = {t:,}" if t is not None else ""))
     out += ["", "Parameter memory: bytes per value x params"]
-    rows = [[dt, str(dtype_bytes(dt)), *_bytes_cells(stats.value(dtype_bytes(dt)
-                                                                  * stats.total))]
-            for dt in dtypes]
+    rows = []
+    for dt in dtypes:
+        expr = dtype_bytes(dt) * stats.total
+        rows.append([dt, str(dtype_bytes(dt)), *_bytes_cells(stats.value(expr), expr)])
     out += table(["dtype", "bytes/value", "bytes", ""], rows)
     out += ["", f"Training memory: {training.optimizer}, {training.precision} precision, "
                 f"{training.bytes_per_parameter} bytes per trainable parameter "
                 f"(gradients and optimizer state for trainable parameters only)"]
-    rows = [[name, str(nb), _count_name(stats, count), *_bytes_cells(stats.value(expr))]
+    rows = [[name, str(nb), _count_name(stats, count), *_bytes_cells(stats.value(expr), expr)]
             for name, nb, count, expr in training.parts]
-    rows.append(["total", "", "", *_bytes_cells(stats.value(training.total))])
+    rows.append(["total", "", "", *_bytes_cells(stats.value(training.total), training.total)])
     out += table(["part", "bytes/value", "x", "bytes", ""], rows)
-    if stats.value(training.total) is None:
-        out.append(f" total = {formula(training.total)}")
     act = activations
     v = stats.value(act.total)
     out += ["", f"Activation memory: every layer's output kept once, {act.bytes_per_value} "
-                f"bytes per value, batch {act.batch} (inputs not counted)"]
+                f"bytes per value, batch size {act.batch} (inputs not counted)"]
     out.append(f" total = {formula(act.total)}"
                + (f" = {v:,} bytes ({gib(v)})" if v is not None else ""))
     top = sorted(((stats.value(e) or 0, name, e) for name, e in act.per_layer),
