@@ -100,6 +100,8 @@ class Gen:
         self.names = 0
         self.lets = 0
         self.tensors: dict[str, tuple] = {}  # named tensors visible at the top level
+        self.reusable: dict[str, tuple] = {}  # named layers and blocks: (input, output)
+        self.wte = None  # an embedding's (vocabulary, dimension), to tie a head to
 
     # ---- values ---------------------------------------------------------------------
     def symbol(self, value: int) -> str:
@@ -727,6 +729,18 @@ class Gen:
         return y
 
     def block_call(self, indent, x):
+        """A block, named (so that it can be reused) half of the time at the top."""
+        mark = len(self.lines)
+        y = self._block_call(indent, x)
+        if indent == 1 and self.chance(0.5):
+            self.names += 1
+            name = f"b{self.names}"
+            self.lines[mark] += f" as {name}"
+            self.tensors[name] = y
+            self.reusable[name] = (x, y)
+        return y
+
+    def _block_call(self, indent, x):
         rank = len(x) - 1
         f = self.dim(self.ri(1, 8))
         if 1 <= rank <= 3:
@@ -784,6 +798,11 @@ class Gen:
 
     def statement(self, x):
         r = self.rng.random()
+        if self.wte and same(x[-1:], self.wte[1:]) and self.chance(0.3):
+            # an output head tied to the embedding (its kernel is the table, transposed)
+            bias = ", bias = false" if self.chance(0.5) else ""
+            self.emit(1, f"dense {self.wte[0].key}{bias}, tie = wte")
+            return (*x[:-1], self.wte[0])
         if r < 0.1:
             return self.residual(1, x)
         if r < 0.18:
@@ -792,6 +811,12 @@ class Gen:
             return self.repeat(1, x)
         if r < 0.34:
             return self.block_call(1, x)
+        if r < 0.38 and self.reusable:
+            y = self.reuse(x)
+            if y is not None:
+                return y
+        if r < 0.42:
+            return self.siamese(x)
         if r < 0.42 and self.tensors:
             return self.by_name(x)
         if r < 0.45 and len(x) == 2:
@@ -817,8 +842,45 @@ class Gen:
             name = f"t{self.names}"
             text += f" as {name}"
             self.tensors[name] = y
+            self.reusable[name] = (x, y)
         self.emit(1, text)
         return y
+
+    def siamese(self, x):
+        """One layer or block applied to a tensor, then again (``reuse``) to another
+        path from the same tensor; the two results merged."""
+        self.names += 1
+        start, name = f"p{self.names}", f"t{self.names}"
+        self.emit(1, f"identity as {start}")
+        if self.chance(0.4):
+            y = self._block_call(1, x)
+            self.lines[-1] += f" as {name}"
+        else:
+            layer = self.any_layer(x)
+            y = layer.fn(x)
+            self.emit(1, f"{layer.text} as {name}")
+        self.tensors[name] = y
+        self.reusable[name] = (x, y)
+        self.emit(1, f"from {start}")
+        if self.chance(0.5):
+            self.emit(1, self.simple(x).text)
+        self.emit(1, f"reuse {name}")
+        self.emit(1, f"{self.rng.choice(('add', 'concat', 'multiply'))} {name}")
+        if self.lines[-1].strip().startswith("concat"):
+            ax = len(y) - 1 if (self.cl or len(y) == 1) else 0
+            y = tuple(D(2 * d, ("sum", d.key, d.key)) if i == ax else d
+                      for i, d in enumerate(y))
+        return y
+
+    def reuse(self, x):
+        """``reuse NAME``: a named layer or block applied again, to an input like the
+        one it was made for (its weights are shared, counted once)."""
+        fits = [n for n, (i, _) in self.reusable.items() if same(i, x)]
+        if not fits:
+            return None
+        name = self.rng.choice(fits)
+        self.emit(1, f"reuse {name}")
+        return self.reusable[name][1]
 
     # ---- the model ------------------------------------------------------------------
     def inputs(self):
@@ -843,7 +905,9 @@ class Gen:
         if kind == "tokens":
             t, v, d = (self.dim(self.ri(*r)) for r in ((2, 10), (2, 30), (1, 8)))
             self.emit(1, f"input [{t.key}] as tokens")
-            self.emit(1, f"embedding {v.key}, {d.key}")
+            self.emit(1, f"embedding {v.key}, {d.key}" + (" as wte" if self.chance(0.6) else ""))
+            if self.lines[-1].endswith("as wte"):
+                self.wte = (v, d)
             return (t, d)
         rank = {"sequence": 1, "image": 2, "volume": 3}[kind]
         top = {1: 16, 2: 12, 3: 6}[rank]
@@ -858,7 +922,11 @@ class Gen:
         x = self.inputs()
         for _ in range(self.ri(1, 8)):
             x = self.statement(x)
-        if self.chance(0.3):
+        if self.wte and same(x[-1:], self.wte[1:]) and self.chance(0.7):
+            # an output head tied to the embedding (its kernel is the table, transposed)
+            bias = ", bias = false" if self.chance(0.5) else ""
+            self.emit(1, f"dense {self.wte[0].key}{bias}, tie = wte")
+        elif self.chance(0.3):
             if len(x) > 1:
                 x = self.named(self.flatten(x), x)
             self.emit(1, f"dense {self.num(self.ri(1, 10))}, activation = softmax")

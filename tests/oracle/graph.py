@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from symparam.layers.base import BUFFER, NON_TRAINABLE, TRAINABLE
+from symparam.layers.base import BUFFER, NON_TRAINABLE, SHARED, TRAINABLE
 
 # Layer kinds whose main input is a tensor of integer indices.
 INT_CONSUMERS = {"embedding"}
@@ -35,6 +35,10 @@ class Node:
     counts: dict            # role -> expected count for this one copy
     line: int = 0
     name: str = ""          # the layer's name in symparam
+    shared: dict = field(default_factory=dict)  # weight name -> "layer/weight" it is
+    # The layer this node applies again (``reuse NAME``): every weight shared, with one
+    # layer of the same kind, weight for weight. None otherwise (``tie`` is not reuse).
+    reused: str | None = None
 
 
 @dataclass
@@ -129,6 +133,7 @@ class _Expander:
         self.stats = stats
         self.nodes: list[Node] = []
         self.shapes: dict = {}  # node id -> output shape
+        self.kinds: dict = {}   # layer name -> kind
         self.locals = {str(s): s for s in stats.symbols}
 
     def count(self, label: str) -> int:
@@ -164,8 +169,17 @@ class _Expander:
         shapes += [self.shapes[i] for i in inputs[len(shapes):]]
         out = concrete(s, tuple(layer.output_shape))
         self.shapes[nid] = out
+        shared = {w.name: w.shared_with for w in layer.weights if w.role == SHARED}
+        owners = {v.split("/")[0] for v in shared.values()}
+        reused = None
+        if len(owners) == 1 and len(shared) == len(layer.weights):
+            owner = owners.pop()
+            if self.kinds.get(owner) == layer.kind and all(
+                    k == v.split("/", 1)[1] for k, v in shared.items()):
+                reused = owner
+        self.kinds[layer.name] = layer.kind
         self.nodes.append(Node(nid, layer.kind, concrete(s, dict(layer.args)), inputs, shapes,
-                               out, counts, layer.line, layer.name))
+                               out, counts, layer.line, layer.name, shared, reused))
         env[layer.name] = nid
         return nid
 

@@ -314,6 +314,54 @@ def layers_for(node: Node, g: Graph) -> list:
     return dispatch(BUILDERS, "keras_build", node, g)
 
 
+class TiedDense(keras.layers.Layer):
+    """A Dense layer whose kernel is another layer's variable (transposed when that is
+    how it fits: an embedding table V x d as a d x V kernel), its bias its own; the
+    way Keras models tie an output head to their embedding."""
+
+    def __init__(self, node: Node, source, **kwargs):
+        super().__init__(**kwargs)
+        a = node.args
+        self.units, self.use_bias = a["units"], a["bias"]
+        self.activation = keras.activations.get(a["activation"])
+        self.source = source
+        self.transpose = tuple(source.shape) != (node.input_shapes[0][-1], self.units)
+
+    def build(self, input_shape):
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        kernel = keras.ops.transpose(self.source) if self.transpose else self.source
+        y = keras.ops.matmul(x, kernel)
+        return self.activation(y + self.bias if self.use_bias else y)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+
+def _variable(layers: list, name: str):
+    for layer in layers:
+        for v in getattr(layer, "weights", ()):
+            if v.path.split("/")[-1] == name:
+                return v
+    raise NotImplementedError(f"no weight '{name}' in {[x.name for x in layers]}")
+
+
+def shared_layers(node: Node, built: dict) -> list | None:
+    """The layers of a node that shares weights: the very layers of the layer it
+    applies again (``reuse``), or a tied Dense; None for a node that shares nothing."""
+    if not node.shared:
+        return None
+    if node.reused:
+        return built[node.reused]
+    if node.kind == "dense" and set(node.shared) == {"kernel"}:
+        owner, weight = node.shared["kernel"].split("/", 1)
+        return [TiedDense(node, _variable(built[owner], weight))]
+    raise NotImplementedError(f"the Keras oracle cannot tie {node.kind}'s "
+                              f"{', '.join(node.shared)} yet")
+
+
 def _size(weights) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
@@ -334,7 +382,7 @@ def measure(g: Graph, forward: bool = True) -> Measured:
     """Build ``g`` in Keras; count its weights and record every node's output shape
     (symbolically and, with ``forward``, from a real forward pass on zeros)."""
     keras.backend.clear_session(free_memory=False)  # gc.collect() costs 0.6 s a model
-    tensors, made = {}, {}
+    tensors, made, built = {}, {}, {}
     inputs = []
     for node in g.nodes:
         if node.kind == "input":
@@ -343,7 +391,8 @@ def measure(g: Graph, forward: bool = True) -> Measured:
             inputs.append(tensors[node.id])
             continue
         xs = [tensors[i] for i in node.inputs]
-        layers = layers_for(node, g)
+        layers = shared_layers(node, built) or layers_for(node, g)
+        built.setdefault(node.name, layers)
         y = layers[0](xs if len(xs) > 1 else xs[0])
         for layer in layers[1:]:
             y = layer(y)
@@ -353,13 +402,16 @@ def measure(g: Graph, forward: bool = True) -> Measured:
     m = Measured(framework="keras")
     m.totals = {"total": model.count_params(), "trainable": _size(model.trainable_weights),
                 "non_trainable": _size(model.non_trainable_weights), "buffers": 0}
+    seen: set = set()  # a shared variable counts at the first layer that has it
+
+    def new(layers, attr):
+        out = [v for x in layers for v in getattr(x, attr, ()) if id(v) not in seen]
+        seen.update(id(v) for v in out)
+        return _size(out)
     for nid, layers in made.items():
-        m.nodes[nid] = {
-            "shape": tuple(tensors[nid].shape[1:]),
-            "trainable": sum(_size(getattr(x, "trainable_weights", ())) for x in layers),
-            "non_trainable": sum(_size(getattr(x, "non_trainable_weights", ()))
-                                 for x in layers),
-            "buffers": 0}
+        m.nodes[nid] = {"shape": tuple(tensors[nid].shape[1:]),
+                        "trainable": new(layers, "trainable_weights"),
+                        "non_trainable": new(layers, "non_trainable_weights"), "buffers": 0}
     if forward and not any(_forward_bug(n) for n in g.nodes):
         ids = list(made)
         probe = keras.Model(inputs, [tensors[i] for i in ids])

@@ -360,6 +360,33 @@ def module_for(node: Node, g: Graph) -> nn.Module:
     return dispatch(BUILDERS, "torch_build", node, g)
 
 
+def _holder(module: nn.Module, name: str) -> nn.Module:
+    """The submodule holding the parameter ``name`` (a wrapped Linear's ``weight``)."""
+    for sub in module.modules():
+        if isinstance(getattr(sub, name, None), nn.Parameter):
+            return sub
+    raise NotImplementedError(f"no parameter '{name}' in {module}")
+
+
+def shared_module(node: Node, g: Graph, built: dict) -> nn.Module | None:
+    """The module of a node that shares weights: the very module of the layer it
+    applies again (``reuse``), or a new one whose tied parameters are another
+    module's (``tie``); None for a node that shares nothing."""
+    if not node.shared:
+        return None
+    if node.reused:
+        return built[node.reused]
+    module = module_for(node, g)
+    for name, source in node.shared.items():
+        owner, weight = source.split("/", 1)
+        param = getattr(_holder(built[owner], weight), weight)
+        holder = _holder(module, name)
+        if tuple(getattr(holder, name).shape) != tuple(param.shape):
+            raise NotImplementedError("PyTorch ties parameters of the same shape only")
+        setattr(holder, name, param)
+    return module
+
+
 class GraphModule(nn.Module):
     """The graph as one module: ``forward(*inputs)`` returns every node's output."""
 
@@ -367,12 +394,13 @@ class GraphModule(nn.Module):
         super().__init__()
         self.graph = g
         self.layers = nn.ModuleDict()
-        self.keys = {}
+        self.keys, built = {}, {}
         for node in g.nodes:
             if node.kind != "input":
                 key = f"n{len(self.keys)}"
                 self.keys[node.id] = key
-                self.layers[key] = module_for(node, g)
+                self.layers[key] = shared_module(node, g, built) or module_for(node, g)
+                built.setdefault(node.name, self.layers[key])
 
     def forward(self, *inputs):
         values = dict(zip((n.id for n in self.graph.inputs), inputs))
@@ -397,12 +425,18 @@ def measure(g: Graph, forward: bool = True) -> Measured:
                 "trainable": _numel(p for p in params if p.requires_grad),
                 "non_trainable": _numel(p for p in params if not p.requires_grad),
                 "buffers": _numel(model.buffers())}
+    seen: set = set()  # a shared tensor counts at the first module that has it
+
+    def new(tensors):
+        out = [x for x in tensors if id(x) not in seen]
+        seen.update(id(x) for x in out)
+        return out
     for nid, key in model.keys.items():
         mod = model.layers[key]
-        ps = list(mod.parameters())
+        ps = new(mod.parameters())
         m.nodes[nid] = {"trainable": _numel(p for p in ps if p.requires_grad),
                         "non_trainable": _numel(p for p in ps if not p.requires_grad),
-                        "buffers": _numel(mod.buffers())}
+                        "buffers": _numel(new(mod.buffers()))}
     if forward:
         batch = [torch.zeros((2, *n.output_shape),
                              dtype=torch.long if n.id in g.int_inputs else torch.float32)
