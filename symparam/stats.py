@@ -2,7 +2,6 @@
 printing is done by :mod:`symparam.render`."""
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,20 +43,17 @@ def structured(sizes) -> sympy.Expr:
     if len(sizes) < 2:
         return sizes[0] if sizes else sympy.Integer(0)
     split = [t.as_coeff_Mul() for t in sizes]
-    coeffs = [c for c, _ in split]
-    g = sympy.Integer(1)
-    if all(c.is_Integer for c in coeffs):
-        g = sympy.Integer(math.gcd(*[int(c) for c in coeffs]))
     counts = [_factors(t) for _, t in split]
     common = counts[0]
     for c in counts[1:]:
         common = common & c
-    if not common and g == 1:
-        return sympy.Add(*sizes)
-    rest = sympy.Add(*[(c / g) * sympy.Mul(*[b ** k for b, k in (f - common).items()])
-                       for c, f in zip(coeffs, counts)])
-    head = g * sympy.Mul(*[b ** k for b, k in common.items()])
-    if head.is_Number and rest.is_Add:
+    rest = sympy.Add(*[coeff * sympy.Mul(*[b ** k for b, k in (f - common).items()])
+                       for (coeff, _), f in zip(split, counts)])
+    # The numbers common to the terms, once like terms are combined: 3d + 3 + d + 1
+    # is 4(d + 1).
+    content, rest = rest.as_content_primitive()
+    head = content * sympy.Mul(*[b ** k for b, k in common.items()])
+    if head.is_Number and head != 1 and rest.is_Add:
         # sympy would distribute a bare number over the sum: keep 32*(49*C + 1) whole.
         return sympy.Mul(head, rest, evaluate=False)
     return head * rest
