@@ -5,6 +5,8 @@ Everything here raises :class:`SourceError` with the offending line; nothing pri
 """
 from __future__ import annotations
 
+import dataclasses
+
 import operator
 import re
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from .layers.merge import same_dim
 from .parser import parse, parse_file
 from .sharing import SharingMixin
 from .stats import LayerStats, ModelStats
+from .tidy import tidy
 from .values import Env, Word, evaluate, find_name, node_error, symbol, undefined, uses_name
 
 CONVENTIONS = ("keras", "torch")
@@ -318,6 +321,7 @@ class _Analyzer(SharingMixin):
                 applied = kind.apply(args, shapes[0], self.ctx)
         except ArgError as err:
             raise node_error(node, f"{node.kind}: {err}") from None
+        applied = dataclasses.replace(applied, output=tuple(tidy(d) for d in applied.output))
         self.check_dims(node, applied)
         name = self.layer_name(node, kind.auto_name, scope)
         self.layers.append(LayerStats(
