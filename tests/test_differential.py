@@ -152,3 +152,31 @@ def test_keras_refuses_stride_with_dilation_and_so_does_symparam(frameworks):
 
 def test_pytorch_accepts_stride_with_dilation(check):
     assert check(STRIDE_AND_DILATION, "torch") == []
+
+
+def _kinds_written(count: int) -> set:
+    """The layer kinds (canonical names) that the first ``count`` random models use."""
+    from symparam.layers import REGISTRY
+    found = set()
+    for i in range(count):
+        for line in generate(i, "keras" if i % 2 == 0 else "torch").splitlines():
+            words = line.replace(",", " ").replace(":", " ").split()
+            word = words[1] if words[:1] == ["branches"] else (words or [""])[0]
+            if word in REGISTRY:
+                found.add(REGISTRY[word].names[0])
+    return found
+
+
+def test_every_layer_kind_is_built_and_generated(frameworks):
+    """A new layer kind needs one builder per framework (oracle/keras_build.py and
+    oracle/torch_build.py) and a place in the generator (oracle/generate.py)."""
+    from oracle import keras_build, torch_build
+    from symparam.layers import REGISTRY
+    kinds = {k.names[0] for k in REGISTRY.values()}
+    assert kinds - set(keras_build.BUILDERS) - set(keras_build.NO_KERAS_LAYER) == set()
+    for kind in keras_build.NO_KERAS_LAYER:  # symparam refuses them in convention keras
+        with pytest.raises(symparam.SymparamError):
+            symparam.analyze(f"model m():\n    input [4, 3]\n    {kind}\n",
+                             convention="keras")
+    assert kinds - set(torch_build.BUILDERS) == set()
+    assert kinds - _kinds_written(1000) == set()

@@ -497,6 +497,12 @@ class Gen:
         return Layer(text + (", " + ", ".join(kw) if kw else ""),
                      lambda s: (s[0], out) if len(s) == 2 else None)
 
+    def position(self, x):
+        t_ = x[-2]
+        length = self.ri(t_, t_ + 4) if self.chance(0.5) else None
+        return Layer("position_embedding" + (f" length = {length}" if length else ""),
+                     lambda s: s if len(s) == len(x) and s[-2] <= (length or s[-2]) else None)
+
     def instancenorm(self, x):
         kw = [w for w in ("affine = true", "track_running_stats = true") if self.chance(0.4)]
         return Layer("instancenorm" + (" " + ", ".join(kw) if kw else ""),
@@ -578,7 +584,7 @@ class Gen:
         if rank >= 2:
             table += [(self.permute, 0.3), (self.take, 0.3)]
         if rank == 2:
-            table += [(self.recurrent, 4), (self.attention, 2)]
+            table += [(self.recurrent, 4), (self.attention, 2), (self.position, 1)]
         if 2 <= rank <= 4:
             table += [(self.conv, 4), (self.pool, 3), (self.zeropad, 1),
                       (self.global_pool, 0.7), (self.flatten, 0.5), (self.transpose, 1),

@@ -305,12 +305,20 @@ BUILDERS = {
                                     if n.args["shared_axes"] else None)],
     "permute": lambda n, g: [kl.Permute(n.args["dims"])],
     "take": take,
+    "position_embedding": lambda n, g: [PositionEmbedding(
+        n.args["length"] or n.input_shapes[0][-2])],
     **{k: recurrent for k in _RNN},
     "attention": lambda n, g: [_Attention(n)],
 }
 
 
+# Kinds with no Keras layer at all, which symparam refuses in convention keras.
+NO_KERAS_LAYER = {"instancenorm": "Keras has no instance normalization layer"}
+
+
 def layers_for(node: Node, g: Graph) -> list:
+    if node.kind in NO_KERAS_LAYER:
+        raise NotImplementedError(f"{NO_KERAS_LAYER[node.kind]} (line {node.line})")
     return dispatch(BUILDERS, "keras_build", node, g)
 
 
@@ -338,6 +346,22 @@ class TiedDense(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
+
+
+class PositionEmbedding(keras.layers.Layer):
+    """keras_hub's PositionEmbedding(sequence_length), which Keras's core lacks: a
+    learned (length, d) table whose first T rows are added to the (T, d) stream."""
+
+    def __init__(self, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.length = length
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(shape=(self.length, input_shape[-1]),
+                                          initializer="zeros", name="embeddings")
+
+    def call(self, x):
+        return x + self.embeddings[: x.shape[-2]]
 
 
 def _variable(layers: list, name: str):

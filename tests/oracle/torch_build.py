@@ -223,6 +223,17 @@ class Attention(nn.Module):
         return self.mha(xs[0], xs[k], xs[v], need_weights=False)[0]
 
 
+class PositionEmbedding(nn.Module):
+    """nn.Embedding(length, d) of the positions, added to the (T, d) stream."""
+
+    def __init__(self, length: int, d: int):
+        super().__init__()
+        self.table = nn.Embedding(length, d)
+
+    def forward(self, x):
+        return x + self.table.weight[: x.shape[-2]]
+
+
 def _key_value_index(node):
     """Indexes of the key and value among a node's inputs (see keras_build._key_value)."""
     shapes, a = node.input_shapes, node.args
@@ -351,6 +362,8 @@ BUILDERS = {
                                    f"permute {n.args['dims']}"),
     **{k: (lambda n, g: Recurrent(n, n.input_shapes[0][-1])) for k in _RNN},
     "attention": lambda n, g: Attention(n),
+    "position_embedding": lambda n, g: PositionEmbedding(
+        n.args["length"] or n.input_shapes[0][-2], n.input_shapes[0][-1]),
     "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
                                 f"select {n.args['axis']}, {n.args['index']}"),
 }
