@@ -504,9 +504,14 @@ class Gen:
                      lambda s: s if len(s) == len(x) and s[-2] <= (length or s[-2]) else None)
 
     def instancenorm(self, x):
+        # PyTorch refuses to normalize a single position per channel (it needs more
+        # than 1 spatial element when it uses the input's statistics).
+        if math.prod(self.split(x)[0]) == 1:
+            return None
         kw = [w for w in ("affine = true", "track_running_stats = true") if self.chance(0.4)]
         return Layer("instancenorm" + (" " + ", ".join(kw) if kw else ""),
-                     lambda s: s if len(s) == len(x) else None)
+                     lambda s: s if len(s) == len(x) and math.prod(self.split(s)[0]) > 1
+                     else None)
 
     def batchnorm(self, x):
         kw = []
