@@ -584,16 +584,59 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         if got is sympy.false:
             raise SourceError(f"{message} (with {values_text})", where.line or None,
                               where.column or None, source, filename)
+    ctx = Context(stats.convention, stats.layout)
     for layer in stats.layers:
-        for what, dims in [("output", layer.output_shape)] + [
-                (f"weight '{w.name}'", w.shape) for w in layer.weights]:
-            for d in dims:
-                v = sympy.sympify(d).xreplace(stats.values)
-                if v.is_number and (not v.is_integer or v < 1):
-                    raise SourceError(
-                        f"layer '{layer.name}': {what} dimension {d} would be {v}, not a "
-                        f"positive whole number (with {values_text})",
-                        layer.line or None, layer.column or None, source, filename)
+        problem = _layer_problem(layer, stats.values, ctx)
+        if problem:
+            raise SourceError(f"layer '{layer.name}': {problem} (with {values_text})",
+                              layer.line or None, layer.column or None, source, filename)
+
+
+def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
+    """What is wrong with a layer once its symbols have values, or ''. Its arguments
+    are checked again as numbers (a stride of n/2 is fine until n = 3), and so are
+    the count of a repeat it stands in, its output and its weights."""
+    times = sympy.sympify(layer.multiplier).xreplace(values)
+    if times.is_number and (not times.is_integer or times < 1):
+        return (f"it stands in a repeat of {layer.multiplier} times, which would be "
+                f"{times}, not a positive whole number")
+    kind = REGISTRY.get(layer.kind)
+    specs = {spec.name: spec for spec in (kind.args if kind else ()) if not spec.tensor}
+    for name, value in layer.args.items():
+        given = _substitute(value, values)
+        if name not in specs or given == value or _symbolic(given):
+            continue
+        try:
+            specs[name].convert(given, ctx)
+        except ArgError as err:
+            return f"argument '{name}' = {_show(value)}: {err}"
+    for what, dims in [("output", layer.output_shape)] + [
+            (f"weight '{w.name}'", w.shape) for w in layer.weights]:
+        for d in dims:
+            v = sympy.sympify(d).xreplace(values)
+            if v.is_number and (not v.is_integer or v < 1):
+                return f"{what} dimension {d} would be {v}, not a positive whole number"
+    return ""
+
+
+def _substitute(value, values: dict):
+    if isinstance(value, tuple):
+        return tuple(_substitute(v, values) for v in value)
+    if isinstance(value, sympy.Basic) and value.free_symbols:
+        return value.xreplace(values)
+    return value
+
+
+def _symbolic(value) -> bool:
+    if isinstance(value, tuple):
+        return any(_symbolic(v) for v in value)
+    return isinstance(value, sympy.Basic) and bool(value.free_symbols)
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
 
 
 def _resolve_doc(source) -> ast.Document:

@@ -200,17 +200,37 @@ SOURCE_ERRORS = [
     ("fraction where a size is needed", MLP + "    dense 2.5\n", {},
      r"units': expected a positive whole number, got 5/2 \(not a whole number\)", 3, "2.5"),
     ("fraction once the symbols have values", MLP + "    dense d/3\n", {},
-     r"output dimension d/3 would be 512/3, not a positive whole number \(with .*d = 512",
+     r"argument 'units' = d/3: expected a positive whole number, got 512/3 \(not a whole "
+     r"number\) \(with .*d = 512\)",
      3, "dense"),
     ("fraction with a value given", "model m(d):\n    input [4]\n    dense d/3\n",
-     {"values": {"d": 512}}, r"would be 512/3, not a positive whole number \(with d = 512\)",
+     {"values": {"d": 512}}, r"got 512/3 \(not a whole number\) \(with d = 512\)",
      3, "dense"),
     ("zero size", MLP + "    dense 0\n", {},
      r"units': expected a positive whole number, got 0", 3, "0"),
     ("negative size", MLP + "    dense -3\n", {},
      r"units': expected a positive whole number, got -3", 3, "-3"),
     ("size zero once the symbols have values", MLP + "    dense n - 8\n", {},
-     r"output dimension n - 8 would be 0", 3, "dense"),
+     r"argument 'units' = n - 8: expected a positive whole number, got 0", 3, "dense"),
+    ("an output size that is not whole once given values",
+     "model m(d = 4):\n    input [d / 8]\n", {},
+     r"layer 'input_layer': output dimension d/8 would be 1/2, not a positive whole number "
+     r"\(with d = 4\)", 2, "input"),
+    ("symbolic stride that is not whole once given a value",
+     "model m(n = 3):\n    input [8, 8, 3]\n    conv2d 4, 3, stride = n / 2\n", {},
+     r"layer 'conv2d': argument 'stride' = \[n/2, n/2\]: expected a positive whole number, "
+     r"got 3/2 \(not a whole number\) \(with n = 3\)", 3, "conv2d"),
+    ("symbolic repeat count that is not whole once given a value",
+     "model m(n = 3):\n    input [8]\n    repeat n / 2:\n        dense 8\n", {},
+     r"layer 'dense': it stands in a repeat of n/2 times, which would be 3/2", 4, "dense"),
+    ("symbolic padding that is negative once given a value",
+     "model m(n):\n    input [8, 8, 3]\n    zeropad2d n - 4\n", {"values": {"n": 3}},
+     r"argument 'padding' = \[\[n - 4, n - 4\], \[n - 4, n - 4\]\]: expected a whole number "
+     r">= 0, got -1", 3, "zeropad2d"),
+    ("symbolic rate out of range once given a value",
+     "model m(n = 3):\n    input [8]\n    dropout n / 4\n", {"values": {"n": 5}},
+     r"argument 'rate' = n/4: expected a rate from 0 up to \(not including\) 1, got 5/4",
+     3, "dropout"),
     ("zero input dimension", "model m():\n    input [0]\n", {},
      r"input dimension: expected a positive whole number, got 0", 2, "0]"),
     ("fraction in an input", "model m():\n    input [2.5]\n", {},
@@ -373,7 +393,7 @@ def test_deep_nesting_is_an_error_not_a_crash():
 @pytest.mark.parametrize("text, message", [
     (MLP + "    conv2 3, 3\n", "unknown layer 'conv2'"),
     ("model m(n)\n    input [n]\n", "syntax error"),
-    (MLP + "    dense d/3\n", "would be 512/3"),
+    (MLP + "    dense d/3\n", "got 512/3"),
 ])
 def test_cli_reports_one_message_and_fails(tmp_path, text, message):
     path = tmp_path / "bad.symp"
