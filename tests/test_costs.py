@@ -383,3 +383,101 @@ def test_sweep_macs_and_flops():
             if re.fullmatch(r"[0-9]+(,[0-9]+)+", line)]
     s = symparam.analyze(KAPLAN.read_text(), values={"n_layer": 2})
     assert rows[1] == ["2", str(s.value(s.macs)), str(2 * s.value(s.macs))]
+
+
+# ---- published figures ------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, model, published", [
+    # torchvision's model pages list "GFLOPS" that are multiply-accumulates (fvcore's
+    # count) at 224 x 224, to two decimals: ResNet50_Weights.IMAGENET1K_V1 4.09, ...
+    ("benchmarks/models/resnet50_torchvision.symp", "resnet50", "4.09"),
+    ("zoo/resnet18.symp", "resnet18", "1.81"),
+    ("zoo/vgg16.symp", "vgg16", "15.47"),
+    ("zoo/alexnet.symp", "alexnet", "0.71"),
+])
+def test_torchvision_published_gmacs(path, model, published):
+    s = symparam.analyze(symparam.parse_file(ROOT / path), model=model,
+                         values={"H": 224, "W": 224})
+    assert f"{s.value(s.macs) / 1e9:.2f}" == published
+
+
+# ---- whole models, built in PyTorch by the oracle --------------------------------------
+
+def _whole_model_flops(source: str, monkeypatch, **values) -> tuple[int, int]:
+    """(FlopCounterMode's FLOPs, 2 x batch x symparam's MACs) of a model built in
+    PyTorch by the oracle (tests/oracle).
+
+    The counter sees only the ops it has formulas for, so three fused CPU kernels are
+    turned off, each for a plain path that computes the same: attention runs with
+    need_weights=True and without the inference fast path (QK^T and AV then run as
+    bmm), and LSTMs without oneDNN (their steps then run as addmm)."""
+    import torch
+    from oracle.graph import build_graph
+    from oracle.torch_build import GraphModule
+    forward = torch.nn.MultiheadAttention.forward
+    monkeypatch.setattr(torch.nn.MultiheadAttention, "forward",
+                        lambda self, *a, **k: forward(self, *a, **{**k, "need_weights": True}))
+    stats = symparam.analyze(source, values=values or None)
+    graph = build_graph(stats)
+    model = GraphModule(graph).eval()
+    batch = [torch.zeros((BATCH, *n.output_shape),
+                         dtype=torch.long if n.id in graph.int_inputs else torch.float32)
+             for n in graph.inputs]
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.backends.mkldnn.flags(enabled=False):
+            counted = _counted(lambda: model(*batch))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
+    return counted, 2 * BATCH * stats.value(stats.macs)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("seed", range(40))
+def test_random_models_against_flop_counter(seed, monkeypatch, frameworks):
+    """Random models of every layer kind (tests/oracle/generate.py), convention torch.
+    The oracle's attention applies no mask, so a causal one is counted unmasked."""
+    from oracle.generate import generate
+    source = generate(seed, "torch").replace(", causal = true", "")
+    counted, ours = _whole_model_flops(source, monkeypatch)
+    assert counted == ours, source
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("path, values", [("zoo/alexnet.symp", {"H": 96, "W": 96}),
+                                          ("zoo/resnet18.symp", {"H": 64, "W": 64})])
+def test_zoo_models_against_flop_counter(path, values, monkeypatch, frameworks):
+    counted, ours = _whole_model_flops((ROOT / path).read_text(), monkeypatch, **values)
+    assert counted == ours
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("layer", ["lstm 5, num_layers = 2, bidirectional = true",
+                                   "lstm 6, proj_size = 3", "gru 4, bidirectional = true",
+                                   "simple_rnn 3, num_layers = 3"])
+def test_recurrent_layers_against_flop_counter(layer, monkeypatch, frameworks):
+    """nn.LSTM (oneDNN off), nn.GRU and nn.RNN: T x gates·u·(n + u) per direction and
+    layer, with proj_size, stacking and both directions."""
+    counted, ours = _whole_model_flops(f"convention torch\nmodel m():\n    input [7, 4]\n"
+                                       f"    {layer}\n", monkeypatch)
+    assert counted == ours
+
+
+# ---- the docs show real output --------------------------------------------------------
+
+def _analysis_md_sessions():
+    text = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        command, _, output = block.partition("\n")
+        if ("symparam cost" in command or "kaplan" in command) and "\n...\n" not in output:
+            yield pytest.param(command[len("$ symparam "):], output, id=command[2:60])
+
+
+@pytest.mark.parametrize("command, output", list(_analysis_md_sessions()))
+def test_analysis_md_cost_outputs_are_real(command, output, monkeypatch):
+    import shlex
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, shlex.split(command))
+    assert result.exit_code == 0
+    assert result.output.rstrip("\n") == output.rstrip("\n"), command

@@ -99,15 +99,19 @@ def cost_text(report: CostReport) -> str:
     what = "per example" if report.per is None else f"per example / {report.per}"
     lines = [f"model {s.name} (convention {s.convention}): forward pass, {what}",
              f"FLOPs: {conv.describe()}", ""]
+    numbers = report.value(report.flops) is not None  # every symbol has a value
     rows = []
     for r in report.rows:
         name = r.name + (f" (×{formula(r.multiplier)})" if r.multiplier != 1 else "")
         if r.parts is None:
-            rows.append([name, r.kind, "not counted", "", ""])
+            rows.append([name, r.kind, "not counted", ""] + (["", ""] if numbers else []))
             continue
-        rows.append([name, r.kind, formula(r.parts["macs"]), _cell(report, r.parts["macs"]),
-                     _cell(report, r.flops)])
-    lines += table(["layer", "kind", "MACs (formula)", "MACs", "FLOPs"], rows)
+        cells = [name, r.kind, formula(r.parts["macs"]), formula(r.flops)]
+        if numbers:
+            cells += [_cell(report, r.parts["macs"]), _cell(report, r.flops)]
+        rows.append(cells)
+    header = ["layer", "kind", "MACs (formula)", "FLOPs (formula)"]
+    lines += table(header + (["MACs", "FLOPs"] if numbers else []), rows)
     lines.append("")
     for label, expr in (("MACs", report.macs), ("FLOPs", report.flops)):
         v = report.value(expr)
