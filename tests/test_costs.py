@@ -481,3 +481,15 @@ def test_analysis_md_cost_outputs_are_real(command, output, monkeypatch):
     result = CliRunner().invoke(main, shlex.split(command))
     assert result.exit_code == 0
     assert result.output.rstrip("\n") == output.rstrip("\n"), command
+
+
+def test_leading_flops_shares_by_layer_group():
+    """GPT-2's forward FLOPs: the feed-forward layers' share is 4d/(T + 6d) as d, L
+    and T grow (16 L T d² of 4 L T d (T + 6d)), attention's the rest."""
+    from symparam.analysis.leading import leading
+    s = symparam.analyze((ROOT / "benchmarks" / "models" / "gpt2.symp").read_text())
+    r = leading(s, ["d", "L", "T"], "flops")
+    T_, d_ = (next(x for x in s.symbols if x.name == n) for n in ("T", "d"))
+    shares = {g.name: g.limit_share for g in r.groups}
+    assert sympy.simplify(shares["feed-forward"] - 4 * d_ / (T_ + 6 * d_)) == 0
+    assert sympy.simplify(shares["feed-forward"] + shares["attention"] - 1) == 0
