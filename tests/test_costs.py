@@ -470,7 +470,8 @@ def _analysis_md_sessions():
     text = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
     for block in re.findall(r"```console\n(.*?)```", text, re.S):
         command, _, output = block.partition("\n")
-        if ("symparam cost" in command or "kaplan" in command) and "\n...\n" not in output:
+        mine = any(w in command for w in ("symparam cost", "kaplan", "flops", "macs"))
+        if mine and "\n...\n" not in output:
             yield pytest.param(command[len("$ symparam "):], output, id=command[2:60])
 
 
