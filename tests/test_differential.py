@@ -180,3 +180,14 @@ def test_every_layer_kind_is_built_and_generated(frameworks):
                              convention="keras")
     assert kinds - set(torch_build.BUILDERS) == set()
     assert kinds - _kinds_written(1000) == set()
+
+
+def test_the_oracle_docstring_examples_run():
+    """conftest keeps tests/oracle out of doctest collection (the builders import the
+    frameworks); the framework-free modules' examples run here."""
+    import doctest
+
+    from oracle import compare, generate as gen_module, graph, shrink as shrink_module
+    for module in (compare, gen_module, graph, shrink_module):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

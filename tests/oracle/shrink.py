@@ -6,7 +6,7 @@ removal after which the model still analyzes and still fails, and repeats until 
 single removal does. Unused model parameters are dropped at the end.
 
 >>> src = "model m():\\n    input [4]\\n    dense 3\\n    relu\\n    dense 2\\n"
->>> print(shrink(src, lambda s: "dense 2" in s), end="")
+>>> print(shrink(src, lambda s: "input" in s and "dense 2" in s), end="")
 model m():
     input [4]
     dense 2
