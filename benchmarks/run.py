@@ -107,12 +107,14 @@ def keras_graph(path: Path, model: str, tmp: Path):
     return out, "", stats.value(stats.total)
 
 
+FLOOR = [PY, "-c", "import sympy; sympy.Symbol('x') + 1"]
+
+
 def bench_floor(repeat: int) -> dict:
     """What any sympy-based tool pays before doing anything: the interpreter, then
     importing sympy and building one sum (sympy finishes importing on the first Add)."""
     py = statistics.median(wall([PY, "-c", "pass"])[0] for _ in range(repeat))
-    sym = statistics.median(wall([PY, "-c", "import sympy; sympy.Symbol('x') + 1"])[0]
-                            for _ in range(repeat))
+    sym = statistics.median(wall(FLOOR)[0] for _ in range(repeat))
     return {"python_s": py, "sympy_s": sym}
 
 
@@ -124,13 +126,15 @@ def bench_count(repeat: int, keras_repeat: int, only_models=None) -> list[dict]:
             if only_models and model not in only_models:
                 continue
             rel = path.relative_to(ROOT)
-            times, out = [], ""
-            for _ in range(repeat):
+            times, floors, out = [], [], ""
+            for _ in range(repeat):  # the floor interleaved: the same moments, the same load
+                floors.append(wall(FLOOR)[0])
                 t, out = wall([PY, "-m", "symparam", "count", str(rel), "--model", model])
                 times.append(t)
             stats = symparam.analyze(path, model=model)
             row = {"file": str(rel), "model": model, "symparam_s": statistics.median(times),
-                   "symparam_runs": times, "count": stats.value(stats.total)}
+                   "symparam_runs": times, "count": stats.value(stats.total),
+                   "floor_s": statistics.median(floors)}
             if keras_repeat:
                 row.update(bench_keras(path, model, Path(tmp), keras_repeat))
             rows.append(row)
@@ -278,16 +282,19 @@ def report(res: dict) -> str:
                   + "; ".join(f"{k} {v}" for k, v in loads.items()) + ".", ""]
     if "count" in res:
         lines += ["## `symparam count`, cold (interpreter start included)", "",
-                  "| model | params | symparam (median) | Keras 3 build + count_params (median) "
-                  "| speedup | Keras's count |", "|---|---:|---:|---:|---:|---:|"]
+                  "| model | params | symparam (median) | sympy floor, same moments | "
+                  "Keras 3 build + count_params (median) | speedup | Keras's count |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for r in res["count"]:
             k = r.get("keras_s")
             kc = r.get("keras_count")
             same = "" if kc is None else ("same" if kc == r.get("count") else f"{kc:,}")
             lines.append(f"| {r['file']} `{r['model']}` | {r.get('count', 0):,} | "
                          f"{r['symparam_s']:.2f} s | "
+                         + (f"{r['floor_s']:.2f} s | " if "floor_s" in r else "| ")
                          + (f"{k:.2f} s | {k / r['symparam_s']:.1f}x | {same} |" if k else
                             f"{r.get('keras_note', 'not run')} | | |"))
+        over = [r["symparam_s"] - r["floor_s"] for r in res["count"] if "floor_s" in r]
         meds = [r["symparam_s"] for r in res["count"]]
         ups = [r["keras_s"] / r["symparam_s"] for r in res["count"] if r.get("keras_s")]
         f = res.get("floor")
@@ -296,6 +303,9 @@ def report(res: dict) -> str:
                           f"takes {f['python_s']:.2f} s, and starting Python, importing sympy "
                           f"and adding two terms takes {f['sympy_s']:.2f} s (the floor for "
                           f"any sympy-based tool)."]
+        if over:
+            lines += ["", f"symparam's own share (its median minus the sympy floor measured "
+                          f"between its runs): median {statistics.median(over):.2f} s."]
         lines += ["", f"Median over models: {statistics.median(meds):.2f} s "
                       f"(target <= 1 s: {verdict(statistics.median(meds) <= 1)}); "
                       f"slowest {max(meds):.2f} s."]
