@@ -646,6 +646,9 @@ def _resolve_doc(source) -> ast.Document:
         return parse_file(source)
     if isinstance(source, str) and "\n" not in source and source.endswith(".symp"):
         return parse_file(source)
+    if not isinstance(source, str):
+        raise UsageError(f"analyze() takes source text, a path or a parsed document, "
+                         f"not {type(source).__name__}")
     return parse(source)
 
 

@@ -66,6 +66,22 @@ def _tpos(tok: Token) -> dict:
     return {"line": tok.line, "column": tok.column}
 
 
+# Keywords (and the constants): a name being defined cannot be one.
+_RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
+                       "shortcut", "branches", "branch", "repeat", "convention", "true",
+                       "false"})
+
+
+def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
+    """A name being defined (a model, a symbol, a let, an `as` name...), or None."""
+    if tok is None:
+        return None
+    if str(tok) in _RESERVED:
+        raise SourceError(f"'{tok}' is a keyword: it cannot be used as a name",
+                          line=getattr(tok, "line", line), column=getattr(tok, "column", column))
+    return str(tok)
+
+
 def _name_at(tok: Token | None) -> tuple[int, int]:
     return (tok.line, tok.column) if tok is not None else (0, 0)
 
@@ -85,7 +101,9 @@ class _Builder(Transformer):
 
     def _definition(self, kind, meta, items):
         name, params, body = items
-        return ast.Definition(kind, str(name), tuple(params or ()), body, **_tpos(name))
+        for p in params or ():
+            _new_name(p.name, p.line, p.column)
+        return ast.Definition(kind, _new_name(name), tuple(params or ()), body, **_tpos(name))
 
     def model_def(self, meta, items):
         return self._definition("model", meta, items)
@@ -105,11 +123,11 @@ class _Builder(Transformer):
 
     # ---- statements
     def let_stmt(self, meta, items):
-        return ast.Let(str(items[0]), items[1], **_tpos(items[0]))
+        return ast.Let(_new_name(items[0]), items[1], **_tpos(items[0]))
 
     def input_stmt(self, meta, items):
         dims, name = items
-        return ast.Input(dims, str(name) if name is not None else None, **_pos(meta),
+        return ast.Input(dims, _new_name(name), **_pos(meta),
                          name_at=_name_at(name))
 
     def layout_stmt(self, meta, items):
@@ -131,7 +149,7 @@ class _Builder(Transformer):
         positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Kwarg))
         keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Kwarg))
         return ast.Layer(str(kind), positional, keywords,
-                         str(name) if name is not None else None, **_tpos(kind),
+                         _new_name(name), **_tpos(kind),
                          name_at=_name_at(name))
 
     def args(self, meta, items):
@@ -157,7 +175,7 @@ class _Builder(Transformer):
 
     def repeat_stmt(self, meta, items):
         count, var, body = items
-        return ast.Repeat(count, str(var) if var is not None else None, body, **_pos(meta))
+        return ast.Repeat(count, _new_name(var), body, **_pos(meta))
 
     # ---- expressions
     def number(self, meta, items):

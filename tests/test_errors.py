@@ -63,6 +63,12 @@ SOURCE_ERRORS = [
      r"unexpected 'dense' \(expected 'branch'\)", 4, "dense 3"),
     ("positional after keyword", MLP + "    dense units = 3, relu\n", {},
      r"positional argument follows the keyword argument 'units'", 3, "relu"),
+    ("a keyword as a layer's name", MLP + "    dense 3 as as\n", {},
+     r"'as' is a keyword: it cannot be used as a name", 3, "as"),
+    ("a keyword as a symbol", "model m(true = 3):\n    input [3]\n", {},
+     r"'true' is a keyword: it cannot be used as a name", 1, "true"),
+    ("a keyword as a model's name", "model model():\n    input [3]\n", {},
+     r"'model' is a keyword", 1, "model()"),
     ("convention twice", "convention torch\nconvention keras\nmodel m():\n    input [3]\n", {},
      r"the convention is given twice \(first at line 1\)", 2, "keras"),
     ("convention after a model", "model m():\n    input [3]\nconvention torch\n", {},
@@ -356,6 +362,13 @@ PLAIN_ERRORS = [
 def test_plain_error(source, kwargs, kind, message):
     with pytest.raises(kind, match=message):
         analyze(source, **kwargs)
+
+
+@pytest.mark.parametrize("source", [123, None, b"model m():\n", ["model"]])
+def test_analyze_of_something_else_than_text(source):
+    with pytest.raises(UsageError, match=r"analyze\(\) takes source text, a path or a parsed "
+                                         r"document, not "):
+        analyze(source)
 
 
 def test_values_as_digits_are_accepted():
