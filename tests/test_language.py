@@ -600,3 +600,20 @@ def test_residual_batchnorm_buffers_match_torch(frameworks):
     buffers = sum(b.numel() for b in module.buffers())
     assert (stats.value(stats.total), stats.value(stats.buffers)) == (params, buffers)
     assert stats.value(stats.non_trainable) == 0
+
+
+# ---- one formula, every value ----------------------------------------------------------
+
+@pytest.mark.parametrize("H, W, C", [(64, 64, 3), (65, 64, 3), (7, 9, 1), (33, 100, 4)])
+def test_symbolic_total_evaluates_to_the_numeric_analysis(H, W, C):
+    """The formula derived once, with H, W, C left symbolic, gives at every size what
+    an analysis with those numbers from the start gives (and Keras's formulas)."""
+    text = (EXAMPLES / "seed001.symp").read_text()
+    formula = analyze(text, symbolic=True)
+    numbers = analyze(text, values={"H": H, "W": W, "C": C})
+    at = {s: v for s, v in zip(formula.symbols, (H, W, C))}
+    for part in ("total", "trainable", "non_trainable"):
+        assert getattr(formula, part).xreplace(at) == numbers.value(getattr(numbers, part))
+    pooled = (keras_valid(H, 2, 2), keras_valid(W, 2, 2))
+    assert numbers.value(numbers.total) == conv(7, C, 32) + 4 * 32 + dense(32 * pooled[0]
+                                                                           * pooled[1], 1)
