@@ -118,3 +118,27 @@ def test_diff_conventions():
     assert "buffers        -53,173" in out
     bad = run("diff", RESNET50, ok=False)
     assert bad.exit_code == 2 and "give a second FILE" in bad.output
+
+
+# ---- docs/analysis.md shows real output -------------------------------------------
+
+COSTS_WORDS = ("symparam cost", "kaplan", "flops", "macs")  # tests/test_costs.py's
+
+
+def _analysis_sessions():
+    import re
+    text = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        command, _, output = block.partition("\n")
+        if any(w in command for w in COSTS_WORDS) or "\n...\n" in output:
+            continue
+        yield pytest.param(command[len("$ symparam "):], output, id=command[2:70])
+
+
+@pytest.mark.parametrize("command, output", list(_analysis_sessions()))
+def test_analysis_md_outputs_are_real(command, output, monkeypatch):
+    import shlex
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, shlex.split(command))
+    assert result.exit_code == (2 if output.startswith("error:") else 0), result.output
+    assert result.output.rstrip("\n") == output.rstrip("\n"), command
