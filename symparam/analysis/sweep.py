@@ -55,9 +55,10 @@ class SweepResult:
         return len(self.columns[self.grid[0]]) if self.grid else 0
 
     def rows(self):
-        cols = [self.columns[c] for c in self.grid + self.metrics]
-        for i in range(self.size):
-            yield [c[i] for c in cols]
+        """Rows of Python values (ints, Fractions), grid columns first."""
+        # tolist() converts a column at C speed; indexing NumPy arrays per element
+        # would cost microseconds a value.
+        return zip(*[self.columns[c].tolist() for c in self.grid + self.metrics])
 
 
 def grid_symbols(stats: ModelStats, names: Sequence[str]) -> list[sympy.Symbol]:
