@@ -494,3 +494,16 @@ def test_leading_flops_shares_by_layer_group():
     shares = {g.name: g.limit_share for g in r.groups}
     assert sympy.simplify(shares["feed-forward"] - 4 * d_ / (T_ + 6 * d_)) == 0
     assert sympy.simplify(shares["feed-forward"] + shares["attention"] - 1) == 0
+
+
+def test_per_symbol_values_stay_exact(tmp_path):
+    """Divided by a symbol, a figure need not be whole: it prints as an exact fraction."""
+    model = tmp_path / "m.symp"
+    model.write_text("model m(T = 16, n = 3, k = 10):\n    input [T, n]\n    flatten\n"
+                     "    dense k\n")
+    r = CliRunner().invoke(main, ["cost", str(model), "--per", "T", "--json"])
+    data = json.loads(r.output)
+    assert data["total"]["bias"] == {"formula": "k/T", "value": "5/8"}
+    assert data["total"]["macs"]["value"] == 16 * 3 * 10 // 16
+    r = CliRunner().invoke(main, ["cost", str(model), "--per", "T"])
+    assert "bias additions (not counted): k/T = 5/8" in r.output

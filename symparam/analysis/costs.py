@@ -47,10 +47,13 @@ class CostReport:
     flops: sympy.Expr
     uncounted: tuple
 
-    def value(self, expr) -> Optional[int]:
-        """The exact value at the values in effect (None: a symbol has none, or the
-        figure per ``per`` is not a whole number)."""
-        return self.stats.value(expr)
+    def value(self, expr):
+        """The exact value at the values in effect: an int, a sympy Rational (a figure
+        per ``per`` need not be whole), or None while a symbol has no value."""
+        v = self.stats.at(expr)
+        if v.is_Integer:
+            return int(v)
+        return v if v.is_Rational else None
 
 
 def _per_symbol(stats: ModelStats, per: Optional[str]) -> Optional[sympy.Symbol]:
@@ -88,9 +91,16 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
                       sympy.expand(scale(stats.flops(convention))), stats.uncounted)
 
 
+def _exact(v) -> str:
+    """``1,234`` or an exact fraction ``8,197/16``; never rounded."""
+    if isinstance(v, int):
+        return number(v)
+    return f"{number(v.p)}/{number(v.q)}"
+
+
 def _cell(report: CostReport, expr) -> str:
     v = report.value(expr)
-    return number(v) if v is not None else ""
+    return _exact(v) if v is not None else ""
 
 
 def cost_text(report: CostReport) -> str:
@@ -115,7 +125,7 @@ def cost_text(report: CostReport) -> str:
     lines.append("")
     for label, expr in (("MACs", report.macs), ("FLOPs", report.flops)):
         v = report.value(expr)
-        lines.append(f"{label:<6} {formula(expr)}" + (f" = {number(v)}" if v is not None
+        lines.append(f"{label:<6} {formula(expr)}" + (f" = {_exact(v)}" if v is not None
                                                       and not expr.is_Integer else ""))
     for part, label in (("bias", "bias additions"), ("activations", "activations"),
                         ("elementwise", "element-wise ops")):
@@ -124,7 +134,7 @@ def cost_text(report: CostReport) -> str:
             v = report.value(expr)
             state = "counted" if getattr(conv, part) else "not counted"
             lines.append(f"  {label} ({state}): {formula(expr)}"
-                         + (f" = {number(v)}" if v is not None and not expr.is_Integer else ""))
+                         + (f" = {_exact(v)}" if v is not None and not expr.is_Integer else ""))
     if report.uncounted:
         lines.append(f"not counted (their kinds state no cost): {', '.join(report.uncounted)}")
     return "\n".join(lines)
@@ -132,11 +142,14 @@ def cost_text(report: CostReport) -> str:
 
 def _json_expr(report: CostReport, expr) -> dict:
     v = report.value(expr) if expr is not None else None
+    if v is not None and not isinstance(v, int):
+        v = f"{v.p}/{v.q}"  # exact, as text: JSON has no fractions
     return {"formula": formula(expr) if expr is not None else None, "value": v}
 
 
 def cost_dict(report: CostReport) -> dict:
-    """The report as JSON-ready data: formulas as text, values as integers."""
+    """The report as JSON-ready data: formulas as text, values as integers (an exact
+    fraction as the text ``"p/q"`` when ``per`` leaves one)."""
     conv = report.convention
     layers = []
     for r in report.rows:
