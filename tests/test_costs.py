@@ -507,3 +507,12 @@ def test_per_symbol_values_stay_exact(tmp_path):
     assert data["total"]["macs"]["value"] == 16 * 3 * 10 // 16
     r = CliRunner().invoke(main, ["cost", str(model), "--per", "T"])
     assert "bias additions (not counted): k/T = 5/8" in r.output
+
+
+def test_sweep_names_the_layers_it_cannot_count(tmp_path):
+    model = tmp_path / "m.symp"
+    model.write_text("convention torch\nmodel m(H = 4):\n    input [3, H, H]\n"
+                     "    upsample2d 2, mode = area\n    conv2d 2, 1\n")
+    r = CliRunner().invoke(main, ["sweep", str(model), "-g", "H=4,8", "--metric", "macs"])
+    assert r.exit_code == 0, r.output
+    assert "not in macs/flops (their kinds state no cost): up_sampling2d" in r.output

@@ -80,6 +80,9 @@ def sweep(stats, grids, metric_text, fmt, plot, options) -> None:
         result = run_sweep(stats, grid, metrics, options)
     for note in report.sweep_notes(result):
         click.echo(note, err=True)
+    if stats.uncounted and {"macs", "flops"} & set(metrics):
+        click.echo(f"not in macs/flops (their kinds state no cost): "
+                   f"{', '.join(stats.uncounted)}", err=True)
     out = sys.stdout
     for line in report.sweep_lines(result, fmt):
         out.write(line + "\n")
