@@ -516,3 +516,14 @@ def test_sweep_names_the_layers_it_cannot_count(tmp_path):
     r = CliRunner().invoke(main, ["sweep", str(model), "-g", "H=4,8", "--metric", "macs"])
     assert r.exit_code == 0, r.output
     assert "not in macs/flops (their kinds state no cost): up_sampling2d" in r.output
+
+
+def test_shared_weights_are_counted_once_but_computed_each_time():
+    """`reuse` and `tie` share parameters, not arithmetic."""
+    s = symparam.analyze("model m(n = 4):\n    input [n]\n    dense n as a\n    reuse a\n")
+    n_ = s.symbols[0]
+    assert (s.total, s.macs) == (n_ * (n_ + 1), 2 * n_**2)
+    s = symparam.analyze("model m(V = 10, n = 4, T = 3):\n    input [T] as tok\n"
+                         "    embedding V, n as e\n    dense V, bias = false, tie = e\n")
+    V_, n_, T_ = s.symbols
+    assert (s.total, s.macs) == (V_ * n_, T_ * V_ * n_)
