@@ -21,6 +21,12 @@ class Measured:
     nodes: dict = field(default_factory=dict)
 
 
+def _shapes(shapes) -> list:
+    """Weight shapes as a sorted list: which tensors, whatever their names. A scalar
+    is ()."""
+    return sorted(tuple(int(d) for d in s) for s in shapes)
+
+
 def differences(graph, measured: Measured) -> list[str]:
     """Every disagreement between symparam (``graph``) and the framework, as text;
     an empty list when they agree exactly."""
@@ -47,4 +53,8 @@ def differences(graph, measured: Measured) -> list[str]:
         for role in ROLES:
             if got[role] != expect[role]:
                 out.append(f"{where}: {role} symparam {expect[role]}, {fw} {got[role]}")
+        if "weight_shapes" in got and _shapes(got["weight_shapes"]) != _shapes(
+                node.weight_shapes):
+            out.append(f"{where}: weight shapes symparam {_shapes(node.weight_shapes)}, "
+                       f"{fw} {_shapes(got['weight_shapes'])}")
     return out

@@ -36,6 +36,8 @@ class Node:
     line: int = 0
     name: str = ""          # the layer's name in symparam
     shared: dict = field(default_factory=dict)  # weight name -> "layer/weight" it is
+    # The shapes of the weights this node owns (not the shared ones), as tuples.
+    weight_shapes: tuple = ()
     # The layer this node applies again (``reuse NAME``): every weight shared, with one
     # layer of the same kind, weight for weight. None otherwise (``tie`` is not reuse).
     reused: str | None = None
@@ -179,7 +181,10 @@ class _Expander:
                 reused = owner
         self.kinds[layer.name] = layer.kind
         self.nodes.append(Node(nid, layer.kind, concrete(s, dict(layer.args)), inputs, shapes,
-                               out, counts, layer.line, layer.name, shared, reused))
+                               out, counts, layer.line, layer.name, shared=shared,
+                               reused=reused, weight_shapes=tuple(
+                                   concrete(s, tuple(w.shape)) for w in layer.weights
+                                   if w.role != SHARED)))
         env[layer.name] = nid
         return nid
 

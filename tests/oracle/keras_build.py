@@ -431,11 +431,14 @@ def measure(g: Graph, forward: bool = True) -> Measured:
     def new(layers, attr):
         out = [v for x in layers for v in getattr(x, attr, ()) if id(v) not in seen]
         seen.update(id(v) for v in out)
-        return _size(out)
+        return out
     for nid, layers in made.items():
+        trainable = new(layers, "trainable_weights")
+        non_trainable = new(layers, "non_trainable_weights")
         m.nodes[nid] = {"shape": tuple(tensors[nid].shape[1:]),
-                        "trainable": new(layers, "trainable_weights"),
-                        "non_trainable": new(layers, "non_trainable_weights"), "buffers": 0}
+                        "trainable": _size(trainable), "non_trainable": _size(non_trainable),
+                        "buffers": 0,
+                        "weight_shapes": [tuple(v.shape) for v in trainable + non_trainable]}
     if forward and not any(_forward_bug(n) for n in g.nodes):
         ids = list(made)
         probe = keras.Model(inputs, [tensors[i] for i in ids])

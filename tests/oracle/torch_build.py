@@ -446,10 +446,11 @@ def measure(g: Graph, forward: bool = True) -> Measured:
         return out
     for nid, key in model.keys.items():
         mod = model.layers[key]
-        ps = new(mod.parameters())
+        ps, bs = new(mod.parameters()), new(mod.buffers())
         m.nodes[nid] = {"trainable": _numel(p for p in ps if p.requires_grad),
                         "non_trainable": _numel(p for p in ps if not p.requires_grad),
-                        "buffers": _numel(new(mod.buffers()))}
+                        "buffers": _numel(bs),
+                        "weight_shapes": [tuple(t.shape) for t in ps + bs]}
     if forward:
         batch = [torch.zeros((2, *n.output_shape),
                              dtype=torch.long if n.id in g.int_inputs else torch.float32)
