@@ -717,6 +717,7 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
         raise node_error(model_def, f"model {model_def.name} has no input: add "
                                     f"`input [...]` to its body")
     stats = ModelStats(model_def.name, convention, analyzer.ctx.layout, symbols, defaults,
-                       in_effect, tuple(analyzer.layers), tuple(analyzer.ctx.checks))
+                       in_effect, tuple(analyzer.layers), tuple(analyzer.ctx.checks),
+                       {p.name: p.latex for p in model_def.params if p.latex}, doc)
     _check(stats, doc.source, doc.filename)
     return stats

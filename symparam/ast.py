@@ -125,6 +125,7 @@ Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat]
 class Param(Node):
     name: str
     default: Optional[Expr] = None
+    latex: Optional[str] = None  # how derivations print the symbol, when the file says
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,10 @@ class _Builder(Transformer):
         return tuple(items)
 
     def param(self, meta, items):
-        name, default = items
-        return ast.Param(str(name), default, **_tpos(name))
+        name, default, tex = items
+        # The LaTeX form is kept as written (only \" unescaped): \nu stays \nu.
+        latex = str(tex)[1:-1].replace('\\"', '"') if tex is not None else None
+        return ast.Param(str(name), default, latex, **_tpos(name))
 
     def suite(self, meta, items):
         return tuple(items)

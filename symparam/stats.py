@@ -138,6 +138,10 @@ class ModelStats:
     values: dict              # Symbol -> sympy Integer: the values in effect
     layers: tuple[LayerStats, ...]
     checks: tuple = field(default=())
+    latex: dict = field(default_factory=dict)  # symbol name -> LaTeX the file gives it
+    # The parsed document, so a renderer can analyze the same model under the other
+    # convention (to say where Keras and PyTorch differ).
+    document: object = field(default=None, repr=False, compare=False)
 
     def _sum(self, attr: str) -> sympy.Expr:
         return sympy.Add(*[getattr(layer, attr) for layer in self.layers])
@@ -203,3 +207,17 @@ class ModelStats:
 
     def shape_at(self, shape) -> tuple:
         return tuple(self.at(d) for d in shape)
+
+    # Jupyter shows a model by its derivation; the text comes from symparam.render,
+    # imported only when a notebook asks.
+    def _repr_markdown_(self) -> str:
+        from .render.document import derivation
+        return derivation(self, "markdown", flavor="plain")
+
+    def _repr_latex_(self) -> str:
+        from .render.document import totals_latex
+        return totals_latex(self)
+
+    def _repr_html_(self) -> str:
+        from .render.document import html
+        return html(self)

@@ -294,17 +294,17 @@ def test_summary_json_is_the_same_document():
 def test_derive_markdown_seed000():
     out = run("derive", "--example", "seed000", "--format", "markdown").stdout
     assert "## `batch_normalization` (BatchNormalization)" in out
-    assert "$$P = h n + h = h \\left(n + 1\\right) = 2{,}097{,}664$$" in out
-    assert "| `moving_mean` | $h$ | non-trainable | $h$ |" in out
-    assert "= 2{,}140{,}752$$" in out
+    assert "P &= h n + h \\\\\n  &= h \\left(n + 1\\right) \\\\\n" in out
+    assert "| `moving_mean` | $`h`$ | non-trainable | $`h`$ |" in out
+    assert "  &= 2{,}140{,}752\n\\end{aligned}\n```" in out
 
 
 def test_derive_latex_escapes_prose_not_math(tmp_path):
     out_file = tmp_path / "d.tex"
-    result = run("derive", "--example", "seed000", "-o", str(out_file))
+    result = run("derive", "--example", "seed000", "--standalone", "-o", str(out_file))
     assert f"wrote {out_file} (latex)" in result.stderr
     tex = out_file.read_text()
-    assert r"\section*{\texttt{batch\_normalization} (BatchNormalization)}" in tex
+    assert r"\subsection*{\texttt{batch\_normalization} (BatchNormalization)}" in tex
     assert r"\texttt{moving\_mean}" in tex
     assert r"&= h \left(n + 1\right)" in tex
     assert "batch_normalization" not in tex  # never unescaped in prose
@@ -352,7 +352,7 @@ def test_derive_latex_compiles(tmp_path, args):
         (tmp_path / "tricky.symp").write_text(TRICKY)
         args = (str(tmp_path / "tricky.symp"),) + args[1:]
     tex = tmp_path / "d.tex"
-    run("derive", *args, "-o", str(tex))
+    run("derive", *args, "--standalone", "-o", str(tex))
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -469,17 +469,18 @@ GOLDEN_CASES = {
     "seed000.count.txt": ("count", "--example", "seed000"),
     "seed000.torch.summary.txt": ("summary", "--example", "seed000", "--convention", "torch"),
     "seed000.md": ("derive", "--example", "seed000", "--format", "markdown"),
-    "seed000.tex": ("derive", "--example", "seed000", "--format", "latex"),
+    "seed000.tex": ("derive", "--example", "seed000", "--format", "latex", "--standalone"),
     "seed001.summary.txt": ("summary", "--example", "seed001"),
     "seed001.symbolic.summary.txt": ("summary", "--example", "seed001", "--symbolic"),
     "seed001.md": ("derive", "--example", "seed001", "--format", "markdown"),
-    "seed001.tex": ("derive", "--example", "seed001", "--format", "latex"),
+    "seed001.tex": ("derive", "--example", "seed001", "--format", "latex", "--standalone"),
     "seed001.json": ("count", "--example", "seed001", "--json"),
     "seed002.summary.txt": ("summary", "--example", "seed002"),
     "seed002.md": ("derive", "--example", "seed002", "--format", "markdown"),
     "seed004-convs.summary.txt": ("summary", "--example", "seed004", "-m", "convs"),
     "seed004-mnist.summary.txt": ("summary", "--example", "seed004", "-m", "mnist"),
-    "seed004-wide.tex": ("derive", "--example", "seed004", "-m", "wide", "-f", "latex"),
+    "seed004-wide.tex": ("derive", "--example", "seed004", "-m", "wide", "-f", "latex",
+                         "--standalone"),
 }
 
 

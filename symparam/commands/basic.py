@@ -16,12 +16,12 @@ from ..errors import SymparamError, UsageError
 from ..layers.base import closest
 from ..parser import parse, parse_file
 from ..render import count_text, derivation, model_dict, summary_text
-from ..render.document import FORMATS
+from ..render.document import FLAVORS, FORMATS, render_template
 from ..resources import resource_dir
 from ..stats import ModelStats
 
 _SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9][0-9_]*)\s*$")
-_SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown"}
+_SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 
 # ---- where the model comes from ----------------------------------------------------
@@ -162,21 +162,41 @@ def summary(stats: ModelStats, as_json: bool) -> None:
 
 @main.command()
 @model_options
-@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)),
+@click.option("--format", "-f", "fmt", type=click.Choice(list(FORMATS)),
               help="Output format (default: from OUT's suffix, else markdown).")
+@click.option("--flavor", type=click.Choice(list(FLAVORS)), default="github",
+              show_default=True,
+              help="Markdown math: github ($`...`$, ```math) or plain ($...$, $$...$$).")
+@click.option("--standalone", is_flag=True,
+              help="LaTeX: a whole document for pdflatex, not a snippet to \\input.")
+@click.option("--template", "-t", type=click.Path(dir_okay=False, path_type=Path),
+              help="Render your own Jinja template instead (see docs/derivations.md).")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to OUT instead of the terminal.")
-def derive(stats: ModelStats, fmt: Optional[str], out: Optional[Path]) -> None:
-    """A derivation document: per layer its weights, shapes and count, then the totals.
+def derive(stats: ModelStats, fmt: Optional[str], flavor: str, standalone: bool,
+           template: Optional[Path], out: Optional[Path]) -> None:
+    """A derivation document: per layer its weights, shapes and count (formula =
+    numbers = result), how its output shape follows, where PyTorch and Keras differ;
+    then the totals.
 
     \b
     Examples:
       symparam derive --example seed000 --format markdown
-      symparam derive model.symp -o model.tex
+      symparam derive --example seed000 -f markdown --flavor plain
+      symparam derive model.symp --standalone -o model.tex
+      symparam derive model.symp --template report.md.j2
     """
-    if fmt is None:
-        fmt = _SUFFIXES.get(out.suffix.lower(), "markdown") if out else "markdown"
-    text = derivation(stats, fmt)
+    if template is not None:
+        if fmt is not None or standalone:
+            raise UsageError("--template renders your template: leave out --format and "
+                             "--standalone")
+        text, what = render_template(stats, template), f"template {template}"
+    else:
+        if fmt is None:
+            fmt = _SUFFIXES.get(out.suffix.lower(), "markdown") if out else "markdown"
+        if standalone and fmt != "latex":
+            raise UsageError(f"--standalone makes a LaTeX document; the format here is {fmt}")
+        text, what = derivation(stats, fmt, flavor=flavor, standalone=standalone), fmt
     if out is None:
         click.echo(text, nl=False)
         return
@@ -184,7 +204,7 @@ def derive(stats: ModelStats, fmt: Optional[str], out: Optional[Path]) -> None:
         out.write_text(text, encoding="utf-8")
     except OSError as err:
         raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
-    click.echo(f"wrote {out} ({fmt})", err=True)
+    click.echo(f"wrote {out} ({what})", err=True)
 
 
 @main.command()

@@ -16,7 +16,8 @@ __all__ = ["SCHEMA_VERSION", "model_dict", "read_formula", "count_text", "summar
            "derivation"]
 
 
-def derivation(stats, fmt: str = "markdown") -> str:
-    """A derivation document ('markdown' or 'latex'); see :mod:`.document`."""
+def derivation(stats, fmt: str = "markdown", **options) -> str:
+    """A derivation document ('markdown', 'latex' or 'text'; options ``flavor``,
+    ``standalone``, ``compare``); see :mod:`.document`."""
     from .document import derivation as _derivation
-    return _derivation(stats, fmt)
+    return _derivation(stats, fmt, **options)

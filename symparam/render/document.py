@@ -1,259 +1,256 @@
-"""Derivation documents (Markdown, LaTeX) from the Jinja2 templates in ``templates/``.
+"""Derivation documents from Jinja2 templates: the shipped ones in ``templates/``
+(LaTeX, Markdown, plain text) and a user's own (``--template FILE``).
 
-Python prepares the facts (per layer: weights, shapes, counts as sympy expressions);
-the templates only lay them out. LaTeX templates use LaTeX-friendly delimiters,
-``\\VAR{...}`` and ``\\BLOCK{...}``, so braces and ``%`` stay plain TeX. Prose is
-escaped with the ``tex`` filter; math comes from ``sympy.latex`` and is never escaped.
+Python prepares the facts (:mod:`.facts`); the templates only lay them out, with
+the ``math`` printer (:mod:`.printers`) for formulas. LaTeX templates use
+LaTeX-friendly delimiters, ``\\VAR{...}`` and ``\\BLOCK{...}``, so braces and ``%``
+stay plain TeX. Prose is escaped with the ``tex`` (or ``md``) filter; math comes
+from ``sympy.latex`` and is never escaped.
+
+Every template, shipped or not, runs in Jinja's immutable sandbox with undefined
+variables as errors: a template cannot reach Python internals, call methods of the
+formulas (sympy's would evaluate text as code), change the data, or print nothing
+silently. See ``docs/derivations.md`` for the context a template sees.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import sys
 from functools import lru_cache
+from pathlib import Path
+from typing import Optional
 
 import jinja2
 import sympy
-from sympy.core.alphabets import greeks
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..errors import UsageError
-from ..layers.base import NON_TRAINABLE, TRAINABLE
+from ..errors import SymparamError, UsageError
 from ..resources import resource_dir
-from ..stats import LayerStats, ModelStats, structured
+from ..stats import LayerStats, ModelStats
 from . import fmt
+from .facts import layer_facts, model_facts
+from .printers import TexMath, TextMath
+from .symbols import symbol_names
 
-PARAMETER_ROLES = (TRAINABLE, NON_TRAINABLE)
-FORMATS = {"markdown": "derive.md.j2", "latex": "derive.tex.j2"}
-Step = tuple  # one side of an equation, as the LaTeX of its terms
-_WORD = re.compile(r"([A-Za-z]{2,})(\d*)$")
+__all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
+           "symbol_names", "context"]
 
-
-def symbol_names(symbols) -> dict:
-    """LaTeX names for multi-letter symbols: ``classes`` as ``\\mathit{classes}``
-    (one word, not a product of seven letters), ``d_model`` as ``d_{\\mathrm{model}}``;
-    Greek names stay Greek."""
-    out = {}
-    for s in symbols:
-        base, _, sub = s.name.partition("_")
-        m = _WORD.match(base)
-        if m and m.group(1).lower() not in greeks:
-            out[s] = r"\mathit{%s}" % m.group(1) + (f"_{{{m.group(2)}}}" if m.group(2) else "")
-        if sub and len(sub) > 1 and "_" not in sub:  # d_model: d with the word model below
-            out[s] = out.get(s, sympy.latex(sympy.Symbol(base))) + r"_{\mathrm{%s}}" % sub
-    return out
+FORMATS = {"latex": "derive.tex.j2", "markdown": "derive.md.j2", "text": "derive.txt.j2"}
+HTML = "derive.html.j2"  # for Jupyter (ModelStats._repr_html_), not a --format
+STANDALONE = "derive-standalone.tex.j2"
+FLAVORS = ("github", "plain")
+_LATEX_DELIMITERS = dict(block_start_string=r"\BLOCK{", block_end_string="}",
+                         variable_start_string=r"\VAR{", variable_end_string="}",
+                         comment_start_string=r"\#{", comment_end_string="}",
+                         line_statement_prefix="%%", line_comment_prefix="%#")
+# The only attributes a template may read from a sympy object (its methods would
+# turn text into code: sympy.sympify evaluates strings).
+_EXPR_ATTRS = frozenset({"is_number", "is_Integer", "is_Add", "is_Mul", "is_Symbol", "name"})
 
 
-@dataclass(frozen=True)
-class WeightFacts:
-    name: str
-    shape: tuple
-    role: str
-    size: sympy.Expr
-    why: str
-    shared_with: str = ""
-
-    @property
-    def role_text(self) -> str:
-        """``non-trainable``, or ``shared with dec/kernel`` (prose: escape it)."""
-        text = self.role.replace("_", "-")
-        return f"{text} with {self.shared_with}" if self.shared_with else text
+def _formula(x):
+    """An expression from a template: numbers and sympy objects, never text (which
+    sympy would evaluate as Python)."""
+    if isinstance(x, (str, bytes)):
+        raise jinja2.exceptions.SecurityError(
+            f"a formula is expected here, not the text {str(x)[:40]!r} (symparam never "
+            f"evaluates text from a template)")
+    return sympy.sympify(x, strict=True)
 
 
-@dataclass(frozen=True)
-class LayerFacts:
-    """What a derivation says about one layer with weights."""
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, closed further: sympy objects expose no methods and
+    analysis objects no callables, classes cannot be called."""
 
-    layer: LayerStats
-    weights: tuple[WeightFacts, ...]
-    terms: tuple[sympy.Expr, ...]   # the size of each parameter (not buffer) weight
-    per_copy: sympy.Expr            # structured count of one copy
-    multiplier: sympy.Expr
+    def is_safe_attribute(self, obj, attr, value):
+        if isinstance(obj, sympy.Basic) or (isinstance(obj, type) and
+                                            issubclass(obj, sympy.Basic)):
+            return attr in _EXPR_ATTRS
+        if attr in ("document", "costing"):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
 
-    @property
-    def params(self) -> sympy.Expr:
-        return self.layer.params
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's names)
+        if not __self.is_safe_callable(__obj):
+            what = getattr(__obj, "__qualname__", type(__obj).__name__)
+            raise jinja2.exceptions.SecurityError(f"calling {what} is not allowed")
+        return super().call(__context, __obj, *args, **kwargs)
 
-    @property
-    def notes(self) -> list[tuple[list[str], str]]:
-        """Why weights have their role, the weights that share a reason together:
-        ``[(["moving_mean", "moving_variance"], "a running average ...")]``."""
-        out: dict[str, list[str]] = {}
-        for w in self.weights:
-            if w.why:
-                out.setdefault(w.why, []).append(w.name)
-        return [(names, why) for why, names in out.items()]
-
-
-def layer_facts(layer: LayerStats) -> LayerFacts:
-    """The facts of one layer; ``terms`` are its parameters' sizes (buffers and weights
-    shared with another layer are not counted here)."""
-    weights = tuple(WeightFacts(w.name, tuple(w.shape), w.role, w.size, w.why,
-                                getattr(w, "shared_with", ""))
-                    for w in layer.weights)
-    terms = tuple(w.size for w in weights if w.role in PARAMETER_ROLES)
-    return LayerFacts(layer, weights, terms, structured(list(terms)), layer.multiplier)
+    def is_safe_callable(self, obj):
+        if isinstance(obj, type):
+            return False
+        owner = getattr(obj, "__self__", None)
+        if owner is not None and not isinstance(owner, TexMath) and (
+                isinstance(owner, (sympy.Basic, ModelStats, LayerStats))
+                or type(owner).__module__.split(".")[0] in ("symparam", "sympy")):
+            return False
+        if type(obj).__module__.split(".")[0] == "sympy":
+            return False
+        return super().is_safe_callable(obj)
 
 
-class _Math:
-    """The ``latex`` filter bound to one model's symbol names."""
-
-    def __init__(self, stats: ModelStats):
-        self.names = symbol_names(stats.symbols)
-
-    def __call__(self, expr) -> str:
-        return sympy.latex(sympy.sympify(expr), symbol_names=self.names)
-
-    def shape(self, dims) -> str:
-        return r" \times ".join(self(d) for d in dims) if dims else "1"
-
-    def batch_shape(self, dims, breakable: bool = False) -> str:
-        comma = r", \allowbreak " if breakable else ", "  # LaTeX may break a long shape
-        return r"(\mathrm{None}" + "".join(comma + self(d) for d in dims) + ")"
-
-    def shape_at(self, dims, stats: ModelStats, breakable: bool = False) -> str:
-        """A shape in symbols, then with the values put in when that differs."""
-        steps = [self.batch_shape(dims, breakable)]
-        if stats.values:
-            steps.append(self.batch_shape(stats.shape_at(dims), breakable))
-        return " = ".join(_distinct(steps))
-
-    @staticmethod
-    def text(words: str) -> str:
-        """Words inside math: ``\\text{Total params}``."""
-        return r"\text{%s}" % fmt.tex_escape(words)
-
-    def terms(self, expr) -> Step:
-        """The terms of a sum, in the order sympy prints them."""
-        expr = sympy.sympify(expr)
-        if expr.is_Integer:
-            return (fmt.tex_number(int(expr)),)
-        if isinstance(expr, sympy.Add):
-            return tuple(self(t) for t in expr.as_ordered_terms())
-        return (self(expr),)
-
-    @staticmethod
-    def join(step: Step) -> str:
-        out = step[0] if step else "0"
-        for term in step[1:]:
-            out += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
-        return out
-
-    def inline(self, steps: list[Step]) -> str:
-        """``a = b = c`` on one line (Markdown's display math scrolls)."""
-        return " = ".join(self.join(step) for step in steps)
-
-    @staticmethod
-    def align(label: str, steps: list[Step], width: int = 50) -> str:
-        """Rows of an ``align*``: ``label &= a \\\\ &= b``, a long sum broken over
-        several rows (``&\\quad + ...``) so it stays inside the page."""
-        rows = []
-        for step in steps:
-            line, used = "", 0
-            for i, term in enumerate(step):
-                piece = term if i == 0 else (f"- {term[1:]}" if term.startswith("-")
-                                             else f"+ {term}")
-                size = _visible(piece)
-                if line and used + size > width:
-                    rows.append(line)
-                    line, used = r"&\quad " + piece, size
-                else:
-                    line = (line + " " + piece) if line else "&= " + piece
-                    used += size
-            rows.append(line or "&= 0")
-        rows[0] = f"{label} {rows[0]}"
-        return " \\\\\n  ".join(rows)
-
-    def quantity(self, expr) -> str:
-        value = fmt.as_int(expr)
-        return fmt.tex_number(value) if value is not None else self(expr)
-
-    def value_step(self, expr) -> Step:
-        """A count with the values put in: a number, or what is left of the sum."""
-        value = fmt.as_int(expr)
-        return (fmt.tex_number(value),) if value is not None else self.terms(expr)
-
-    def layer_chain(self, f: LayerFacts, stats: ModelStats) -> list[Step]:
-        """The steps of one layer's count: the weights' sizes added, the factored
-        form, then the number (or the formula with the known values put in)."""
-        added: Step = tuple(self(t) for t in f.terms) or ("0",)
-        factored = self.terms(f.per_copy)
-        if f.multiplier != 1:
-            mult = self(f.multiplier) + r" \cdot "
-            added = (mult + (rf"\left({self.join(added)}\right)" if len(added) > 1
-                             else added[0]),)
-            factored = (mult + (rf"\left({self.join(factored)}\right)" if len(factored) > 1
-                                else factored[0]),)
-        steps = [added, factored]
-        if stats.values:
-            steps.append(self.value_step(stats.at(f.params)))
-        return _distinct(steps)
-
-    def total_chain(self, expr, attr: str, stats: ModelStats) -> list[Step]:
-        """A total: its formula, the layers' numbers added, the number."""
-        steps = [self.terms(expr)]
-        parts = [stats.at(getattr(layer, attr)) for layer in stats.layers]
-        parts = [p for p in parts if p != 0]
-        if stats.values and len(parts) > 1:
-            steps.append(tuple(self.quantity(p) for p in parts))
-        if stats.values:
-            steps.append(self.value_step(stats.at(expr)))
-        return _distinct(steps)
+@jinja2.pass_context
+def _latex_filter(ctx, e) -> str:
+    return ctx["tex_math"](_formula(e))
 
 
-def _visible(tex: str) -> int:
-    """Roughly how wide a piece of LaTeX prints, in characters."""
-    tex = re.sub(r"\\(left|right|cdot|allowbreak|quad)\b", " ", tex)
-    tex = re.sub(r"\\(mathit|mathrm|text|frac)\b", "", tex)
-    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
-    return len(re.sub(r"[{}\s]", "", tex)) + tex.count(" ") // 2
+@jinja2.pass_context
+def _text_filter(ctx, e) -> str:
+    return ctx["text_math"](_formula(e))
 
 
-def _distinct(steps: list) -> list:
-    out: list = []
-    for step in steps:
-        if not out or out[-1] != step:
-            out.append(step)
-    return out
+FILTERS = {
+    "tex": fmt.tex_escape,
+    "md": fmt.md_code,
+    "md_escape": fmt.md_escape,
+    "num": lambda v: fmt.number(int(_formula(v))),
+    "formula": lambda e: fmt.formula(_formula(e)),
+    "latex": _latex_filter,
+    "text": _text_filter,
+}
 
 
-def _environment(latex: bool) -> jinja2.Environment:
-    options = dict(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
-                   undefined=jinja2.StrictUndefined, trim_blocks=True,
+def _environment(latex: bool, loader: jinja2.BaseLoader) -> jinja2.Environment:
+    options = dict(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
                    lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
     if latex:
-        options.update(block_start_string=r"\BLOCK{", block_end_string="}",
-                       variable_start_string=r"\VAR{", variable_end_string="}",
-                       comment_start_string=r"\#{", comment_end_string="}",
-                       line_statement_prefix="%%", line_comment_prefix="%#")
-    env = jinja2.Environment(**options)
-    env.filters.update(tex=fmt.tex_escape, md=fmt.md_code, num=fmt.number,
-                       formula=fmt.formula)
+        options.update(_LATEX_DELIMITERS)
+    env = _Sandbox(**options)
+    env.filters.update(FILTERS)
     return env
 
 
 @lru_cache(maxsize=None)
-def _template(fmt_name: str) -> jinja2.Template:
-    return _environment(fmt_name == "latex").get_template(FORMATS[fmt_name])
+def _shipped_environment(latex: bool) -> jinja2.Environment:
+    return _environment(latex, jinja2.FileSystemLoader(str(resource_dir("templates"))))
 
 
-def derivation(stats: ModelStats, fmt_name: str = "markdown") -> str:
-    """The derivation document of an analyzed model, as Markdown or LaTeX.
+def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
+            flavor: str = "github", standalone: bool = False) -> dict:
+    """The variables every template sees (documented in docs/derivations.md).
+
+    >>> from symparam import analyze
+    >>> c = context(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n"))
+    >>> sorted(c)
+    ['at', 'flavor', 'math', 'model', 'standalone', 'stats', 'tex_math', 'text_math']
+    """
+    tex, text = TexMath(stats, breakable=fmt_name == "latex"), TextMath(stats)
+    return {
+        "model": model_facts(stats, compare=compare),
+        "stats": stats,
+        "math": text if fmt_name == "text" else tex,
+        "tex_math": tex,
+        "text_math": text,
+        "at": lambda e: stats.at(_formula(e)),
+        "flavor": flavor,
+        "standalone": standalone,
+    }
+
+
+def _render(template: jinja2.Template, ctx: dict, where: str) -> str:
+    try:
+        return template.render(**ctx)
+    except jinja2.exceptions.SecurityError as err:
+        raise SymparamError(f"{where}{_line(template)}: refused: {err} (templates run in "
+                            f"a sandbox without access to Python internals)") from None
+    except sympy.SympifyError:
+        raise SymparamError(f"{where}{_line(template)}: refused: a formula is expected, not "
+                            f"text (symparam never evaluates text from a template)") from None
+    except jinja2.exceptions.UndefinedError as err:
+        raise SymparamError(f"{where}{_line(template)}: {err.message}") from None
+    except jinja2.exceptions.TemplateError as err:
+        raise SymparamError(f"{where}{_line(template)}: {err}") from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as err:
+        raise SymparamError(f"{where}{_line(template)}: {type(err).__name__}: {err}") from None
+
+
+def _line(template: jinja2.Template) -> str:
+    """``, line N``: where in the template the error happened (Jinja rewrites the
+    traceback so that its frames name the template's lines)."""
+    tb = sys.exc_info()[2]
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == (template.filename or "<template>"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f", line {line}" if line else ""
+
+
+def derivation(stats: ModelStats, fmt_name: str = "markdown", *, flavor: str = "github",
+               standalone: bool = False, compare: bool = True) -> str:
+    """The derivation document of an analyzed model: ``latex`` (an ``align*`` snippet
+    to ``\\input``, or with ``standalone=True`` a whole document), ``markdown``
+    (``flavor`` github or plain) or ``text``. ``compare`` also analyzes the model
+    under the other convention, to note where the two count a layer differently.
 
     >>> from symparam import analyze
     >>> doc = derivation(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n"))
-    >>> "2 n + 2" in doc and "= 10" in doc
+    >>> "2 \\\\left(n + 1\\\\right)" in doc and "= 10" in doc
     True
     """
     if fmt_name not in FORMATS:
-        raise UsageError(f"unknown format '{fmt_name}': use {' or '.join(FORMATS)}")
-    math = _Math(stats)
-    layers = [layer_facts(layer) for layer in stats.layers if layer.weights]
-    totals = [("Total params", "params", stats.total),
-              ("Trainable params", "trainable", stats.trainable),
-              ("Non-trainable params", "non_trainable", stats.non_trainable)]
-    if stats.convention == "torch" or stats.buffers != 0:
-        totals.append(("Buffers", "buffers", stats.buffers))
-    return _template(fmt_name).render(
-        stats=stats, layers=layers, totals=totals, math=math,
-        values=[(s, stats.values[s]) for s in stats.symbols if s in stats.values],
-        unset=[s for s in stats.symbols if s not in stats.values],
-        at=stats.at)
+        raise UsageError(f"unknown format '{fmt_name}': use {', '.join(FORMATS)}")
+    if flavor not in FLAVORS:
+        raise UsageError(f"unknown Markdown flavor '{flavor}': use {' or '.join(FLAVORS)}")
+    latex = fmt_name == "latex"
+    name = STANDALONE if latex and standalone else FORMATS[fmt_name]
+    template = _shipped_environment(latex).get_template(name)
+    ctx = context(stats, fmt_name=fmt_name, compare=compare, flavor=flavor,
+                  standalone=standalone)
+    # The templates favour readable logic over exact spacing: one blank line at most.
+    return re.sub(r"\n{3,}", "\n\n", _render(template, ctx, f"template {name}"))
+
+
+def render_template(stats: ModelStats, path: Path, *, compare: bool = True,
+                    latex_delimiters: Optional[bool] = None) -> str:
+    """Render a user's Jinja template against the derivation context, in the sandbox.
+    A ``.tex`` template (``x.tex``, ``x.tex.j2``) uses the LaTeX delimiters
+    ``\\VAR{}``/``\\BLOCK{}``; any other the usual ``{{ }}``/``{% %}``.
+
+    >>> import tempfile, pathlib
+    >>> from symparam import analyze
+    >>> t = pathlib.Path(tempfile.mkdtemp()) / "t.md"
+    >>> _ = t.write_text("{{ model.name }}: {{ model.totals[0].value | num }}\\n")
+    >>> render_template(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n"), t)
+    'm: 10\\n'
+    """
+    path = Path(path)
+    if latex_delimiters is None:
+        latex_delimiters = ".tex" in path.suffixes
+    env = _environment(latex_delimiters, jinja2.FileSystemLoader(str(path.parent or ".")))
+    where = f"template {path}"
+    try:
+        template = env.get_template(path.name)
+    except jinja2.exceptions.TemplateNotFound:
+        raise SymparamError(f"no such template: {path}") from None
+    except jinja2.exceptions.TemplateSyntaxError as err:
+        raise SymparamError(f"{where}, line {err.lineno}: {err.message}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SymparamError(f"cannot read template {path}: {err}") from None
+    ctx = context(stats, fmt_name="latex" if latex_delimiters else "markdown",
+                  compare=compare)
+    return _render(template, ctx, where)
+
+
+def html(stats: ModelStats) -> str:
+    """The derivation as an HTML fragment for Jupyter: a table of the layers and the
+    totals, math in ``\\(...\\)`` for the notebook's MathJax or KaTeX."""
+    template = _shipped_environment(False).get_template(HTML)
+    return _render(template, context(stats, fmt_name="markdown"), f"template {HTML}")
+
+
+def totals_latex(stats: ModelStats) -> str:
+    """The totals as display math (Jupyter's ``_repr_latex_``): formula = numbers =
+    result, in one ``aligned`` block.
+
+    >>> from symparam import analyze
+    >>> print(totals_latex(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n")))
+    $$\\begin{aligned}
+    \\text{Total params} &= 2 \\left(n + 1\\right) \\\\
+      &= 2 \\cdot \\left(4 + 1\\right) \\\\
+      &= 10
+    \\end{aligned}$$
+    """
+    math, facts = TexMath(stats), model_facts(stats, compare=False)
+    rows = [math.align(math.text(t.label), math.total_chain(t)) for t in facts.totals[:1]]
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"

@@ -103,6 +103,18 @@ def tex_quantity(expr) -> str:
     return tex_number(value) if value is not None else sympy.latex(sympy.sympify(expr))
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$~])")
+
+
+def md_escape(text) -> str:
+    """Prose for Markdown: characters Markdown (or its math) would read escaped.
+
+    >>> print(md_escape("C*m filters, n_in"))
+    C\\*m filters, n\\_in
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
 def md_code(text) -> str:
     """Inline code for Markdown, safe for names with underscores or backticks.
 

@@ -1,0 +1,384 @@
+"""Math for the templates: one printer for LaTeX (LaTeX documents and Markdown) and
+one for plain text, with the same methods, so the templates read alike.
+
+A chain is a list of steps, each step the terms of one side of an equation
+(``[("h n", "h"), ("h (n + 1)",), ("512 (4096 + 1)",), ("2,097,664",)]``), so long
+sums can break between terms. Numbers put into a formula stay unevaluated
+(``512 \\cdot (4096 + 1)``): the handcalcs pattern, formula = numbers = result.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from ..stats import ModelStats
+from . import fmt
+from .facts import LayerFacts, TotalFacts
+from .shapes import ShapeRule
+from .symbols import symbol_names
+
+Step = tuple  # the terms of one side of an equation
+
+
+def _expr(x):
+    """A sympy expression; text is refused (sympy would evaluate it as Python)."""
+    return sympy.sympify(x, strict=True)
+MAX_PARTS = 12  # a total lists its layers' numbers only up to this many
+
+
+def _key(step: Step) -> str:
+    return " + ".join(step).replace("+ -", "- ")
+
+
+def _distinct(steps: list) -> list:
+    """The steps, a step that prints as the one before it left out."""
+    out: list = []
+    for step in steps:
+        if step and (not out or _key(out[-1]) != _key(step)):
+            out.append(step)
+    return out
+
+
+class _Latex(LatexPrinter):
+    r"""sympy's LaTeX, with a floor or ceiling over one fraction as a textbook writes
+    it: ``\left\lfloor \frac{H - 3}{2} \right\rfloor``, not ``\frac{H}{2} - \frac{3}{2}``."""
+
+    def _print_floor(self, expr, exp=None):
+        return self._rounding(expr, r"\lfloor", r"\rfloor", exp)
+
+    def _print_ceiling(self, expr, exp=None):
+        return self._rounding(expr, r"\lceil", r"\rceil", exp)
+
+    def _rounding(self, expr, left, right, exp):
+        tex = r"\left%s %s \right%s" % (left, self._print(sympy.together(expr.args[0])), right)
+        return f"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _print_Add(self, expr, order=None):
+        # A sum whose terms share a denominator reads better over it: (H - 1)/2.
+        joined = sympy.together(expr)
+        if joined != expr and joined.is_Mul and not joined.has(sympy.floor, sympy.ceiling):
+            return self._print(joined)
+        return super()._print_Add(expr, order)
+
+
+def latex(expr, **settings) -> str:
+    """``sympy.latex`` with the textbook floors and ceilings of :class:`_Latex`."""
+    return _Latex(settings).doprint(expr)
+
+
+def _grouped(sizes, per_copy):
+    """``(classes, (128, 1))`` when every size is a number times one common factor:
+    the count is then written ``classes (128 + 1)``; None otherwise."""
+    coeff, common = _expr(per_copy).as_coeff_Mul()
+    if len(sizes) < 2 or common == 1 or not coeff.is_Integer:
+        return None
+    numbers = tuple(sympy.cancel(_expr(t) / common) for t in sizes)
+    if not all(n.is_Integer for n in numbers) or len(set(numbers)) < 2:
+        return None  # h + h + h + h reads best as 4h
+    return common, numbers
+
+
+class TexMath:
+    """The ``math`` helper of LaTeX and Markdown templates, bound to one model:
+    ``math(expr)`` is the LaTeX of an expression in the model's symbols."""
+
+    tex = True
+    out_label = r"n_{\mathrm{out}}"  # the output size in a shape rule
+    times = r" \times "
+    width = 52  # characters of math per row before a sum breaks
+
+    def __init__(self, stats: ModelStats, breakable: bool = False):
+        self.stats = stats
+        self.breakable = breakable  # LaTeX may break a long shape after a comma
+        self.names = symbol_names(stats.symbols, stats.latex)
+        self.valued = dict(self.names)
+        for s, v in stats.values.items():
+            self.valued[s] = fmt.tex_number(int(v))
+
+    def __call__(self, expr) -> str:
+        expr = _expr(expr)
+        value = fmt.as_int(expr)
+        if value is not None:
+            return self.number(value)
+        return latex(expr, symbol_names=self.names)
+
+    @staticmethod
+    def number(value: int) -> str:
+        return fmt.tex_number(value)
+
+    def with_values(self, expr) -> str:
+        """``expr`` with the known values put in but nothing evaluated:
+        ``512 \\cdot \\left(4{,}096 + 1\\right)``."""
+        return latex(_expr(expr), symbol_names=self.valued, mul_symbol="dot")
+
+    @staticmethod
+    def text(words: str) -> str:
+        """Words inside math: ``\\text{Total params}``, escaped."""
+        return r"\text{%s}" % fmt.tex_escape(words)
+
+    def factor(self, expr) -> str:
+        """An expression as a factor of a product: a sum in brackets."""
+        tex = self(expr)
+        return rf"\left({tex}\right)" if isinstance(_expr(expr), sympy.Add) else tex
+
+    def product(self, dims) -> str:
+        return self.dot.join(self.factor(d) for d in dims) if dims else "1"
+
+    def dim(self, expr) -> str:
+        """A size in a shape: numbers without separators, which would read as commas
+        between axes."""
+        value = fmt.as_int(expr)
+        return str(value) if value is not None else self(expr)
+
+    def shape(self, dims) -> str:
+        return self.times.join(self.dim(d) for d in dims) if dims else "1"
+
+    def batch_shape(self, dims) -> str:
+        comma = r", \allowbreak " if self.breakable else ", "
+        return r"(\mathrm{None}" + "".join(comma + self.dim(d) for d in dims) + ")"
+
+    def shape_at(self, dims) -> str:
+        """A shape in symbols, then with the values put in when that differs."""
+        steps = [self.batch_shape(dims)]
+        if self.stats.values:
+            steps.append(self.batch_shape(self.stats.shape_at(dims)))
+        return " = ".join(_distinct(steps))
+
+    def terms(self, expr) -> Step:
+        """The terms of a sum, in the order sympy prints them."""
+        expr = _expr(expr)
+        if isinstance(expr, sympy.Add) and not expr.is_number:
+            return tuple(self(t) for t in expr.as_ordered_terms())
+        return (self(expr),)
+
+    def join(self, step: Step) -> str:
+        out = step[0] if step else "0"
+        for term in step[1:]:
+            out += f" - {term[1:].lstrip()}" if term.startswith("-") else f" + {term}"
+        return out
+
+    def inline(self, steps: list) -> str:
+        """``a = b = c`` on one line."""
+        return " = ".join(self.join(step) for step in steps)
+
+    def _times(self, multiplier, step: Step) -> Step:
+        """``L \\cdot (a + b)``: a step standing ``multiplier`` times."""
+        inner = self.join(step)
+        if len(step) > 1:
+            inner = rf"\left({inner}\right)"
+        return (self(multiplier) + self.dot + inner,)
+
+    dot = r" \cdot "
+
+    # ---- chains ----------------------------------------------------------------
+
+    def layer_chain(self, f: LayerFacts) -> list:
+        """One layer's count: its weights' sizes added, the structured form, the same
+        with the numbers put in, the result."""
+        stats = self.stats
+        counted = [w for w in f.weights if w.counted]
+        added = tuple(self.product(w.shape) if fmt.as_int(w.size) is not None and
+                      len(w.shape) > 1 else self(w.size) for w in counted) or ("0",)
+        grouped = _grouped([w.size for w in counted], f.per_copy)
+        if grouped is not None:  # classes (128 + 1), which sympy would add up to 129
+            common, numbers = grouped
+            inner = rf"\left({self.join(tuple(self(n) for n in numbers))}\right)" if self.tex \
+                else f"({self.join(tuple(self(n) for n in numbers))})"
+            steps = [added, (self(common) + (" " if self.tex else "*") + inner,)]
+        else:
+            steps = [added, self.terms(f.per_copy)]
+        if f.multiplier != 1:
+            steps = [self._times(f.multiplier, s) for s in steps]
+        structured = f.multiplier * f.per_copy if f.multiplier != 1 else f.per_copy
+        if stats.values and (_expr(structured).free_symbols & set(stats.values)):
+            if grouped is not None:
+                numbers = (self.with_values(common) + self.dot + inner,)
+                if f.multiplier != 1:
+                    numbers = self._times_valued(f.multiplier, numbers)
+            elif f.multiplier != 1:
+                numbers = self._valued_times(f.multiplier, f.per_copy)
+            else:
+                numbers = self._valued_terms(f.per_copy)
+            steps.append(numbers)
+        steps.append(self.result(f.at_values))
+        return _distinct(steps)
+
+    def _times_valued(self, multiplier, step: Step) -> Step:
+        return (self.with_values(multiplier) + self.dot + self.join(step),)
+
+    def _valued_terms(self, expr) -> Step:
+        expr = _expr(expr)
+        if isinstance(expr, sympy.Add):
+            return tuple(self.with_values(t) for t in expr.as_ordered_terms())
+        return (self.with_values(expr),)
+
+    def _valued_times(self, multiplier, per_copy) -> Step:
+        inner = self._valued_terms(per_copy)
+        body = self.join(inner)
+        if len(inner) > 1:
+            body = rf"\left({body}\right)"
+        return (self.with_values(multiplier) + self.dot + body,)
+
+    def result(self, expr) -> Step:
+        """A count with the values put in: the number, or what is left of the sum."""
+        value = fmt.as_int(expr)
+        return (self.number(value),) if value is not None else self.terms(expr)
+
+    def total_chain(self, t: TotalFacts) -> list:
+        """A total: its closed form, the layers' numbers added, the number."""
+        steps = [self.terms(t.expr), self.terms(t.closed)]
+        known = all(fmt.as_int(p) is not None for p in t.parts)
+        if self.stats.values and known and 1 < len(t.parts) <= MAX_PARTS:
+            steps.append(tuple(self(p) for p in t.parts))
+        elif self.stats.values and len(t.parts) == 1 and \
+                _expr(t.closed).free_symbols & set(self.stats.values):
+            steps.append(self._valued_terms(t.closed))  # one layer: its numbers put in
+        steps.append(self.result(t.at_values))
+        return _distinct(steps)
+
+    def rule(self, rule: ShapeRule) -> str:
+        r"""A shape rule's formula in letters: ``\left\lceil \frac{n}{s} \right\rceil``."""
+        return rule.filled(self, None, self.tex)
+
+    def shape_chain(self, rule: ShapeRule, step) -> list:
+        """One output axis: the rule with this layer's numbers in, the size in
+        symbols, the number."""
+        steps = [(rule.filled(self, step, self.tex),), self.terms(step.out)]
+        at = self.stats.at(step.out)
+        if at != step.out:
+            steps.append(self.result(at))
+        return _distinct(steps)
+
+    # ---- layout -----------------------------------------------------------------
+
+    def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
+        """Rows of an ``align*`` or ``aligned``: ``label &= a \\\\ &= b``, each step on
+        its own row and a long sum broken over several rows (``&\\quad + ...``)."""
+        width = width or self.width
+        rows = []
+        for step in steps:
+            line, used = "", 0
+            for i, term in enumerate(step):
+                piece = term if i == 0 else (f"- {term[1:].lstrip()}" if term.startswith("-")
+                                             else f"+ {term}")
+                size = visible(piece)
+                if line and used + size > width:
+                    rows.append(line)
+                    line, used = r"&\quad " + piece, size
+                else:
+                    line = (line + " " + piece) if line else "&= " + piece
+                    used += size
+            rows.append(line or "&= 0")
+        rows[0] = f"{label} {rows[0]}"
+        return " \\\\\n  ".join(rows)
+
+
+def visible(tex: str) -> int:
+    """Roughly how wide a piece of LaTeX prints, in characters.
+
+    >>> visible(r"\\mathit{classes} \\left(h + 1\\right)")
+    14
+    """
+    tex = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}",
+                 lambda m: "x" * max(len(m.group(1)), len(m.group(2))), tex)
+    tex = re.sub(r"\\(left|right|cdot|allowbreak|quad)\b", " ", tex)
+    tex = re.sub(r"\\(mathit|mathrm|text|frac|operatorname)\b", "", tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
+    tex = tex.replace("{,}", ",")
+    return len(re.sub(r"[{}\s^_]", "", tex)) + tex.count(" ") // 2
+
+
+class _Text(StrPrinter):
+    """``str()`` with floors and ceilings over one fraction, ``floor((H - 3)/2)``, and
+    (given ``values``) the known values in place of the symbols."""
+
+    def __init__(self, values: Optional[dict] = None):
+        super().__init__()
+        self.values = values or {}
+
+    def _print_floor(self, expr):
+        return f"floor({self._print(sympy.together(expr.args[0]))})"
+
+    def _print_ceiling(self, expr):
+        return f"ceil({self._print(sympy.together(expr.args[0]))})"
+
+    def _print_Add(self, expr, order=None):
+        joined = sympy.together(expr)
+        if joined != expr and joined.is_Mul and not joined.has(sympy.floor, sympy.ceiling):
+            return self._print(joined)
+        return super()._print_Add(expr, order)
+
+    def _print_Symbol(self, expr):
+        if expr in self.values:
+            return fmt.number(int(self.values[expr]))
+        return super()._print_Symbol(expr)
+
+
+class TextMath(TexMath):
+    """The same helper for plain text: ``h*(n + 1)``, ``4,096``, ``n x h``."""
+
+    tex = False
+    out_label = "n_out"
+    times = " x "
+    dot = "*"
+    width = 72
+
+    def __init__(self, stats: ModelStats):
+        self.stats = stats
+        self._plain, self._values = _Text(), _Text(dict(stats.values))
+
+    def __call__(self, expr) -> str:
+        expr = _expr(expr)
+        value = fmt.as_int(expr)
+        return fmt.number(value) if value is not None else self._plain.doprint(expr)
+
+    @staticmethod
+    def number(value: int) -> str:
+        return fmt.number(value)
+
+    def with_values(self, expr) -> str:
+        return self._values.doprint(_expr(expr))
+
+    @staticmethod
+    def text(words: str) -> str:
+        return words
+
+    def factor(self, expr) -> str:
+        text = self(expr)
+        return f"({text})" if isinstance(_expr(expr), sympy.Add) else text
+
+    def batch_shape(self, dims) -> str:
+        return "(" + ", ".join(["None"] + [self.dim(d) for d in dims]) + ")"
+
+    def _times(self, multiplier, step: Step) -> Step:
+        inner = self.join(step)
+        return (f"{self(multiplier)}*({inner})" if len(step) > 1
+                else f"{self(multiplier)}*{inner}",)
+
+    def _valued_times(self, multiplier, per_copy) -> Step:
+        inner = self._valued_terms(per_copy)
+        body = self.join(inner)
+        return (f"{self.with_values(multiplier)}*({body})" if len(inner) > 1
+                else f"{self.with_values(multiplier)}*{body}",)
+
+    def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
+        """``label = a`` then ``= b`` rows under it, long sums wrapped between terms."""
+        width = width or self.width
+        pad = " " * len(label)
+        rows = []
+        for step in steps:
+            line = ""
+            for i, term in enumerate(step):
+                piece = term if i == 0 else (f"- {term[1:].lstrip()}" if term.startswith("-")
+                                             else f"+ {term}")
+                if line and len(line) + len(piece) + 1 > width:
+                    rows.append(line)
+                    line = "    " + piece
+                else:
+                    line = (line + " " + piece) if line else "= " + piece
+            rows.append(line or "= 0")
+        return "\n".join((label if i == 0 else pad) + " " + row for i, row in enumerate(rows))
