@@ -25,8 +25,8 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import (Applied, Arg, ArgError, LayerKind, Weight, boolean, fmt_shape, optional,
-                   rate, register, size)
+from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, boolean, fmt_shape,
+                   optional, rate, register, size)
 from .merge import same_dim
 
 
@@ -58,6 +58,19 @@ class Attention(LayerKind):
     min_rank = 2
     doc = ("Multi-head attention of the current tensor (the query) over `value` (and `key`, "
            "which defaults to the value); self-attention when neither is given.")
+    equation = (r"\begin{aligned} y &= \left[H_1, \ldots, H_h\right] W^O + b^O \\ "
+                r"H_j &= \operatorname{softmax}\left(\frac{(Q W^Q_j + b^Q_j)(K W^K_j + "
+                r"b^K_j)^\top}{\sqrt{k}}\right) (V W^V_j + b^V_j) \end{aligned}")
+    where = ("h heads of k numbers each (Keras: key_dim; PyTorch: embed_dim / heads); "
+             "Q the current tensor, K and V the key and value")
+    init = {"keras": {"kernel": "glorot_uniform", "bias": "zeros"},
+            "torch": {"in_proj_weight": "xavier_uniform", "q_proj_weight": "xavier_uniform",
+                      "k_proj_weight": "xavier_uniform", "v_proj_weight": "xavier_uniform",
+                      "in_proj_bias": "zeros", "bias_k": "xavier_normal",
+                      "bias_v": "xavier_normal",
+                      "out_proj.weight": "kaiming_uniform(a=sqrt(5)): U(±1/sqrt(d))",
+                      "out_proj.bias": "zeros"}}
+    example = Example("[T, d]", "attention h, k", torch_call="attention h")
 
     def apply(self, a, x, ctx):
         value = a.value if a.value is not None else tuple(x)

@@ -125,6 +125,20 @@ class LayerKind:
     inputs: ClassVar[str] = "one"        # "one", or "many" for merges (args are tensors)
     min_rank: int = 1                    # the least rank (batch left out) accepted
     doc: str = ""
+    # The layer's card (symparam.cards, `symparam explain`, docs/layers.md): its
+    # forward equation in LaTeX (its own symbols), what the symbols are, the initial
+    # values of its weights and constants by convention ({"keras": {"kernel":
+    # "glorot_uniform", ...}, "torch": {...}}), and a tiny example that the card analyzes.
+    equation: str = ""
+    where: str = ""
+    init: ClassVar[dict] = {}
+    example: Optional["Example"] = None
+
+    def at_init(self, args: dict, ctx: Context) -> Optional["AtInit"]:
+        """The forward pass at the initial values, at inference, where that is
+        deterministic (see :class:`AtInit`); None when the initial weights are random
+        or the layer needs more than one input."""
+        return None
 
     def type_name(self, ctx: Context, input_shape: Shape | None = None) -> str:
         return ctx.pick(keras=self.keras or self.torch, torch=self.torch or self.keras)
@@ -148,6 +162,32 @@ class LayerKind:
         parameters never pays for it."""
         x = tuple(shapes) if self.inputs == "many" else shapes[0]
         return functools.partial(self.cost, a, x, tuple(out), ctx)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A tiny model a layer's card analyzes: ``Example("[n]", "dense u")`` is
+    ``input [n]`` then ``dense u``. ``torch_input``/``torch_call`` replace them in
+    convention torch (channels first, or an argument only one framework has);
+    ``others`` declares further inputs first, for merges (``("[n] as b",)``)."""
+
+    input: str
+    call: str
+    torch_input: str = ""
+    torch_call: str = ""
+    others: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AtInit:
+    """A layer's forward pass at its initial values: ``equation`` is the LaTeX of the
+    equation with those values put in (``y = \\frac{x}{\\sqrt{1.001}}``), ``values``
+    the constants it used (LaTeX name -> value), ``fn`` maps a float32 array, batch
+    first, to the output, computed in float32 as the frameworks do."""
+
+    equation: str
+    values: tuple = ()
+    fn: Callable = None
 
 
 class Args:

@@ -12,10 +12,35 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, activation_ops, elements
-from .base import (Applied, Arg, ArgError, LayerKind, Weight, activation, boolean, choice,
-                   join_channels, nonneg, optional, register, size, sizes, split_channels)
+from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, activation,
+                   boolean, choice, join_channels, nonneg, optional, register, size, sizes,
+                   split_channels)
+from .core import DENSE_INIT
 
 _SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
+
+# ---- cards: example shapes and windows by rank ----------------------------------------
+
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL = {1: "k", 2: "[k_h, k_w]", 3: "[k_d, k_h, k_w]"}
+_WINDOW_WHERE = ("W(p): the positions of the window at output position p (stride s, "
+                 "dilation d)")
+
+
+def card_example(rank: int, call: str) -> Example:
+    """An example on a (spatial..., C) input, channels first in convention torch."""
+    sp = _SPATIAL[rank]
+    return Example(f"[{sp}, C]", call, torch_input=f"[C, {sp}]")
+
+
+def _channels_to_end(fn, ctx):
+    """Run ``fn`` on a channels-last batch whatever the layout."""
+    def run(x):
+        import numpy as np
+        if ctx.channels_last:
+            return fn(x)
+        return np.moveaxis(fn(np.moveaxis(x, 1, -1)), -1, 1)
+    return run
 
 
 def _padding(rank: int, words: tuple[str, ...]):
@@ -91,6 +116,15 @@ class _ConvKind(LayerKind):
     arguments before and after the window (stride, padding, dilation)."""
 
     dsl = keras_fmt = torch_fmt = doc_fmt = ""
+    example_call = "{name} F, {k}"  # the card's example ({k}: a kernel of the rank)
+    init = {"keras": {"kernel": DENSE_INIT["keras"]["kernel"], "bias": "zeros"},
+            "torch": {"weight": DENSE_INIT["torch"]["weight"] + ", fan_in = C/groups x k",
+                      "bias": DENSE_INIT["torch"]["bias"]}}
+
+    @property
+    def example(self) -> Example:
+        return card_example(self.rank, self.example_call.format(name=self.names[0],
+                                                                k=_KERNEL[self.rank]))
     aliases: tuple[str, ...] = ()
     causal = False  # Keras's causal padding: Conv1D only (not depthwise or separable)
     padding_default = "valid"
@@ -122,6 +156,10 @@ class Conv(_ConvKind):
     dsl, keras_fmt, torch_fmt = "conv{r}d", "Conv{R}", "Conv{r}d"
     causal = True
     doc_fmt = "A {r}-D convolution with `filters` output channels."
+    equation = (r"y_{p,f} = \phi\Big(b_f + \sum_{i \in \mathcal{W}(p)} "
+                r"\sum_{c \in G(f)} K_{i,c,f}\, x_{i,c}\Big)")
+    where = (_WINDOW_WHERE + "; G(f): the C/groups input channels of filter f's group; "
+             "phi the activation, none by default")
 
     def cost(self, a, x, out, ctx):
         """Per output position, k x C/groups x F MACs (padded positions too, as
@@ -178,6 +216,13 @@ class DepthwiseConv(_ConvKind):
     dsl, keras_fmt, torch_fmt = "depthwise_conv{r}d", "DepthwiseConv{R}", "Conv{r}d"
     doc_fmt = ("A {r}-D depthwise convolution: each input channel convolved with its own "
                "`depth_multiplier` filters (PyTorch: Conv{r}d with groups=C).")
+    equation = (r"y_{p,(c,j)} = \phi\Big(b_{c,j} + \sum_{i \in \mathcal{W}(p)} "
+                r"K_{i,c,j}\, x_{i,c}\Big)")
+    where = _WINDOW_WHERE + "; j = 1..m, the depth multiplier"
+    example_call = "{name} {k}, depth_multiplier = m"
+    init = {"keras": {"depthwise_kernel": DENSE_INIT["keras"]["kernel"], "bias": "zeros"},
+            "torch": {"weight": DENSE_INIT["torch"]["weight"] + ", fan_in = k",
+                      "bias": DENSE_INIT["torch"]["bias"]}}
 
     def cost(self, a, x, out, ctx):
         """Per output position, k MACs for each of the C*m output channels."""
@@ -215,6 +260,15 @@ class SeparableConv(_ConvKind):
     torch_fmt = "Sequential(Conv{r}d, Conv{r}d)"
     doc_fmt = ("A {r}-D depthwise-separable convolution: depthwise, then pointwise to "
                "`filters` channels.")
+    equation = (r"z_{p,(c,j)} = \sum_{i \in \mathcal{W}(p)} D_{i,c,j}\, x_{i,c}, \quad "
+                r"y_{p,f} = \phi\Big(b_f + \sum_{c,j} P_{(c,j),f}\, z_{p,(c,j)}\Big)")
+    where = _WINDOW_WHERE + "; D the depthwise kernel (m per channel), P the pointwise one"
+    example_call = "{name} F, {k}, depth_multiplier = m"
+    init = {"keras": {"depthwise_kernel": DENSE_INIT["keras"]["kernel"],
+                      "pointwise_kernel": DENSE_INIT["keras"]["kernel"], "bias": "zeros"},
+            "torch": {"depthwise.weight": DENSE_INIT["torch"]["weight"] + ", fan_in = k",
+                      "pointwise.weight": DENSE_INIT["torch"]["weight"] + ", fan_in = C m",
+                      "pointwise.bias": DENSE_INIT["torch"]["bias"] + ", fan_in = C m"}}
 
     def cost(self, a, x, out, ctx):
         """Per output position, k x C*m MACs (depthwise) then C*m x F (pointwise)."""
@@ -263,6 +317,15 @@ class ConvTranspose(_ConvKind):
     dsl, aliases = "conv{r}d_transpose", ("conv_transpose{r}d",)
     keras_fmt, torch_fmt = "Conv{R}Transpose", "ConvTranspose{r}d"
     doc_fmt = "A {r}-D transposed convolution with `filters` output channels; it upsamples."
+    equation = (r"y_{s p + d i,\, f} \mathrel{+}= \sum_{c} K_{i,f,c}\, x_{p,c}"
+                r"\;\text{ for every input position } p, \text{ then } "
+                r"y \leftarrow \phi(y + b_f)")
+    where = ("the transpose (gradient) of a convolution: each input position adds a "
+             "kernel-sized window to the output (stride s, dilation d)")
+    init = {"keras": {"kernel": DENSE_INIT["keras"]["kernel"], "bias": "zeros"},
+            "torch": {"weight": DENSE_INIT["torch"]["weight"]
+                      + ", fan_in = F/groups x k (the weight's second axis)",
+                      "bias": DENSE_INIT["torch"]["bias"]}}
     # Keras defaults to 'valid' and takes only words; PyTorch to 0, integers only.
     padding_default = None
 
@@ -330,6 +393,30 @@ class Pool(LayerKind):
             Arg("ceil_mode", boolean, False, positional=False),
         )
         self.doc = f"{word} pooling over {rank}-D windows; stride defaults to the window."
+        self.example = card_example(rank, f"{self.names[0]} {_KERNEL[rank]}")
+        self.equation = (r"y_{p,c} = \max_{i \in \mathcal{W}(p)} x_{i,c}" if op == "max" else
+                         r"y_{p,c} = \frac{1}{|\mathcal{W}(p)|} "
+                         r"\sum_{i \in \mathcal{W}(p)} x_{i,c}")
+        self.where = _WINDOW_WHERE.replace("dilation d", "the window's size by default")
+
+    def at_init(self, args, ctx):
+        """No weights: windows over the input (valid padding, no dilation or ceil_mode
+        here; None otherwise)."""
+        pads = args["padding"]
+        if (args.get("ceil_mode") or any(d != 1 for d in args["dilation"])
+                or (pads != "valid" and (isinstance(pads, str) or any(p != 0 for p in pads)))):
+            return None
+        pool = tuple(int(k) for k in args["pool"])
+        stride = tuple(int(s) for s in (args["stride"] or pool))
+        rank, op = self.rank, self.op
+
+        def fn(x):
+            import numpy as np
+            win = np.lib.stride_tricks.sliding_window_view(x, pool, axis=tuple(range(1, rank + 1)))
+            win = win[(slice(None),) + tuple(slice(None, None, s) for s in stride)]
+            axes = tuple(range(-rank, 0))
+            return win.max(axis=axes) if op == "max" else win.mean(axis=axes, dtype=np.float32)
+        return AtInit(self.equation, (), _channels_to_end(fn, ctx))
 
     def cost(self, a, x, out, ctx):
         """One element operation (a comparison or an addition) per element of each
@@ -370,6 +457,20 @@ class GlobalPool(LayerKind):
         self.args = (Arg("keepdims", boolean, False, positional=False),)
         self.doc = (f"{word} over all {rank}-D positions, one value per channel. PyTorch "
                     f"equivalent: {self.torch}(1) followed by a flatten (unless keepdims).")
+        self.example = card_example(rank, self.names[0])
+        self.equation = (r"y_c = \max_{p} x_{p,c}" if op == "max" else
+                         r"y_c = \frac{1}{P} \sum_{p} x_{p,c}")
+        self.where = "p runs over the P spatial positions"
+
+    def at_init(self, args, ctx):
+        rank, op, keep = self.rank, self.op, args.get("keepdims", False)
+
+        def fn(x):
+            import numpy as np
+            axes = tuple(range(1, rank + 1))
+            return (x.max(axis=axes, keepdims=keep) if op == "max"
+                    else x.mean(axis=axes, keepdims=keep, dtype=np.float32))
+        return AtInit(self.equation, (), _channels_to_end(fn, ctx))
 
     def cost(self, a, x, out, ctx):
         """One element operation per input element (each read into one window; for
@@ -392,6 +493,14 @@ class AdaptivePool(LayerKind):
         word = _pool_names(self, op, rank, "adaptive_", "Adaptive", "Adaptive")
         self.args = (Arg("output_size", sizes(rank, optional(size)), aliases=("size",)),)
         self.doc = f"{word} pooling of each channel to `output_size` over {rank}-D positions."
+        sizes_ = {1: "o", 2: "[o_h, o_w]", 3: "[o_d, o_h, o_w]"}[rank]
+        self.example = card_example(rank, f"{self.names[0]} {sizes_}")
+        agg = (r"\max_{i \in \mathcal{W}(p)} x_{i,c}" if op == "max" else
+               r"\frac{1}{|\mathcal{W}(p)|} \sum_{i \in \mathcal{W}(p)} x_{i,c}")
+        self.equation = (r"y_{p,c} = " + agg + r", \quad \mathcal{W}(p) = "
+                         r"\left[\left\lfloor \frac{p n}{o} \right\rfloor, "
+                         r"\left\lceil \frac{(p + 1) n}{o} \right\rceil\right)")
+        self.where = "per axis: n input positions, o output positions"
 
     def cost(self, a, x, out, ctx):
         """One element operation per input element (each read into one window; for
@@ -436,6 +545,17 @@ class ZeroPad(LayerKind):
         self.auto_name = f"zero_padding{rank}d"
         self.args = (Arg("padding", _pad_spec(rank), 1),)
         self.doc = f"Adds rows of zeros around each of the {rank} spatial axes."
+        self.example = card_example(rank, f"{self.names[0]} p")
+        self.equation = r"y = \operatorname{pad}_0(x)"
+        self.where = "the input surrounded by zeros, p before and after on each spatial axis"
+
+    def at_init(self, args, ctx):
+        pads = [(int(a), int(b)) for a, b in args["padding"]]
+
+        def fn(x):
+            import numpy as np
+            return np.pad(x, [(0, 0), *pads, (0, 0)])
+        return AtInit(self.equation, (), _channels_to_end(fn, ctx))
 
     def cost(self, a, x, out, ctx):
         return Cost()  # copies only

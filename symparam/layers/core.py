@@ -4,8 +4,8 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, activation_ops, elements
-from .base import (ACTIVATIONS, Applied, Arg, ArgError, LayerKind, Weight, activation,
-                   boolean, choice, fmt_shape, rate, register, signed, size)
+from .base import (ACTIVATIONS, Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight,
+                   activation, boolean, choice, fmt_shape, rate, register, signed, size)
 
 
 class _NoArithmetic:
@@ -13,6 +13,19 @@ class _NoArithmetic:
 
     def cost(self, a, x, out, ctx):
         return Cost()
+
+
+# Initial values of a fully connected or convolution layer's weights (fan_in: the
+# inputs each output reads), and the same for an element-wise layer at inference.
+DENSE_INIT = {"keras": {"kernel": "glorot_uniform: U(±sqrt(6/(fan_in + fan_out)))",
+                        "bias": "zeros"},
+              "torch": {"weight": "kaiming_uniform(a=sqrt(5)): U(±1/sqrt(fan_in))",
+                        "bias": "U(±1/sqrt(fan_in))"}}
+
+
+def keep(equation: str = "y = x"):
+    """The forward pass of a layer that passes its input through at inference."""
+    return AtInit(equation, (), lambda x: x)
 
 
 class Dense(LayerKind):
@@ -24,6 +37,11 @@ class Dense(LayerKind):
         Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
     )
     doc = "A fully connected layer acting on the last axis of an input of any rank."
+    equation = r"y = \phi\left(x W + b\right)"
+    where = ("W is the kernel, n x u (PyTorch stores its transpose, u x n, and computes "
+             "x W^T + b); phi the activation, none by default")
+    init = DENSE_INIT
+    example = Example("[n]", "dense u")
 
     def apply(self, a, x, ctx):
         n = x[-1]
@@ -48,6 +66,11 @@ class Embedding(_NoArithmetic, LayerKind):
     )
     min_rank = 0
     doc = "A learned table of `vocabulary` vectors; each integer index becomes its vector."
+    equation = r"y = E_{x,:}"
+    where = "E is the vocabulary x dimension table, x an integer index: y is row x of E"
+    init = {"keras": {"embeddings": "uniform(-0.05, 0.05)"},
+            "torch": {"weight": "normal(0, 1)"}}
+    example = Example("[T]", "embedding V, d")
 
     def apply(self, a, x, ctx):
         table = Weight(ctx.pick(keras="embeddings", torch="weight"), (a.vocabulary, a.dimension))
@@ -59,6 +82,13 @@ class Dropout(_NoArithmetic, LayerKind):
     keras, torch, auto_name = "Dropout", "Dropout", "dropout"
     args = (Arg("rate", rate, aliases=("p",)),)
     doc = "Zeroes a fraction `rate` of its input during training; no weights."
+    equation = (r"y = x \;\text{(inference)}, \qquad y = \frac{m \odot x}{1 - p}"
+                r"\;\text{(training)}")
+    where = "m is a random mask of zeros (probability p, the rate) and ones"
+    example = Example("[n]", "dropout 0.5")
+
+    def at_init(self, args, ctx):
+        return keep()
 
     def apply(self, a, x, ctx):
         return Applied(tuple(x))
@@ -68,6 +98,12 @@ class Identity(_NoArithmetic, LayerKind):
     names = ("identity",)
     keras, torch, auto_name = "Identity", "Identity", "identity"
     min_rank = 0
+    doc = "Passes its input through unchanged; no weights."
+    equation = "y = x"
+    example = Example("[n]", "identity")
+
+    def at_init(self, args, ctx):
+        return keep()
 
     def apply(self, a, x, ctx):
         return Applied(tuple(x))
@@ -87,10 +123,102 @@ _ACTIVATION_LAYERS = {
 }
 
 
+# Each activation's equation, and its forward pass in float32 (x: an array).
+# LeakyReLU's slope is each framework's default: Keras's LeakyReLU layer 0.3 (its
+# leaky_relu function, used by `activation leaky_relu`, 0.2), PyTorch's 0.01.
+_EQUATIONS = {
+    "relu": r"y = \max(0, x)",
+    "relu6": r"y = \min(\max(0, x), 6)",
+    "sigmoid": r"y = \frac{1}{1 + e^{-x}}",
+    "tanh": r"y = \tanh x",
+    "softmax": r"y_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
+    "log_softmax": r"y_i = x_i - \log \sum_j e^{x_j}",
+    "gelu": r"y = x \, \Phi(x) = \frac{x}{2}\left(1 + \operatorname{erf}(x / \sqrt{2})\right)",
+    "silu": r"y = \frac{x}{1 + e^{-x}}",
+    "swish": r"y = \frac{x}{1 + e^{-x}}",
+    "elu": r"y = x \;(x > 0), \quad y = \alpha (e^x - 1) \;(x \le 0), \quad \alpha = 1",
+    "selu": r"y = \lambda x \;(x > 0), \quad y = \lambda \alpha (e^x - 1) \;(x \le 0)",
+    "leaky_relu": r"y = \max(\alpha x, x)",
+    "softplus": r"y = \log(1 + e^x)",
+    "softsign": r"y = \frac{x}{1 + |x|}",
+    "hard_sigmoid": r"y = \frac{\min(\max(0, x + 3), 6)}{6}",
+    "hard_silu": r"y = x \frac{\min(\max(0, x + 3), 6)}{6}",
+    "mish": r"y = x \tanh(\log(1 + e^x))",
+    "exponential": r"y = e^x",
+    "linear": r"y = x",
+}
+
+
+def _activation_fn(fn: str, ctx, layer: bool):
+    """The activation ``fn`` as a float32 function, and the constants it uses."""
+    import math
+
+    import numpy as np
+    f32 = np.float32
+    sig = lambda x: f32(1) / (f32(1) + np.exp(-x))  # noqa: E731
+    slope = ctx.pick(keras=0.3 if layer else 0.2, torch=0.01)
+    # erfc, in double then rounded: 1 + erf(x) cancels for negative x in float32.
+    erfc = np.vectorize(math.erfc, otypes=[np.float64])
+    selu = (1.0507009873554805, 1.6732632423543772)
+
+    def softmax(x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    table = {
+        "relu": (lambda x: np.maximum(x, f32(0)), ()),
+        "relu6": (lambda x: np.minimum(np.maximum(x, f32(0)), f32(6)), ()),
+        "sigmoid": (sig, ()), "tanh": (np.tanh, ()), "softmax": (softmax, ()),
+        "log_softmax": (lambda x: np.log(softmax(x)), ()),
+        "gelu": (lambda x: (0.5 * x * erfc(-x / math.sqrt(2))).astype(f32), ()),
+        "silu": (lambda x: x * sig(x), ()), "swish": (lambda x: x * sig(x), ()),
+        "elu": (lambda x: np.where(x > 0, x, np.expm1(x)), ((r"\alpha", 1),)),
+        "selu": (lambda x: f32(selu[0]) * np.where(x > 0, x, f32(selu[1]) * np.expm1(x)),
+                 ((r"\lambda", 1.0507009873554805), (r"\alpha", 1.6732632423543772))),
+        "leaky_relu": (lambda x: np.where(x > 0, x, f32(slope) * x), ((r"\alpha", slope),)),
+        "softplus": (lambda x: np.logaddexp(f32(0), x), ()),
+        "softsign": (lambda x: x / (f32(1) + np.abs(x)), ()),
+        "hard_sigmoid": (lambda x: np.clip(x + f32(3), 0, 6) / f32(6), ()),
+        "hard_silu": (lambda x: x * np.clip(x + f32(3), 0, 6) / f32(6), ()),
+        "mish": (lambda x: x * np.tanh(np.logaddexp(f32(0), x)), ()),
+        "exponential": (np.exp, ()), "linear": (lambda x: x, ()),
+    }
+    return table[fn]
+
+
 class ActivationLayer(LayerKind):
     """``relu`` (a layer of its own) and ``activation relu`` (Keras's Activation)."""
 
     min_rank = 0
+
+    @property
+    def equation(self) -> str:
+        return _EQUATIONS[self.fn] if self.fn else r"y = f(x)"
+
+    @property
+    def where(self) -> str:
+        if self.fn == "leaky_relu":
+            return "alpha, the negative slope: Keras's LeakyReLU 0.3, PyTorch's 0.01"
+        return "" if self.fn else "f is the named activation function, element-wise"
+
+    @property
+    def init(self) -> dict:
+        if self.fn == "leaky_relu":
+            return {"keras": {"negative_slope": "0.3"}, "torch": {"negative_slope": "0.01"}}
+        return {}
+
+    @property
+    def example(self) -> Example:
+        return Example("[n]", "activation tanh" if self.fn is None else self.fn)
+
+    def at_init(self, args, ctx):
+        """Every activation is deterministic: it has no weights."""
+        fn = self.fn or args["function"]
+        forward, values = _activation_fn(fn, ctx, layer=self.fn is not None)
+        eq = _EQUATIONS[fn]
+        for name, value in values:
+            eq = eq.replace(name, f"{value:.10g}")
+        return AtInit(eq, tuple((n, f"{v:.10g}") for n, v in values), forward)
 
     def __init__(self, fn: str | None):
         self.fn = fn
@@ -122,6 +250,12 @@ class Flatten(_NoArithmetic, LayerKind):
     keras, torch, auto_name = "Flatten", "Flatten", "flatten"
     min_rank = 0
     doc = "Flattens every axis but the batch into one."
+    equation = r"y = \operatorname{vec}(x)"
+    where = "the elements in the layout's order (channels last or first)"
+    example = Example("[H, W, C]", "flatten", torch_input="[C, H, W]")
+
+    def at_init(self, args, ctx):
+        return AtInit(self.equation, (), lambda x: x.reshape(x.shape[0], -1))
 
     def apply(self, a, x, ctx):
         return Applied((sympy.Mul(*x),))
@@ -145,6 +279,13 @@ class Reshape(_NoArithmetic, LayerKind):
     args = (Arg("shape", _target_shape, aliases=("target_shape",)),)
     min_rank = 0
     doc = "Rearranges the elements (the batch kept) into a new shape; -1 takes the rest."
+    equation = r"y = \operatorname{reshape}(x)"
+    where = "the same elements, in order, in the new shape"
+    example = Example("[H, W, C]", "reshape [H * W, C]")
+
+    def at_init(self, args, ctx):
+        shape = tuple(int(d) for d in args["shape"])
+        return AtInit(self.equation, (), lambda x: x.reshape(x.shape[0], *shape))
 
     def apply(self, a, x, ctx):
         total = sympy.Mul(*x)

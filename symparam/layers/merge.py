@@ -4,7 +4,18 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import Applied, Arg, ArgError, LayerKind, fmt_shape, normalize_axis, optional, register, signed
+from .base import (Applied, Arg, ArgError, Example, LayerKind, fmt_shape, normalize_axis,
+                   optional, register, signed)
+
+# Each element-wise merge's equation, for its card (K tensors x_1 ... x_K).
+_EQUATIONS = {
+    "add": r"y = \sum_{k=1}^{K} x_k",
+    "subtract": r"y = x_1 - x_2",
+    "multiply": r"y = \prod_{k=1}^{K} x_k",
+    "average": r"y = \frac{1}{K} \sum_{k=1}^{K} x_k",
+    "maximum": r"y = \max_k x_k",
+    "minimum": r"y = \min_k x_k",
+}
 
 
 def same_dim(a, b) -> bool | None:
@@ -55,6 +66,9 @@ class Elementwise(LayerKind):
         self.names = (name, *aliases)
         self.keras, self.torch, self.auto_name = keras, torch, name
         self.doc = f"{keras} of tensors of one shape, element by element; no weights."
+        self.equation = _EQUATIONS[name]
+        self.where = "element by element; x_1 is the current tensor, the others are named"
+        self.example = Example("[n]", f"{name} b", others=("[n] as b",))
 
     def apply_many(self, a, xs, ctx):
         first = xs[0]
@@ -80,6 +94,9 @@ class Concat(LayerKind):
     inputs = "many"
     args = (Arg("axis", optional(signed), None, positional=False, aliases=("dim",)),)
     doc = "Joins tensors along an axis (the channel axis by default); no weights."
+    equation = r"y = \left[x_1; x_2; \ldots; x_K\right]"
+    where = "the tensors side by side along the axis; the other axes must agree"
+    example = Example("[n]", "concat b", others=("[m] as b",))
 
     def apply_many(self, a, xs, ctx):
         rank = len(xs[0])

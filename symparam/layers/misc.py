@@ -9,9 +9,10 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import (Applied, Arg, ArgError, LayerKind, Weight, choice, join_channels, number,
-                   optional, register, signed, size, sizes, split_channels)
-from .conv import _SUFFIX
+from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, choice,
+                   join_channels, number, optional, register, signed, size, sizes,
+                   split_channels)
+from .conv import _SUFFIX, _channels_to_end, card_example
 
 ONE = sympy.Integer(1)
 
@@ -49,6 +50,20 @@ class PReLU(LayerKind):
         Arg("num_parameters", size, 1, positional=False),
     )
     doc = "A ReLU with a learned slope for negative inputs (Keras: per element; PyTorch: 1 or C)."
+    equation = r"y = \max(0, x) + \alpha \min(0, x)"
+    where = "alpha: the learned slopes (Keras: one per element; PyTorch: 1 or one per channel)"
+    init = {"keras": {"alpha": "zeros"}, "torch": {"weight": "0.25"}}
+    example = Example("[n]", "prelu")
+
+    def at_init(self, args, ctx):
+        """Keras starts with alpha = 0 (a ReLU), PyTorch with 0.25."""
+        alpha = ctx.pick(keras=0.0, torch=0.25)
+
+        def fn(x):
+            import numpy as np
+            return np.maximum(x, np.float32(0)) + np.float32(alpha) * np.minimum(x, np.float32(0))
+        return AtInit(r"y = \max(0, x) + %g \min(0, x)" % alpha, ((r"\alpha", f"{alpha:g}"),),
+                      fn)
 
     def cost(self, a, x, out, ctx):
         """One activation per element."""
@@ -101,6 +116,28 @@ class Upsample(LayerKind):
                 "nearest", positional=False, aliases=("mode",)),
         )
         self.doc = f"Upsamples each of the {rank} spatial axes by an integer factor."
+        self.example = card_example(rank, f"{self.names[0]} s")
+        self.equation = r"y_{p,c} = x_{\lfloor p / s \rfloor,\, c}"
+        self.where = ("nearest neighbour (the default interpolation), factor s per axis; "
+                      "linear modes weigh the neighbours instead")
+
+    def at_init(self, args, ctx):
+        """Nearest-neighbour upsampling by whole factors; None for other modes."""
+        factor = args.get("factor") or args.get("size")
+        if args.get("interpolation", "nearest") != "nearest" or (
+                ctx.convention == "torch" and args.get("size") is not None):
+            return None
+        factors = factor if isinstance(factor, tuple) else (factor or 2,) * self.rank
+        if any(not sympy.sympify(f).is_integer for f in factors):
+            return None
+        rank, factors = self.rank, tuple(int(f) for f in factors)
+
+        def fn(x):
+            import numpy as np
+            for axis, f in zip(range(1, rank + 1), factors):
+                x = np.repeat(x, f, axis=axis)
+            return x
+        return AtInit(self.equation, (), _channels_to_end(fn, ctx))
 
     def cost(self, a, x, out, ctx):
         """nearest copies (0); (bi/tri)linear weighs 2 inputs per axis, bicubic 4:
@@ -154,6 +191,11 @@ class PositionEmbedding(LayerKind):
                 aliases=("sequence_length", "max_length", "num_embeddings")),)
     min_rank = 2
     doc = "Adds a learned vector per position: a (length, d) table; the shape is kept."
+    equation = r"y_{t} = x_{t} + P_{t}"
+    where = "P is the learned table, one row of d per position t"
+    init = {"keras": {"embeddings": "glorot_uniform (keras_hub PositionEmbedding)"},
+            "torch": {"weight": "normal(0, 1) (nn.Embedding)"}}
+    example = Example("[T, d]", "position_embedding")
 
     def cost(self, a, x, out, ctx):
         """One addition per element."""
@@ -180,6 +222,14 @@ class Take(LayerKind):
         Arg("axis", signed, 1, positional=False, aliases=("dim",)),
     )
     doc = "Selects one position along an axis and drops that axis (`x[:, i]`)."
+    equation = r"y = x_{:, i}"
+    where = "i: the index along the axis (axis 1 by default, the first after the batch)"
+    example = Example("[T, d]", "take 0")
+
+    def at_init(self, args, ctx):
+        index, ax = int(args["index"]), int(args["axis"])
+        return AtInit(r"y = x_{:, %d}" % index, (),
+                      lambda x: x.take(index, axis=ax if ax > 0 else x.ndim + ax))
 
     def cost(self, a, x, out, ctx):
         return Cost()  # moves values only
@@ -211,6 +261,13 @@ class Permute(LayerKind):
     keras, torch, auto_name = "Permute", "torch.permute", "permute"
     args = (Arg("dims", _dims),)
     doc = "Reorders the axes (1-based, the batch stays first)."
+    equation = r"y_{i_{\pi(1)}, \ldots, i_{\pi(r)}} = x_{i_1, \ldots, i_r}"
+    where = "pi: the new order of the axes (dims)"
+    example = Example("[T, d]", "permute [2, 1]")
+
+    def at_init(self, args, ctx):
+        order = (0, *(int(i) for i in args["dims"]))
+        return AtInit(self.equation, (), lambda x: x.transpose(order))
 
     def cost(self, a, x, out, ctx):
         return Cost()  # moves values only

@@ -17,8 +17,9 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import (BUFFER, NON_TRAINABLE, Applied, Arg, ArgError, LayerKind, Weight, axis,
-                   boolean, normalize_axis, number, optional, register, signed, size)
+from .base import (BUFFER, NON_TRAINABLE, Applied, Arg, ArgError, AtInit, Example, LayerKind,
+                   Weight, axis, boolean, normalize_axis, number, optional, register, signed,
+                   size)
 
 _STATS_WHY = ("a running average of the batch statistics, updated during training "
               "but not by gradient")
@@ -95,6 +96,44 @@ def _torch_rank_name(base: str, input_shape, low: int = 1) -> str:
     return f"{base}{max(low, rank - 1)}d"
 
 
+# ---- cards: initial values, and the forward pass at them ---------------------------
+
+_AFFINE_INIT = {"keras": {"gamma": "ones", "beta": "zeros", "epsilon": "0.001"},
+                "torch": {"weight": "ones", "bias": "zeros", "epsilon": "1e-05"}}
+_STANDARDIZE = r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}"
+
+
+def _eps(args: dict, ctx, keras: float, torch: float) -> float:
+    given = args.get("epsilon")
+    return float(given) if given is not None else ctx.pick(keras=keras, torch=torch)
+
+
+def _num(v: float) -> str:
+    return f"{v:.10g}"
+
+
+def _standardize(eps: float, axes_of):
+    """(x - mean) / sqrt(var + eps) over the axes ``axes_of(x)`` picks, in float32:
+    normalization at gamma = 1, beta = 0 with the example's own statistics."""
+    def fn(x):
+        import numpy as np
+        axes = axes_of(x)
+        mean = x.mean(axis=axes, keepdims=True, dtype=np.float32)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True, dtype=np.float32)
+        return (x - mean) / np.sqrt(var + np.float32(eps))
+    return fn
+
+
+def _feature_axes(args: dict, ctx, default):
+    """The normalized axes of a batch (axis 0 the batch), from the axis argument."""
+    def axes_of(x):
+        ax = args.get("axis")
+        ax = default if ax is None else ax
+        items = ax if isinstance(ax, tuple) else (ax,)
+        return tuple(1 + normalize_axis(i, x.ndim - 1) for i in items)
+    return axes_of
+
+
 class BatchNorm(LayerKind):
     names = ("batchnorm", "batch_normalization")
     keras, torch, auto_name = "BatchNormalization", "BatchNorm", "batch_normalization"
@@ -106,6 +145,35 @@ class BatchNorm(LayerKind):
     )
     doc = ("Normalizes each channel with batch statistics while training and running "
            "averages at inference; gamma scales and beta shifts the result.")
+    equation = r"y = \gamma \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta"
+    where = ("per channel; at inference mu and sigma squared are the moving (running) mean and "
+             "variance, while training the batch's")
+    init = {"keras": {**_AFFINE_INIT["keras"], "moving_mean": "zeros",
+                      "moving_variance": "ones", "momentum": "0.99 (moving = 0.99 moving + "
+                                                            "0.01 batch)"},
+            "torch": {**_AFFINE_INIT["torch"], "running_mean": "zeros", "running_var": "ones",
+                      "num_batches_tracked": "0", "momentum": "0.1 (running = 0.9 running + "
+                                                              "0.1 batch)"}}
+    example = Example("[C]", "batchnorm")
+
+    def at_init(self, args, ctx):
+        """At inference with the initial statistics (mean 0, variance 1) and gamma = 1,
+        beta = 0: y = x / sqrt(1 + eps). PyTorch without running statistics uses the
+        batch's own."""
+        eps = _eps(args, ctx, 1e-3, 1e-5)
+        if ctx.convention == "torch" and not args.get("track_running_stats", True):
+            axes = _feature_axes({"axis": args.get("axis")}, ctx, 1)
+            return AtInit(r"y = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + %s}}" % _num(eps),
+                          (("\\gamma", 1), ("\\beta", 0), ("\\epsilon", _num(eps))),
+                          _standardize(eps, lambda x: tuple(i for i in range(x.ndim)
+                                                            if i not in axes(x))))
+
+        def fn(x):
+            import numpy as np
+            return x / np.sqrt(np.float32(1) + np.float32(eps))
+        return AtInit(r"y = \frac{x}{\sqrt{%s}}" % _num(1 + eps),
+                      (("\\gamma", 1), ("\\beta", 0), ("\\mu", 0), ("\\sigma^2", 1),
+                       ("\\epsilon", _num(eps))), fn)
 
     def cost(self, a, x, out, ctx):
         """At inference, with the running statistics: 2 ops per element (subtract the mean,
@@ -140,6 +208,17 @@ class LayerNorm(LayerKind):
     args = (Arg("axis", optional(axis), None, positional=False), *_args("elementwise_affine"))
     doc = ("Normalizes each example over the given axes (the last by default); "
            "gamma and beta have the shape of those axes.")
+    equation = BatchNorm.equation
+    where = "mu, sigma squared: the mean and variance of each example over the normalized axes"
+    init = _AFFINE_INIT
+    example = Example("[T, d]", "layernorm")
+
+    def at_init(self, args, ctx):
+        """gamma = 1, beta = 0: each example standardized with its own statistics."""
+        eps = _eps(args, ctx, 1e-3, 1e-5)
+        return AtInit(_STANDARDIZE.replace(r"\hat{x}", "y").replace(r"\epsilon", _num(eps)),
+                      (("\\gamma", 1), ("\\beta", 0), ("\\epsilon", _num(eps))),
+                      _standardize(eps, _feature_axes(args, ctx, -1)))
 
     def cost(self, a, x, out, ctx):
         """5 ops per element: the mean (1), the variance (2: subtract, square and add),
@@ -169,6 +248,23 @@ class RMSNorm(LayerKind):
         Arg("epsilon", number, None, positional=False, aliases=("eps",)),
     )
     doc = "Divides each example by its root mean square over the given axes, then scales."
+    equation = r"y = \gamma \frac{x}{\sqrt{\overline{x^2} + \epsilon}}"
+    where = "the mean of the squares over the normalized axes (the last by default)"
+    init = {"keras": {"scale": "ones", "epsilon": "1e-06"},
+            "torch": {"weight": "ones",
+                      "epsilon": "None: torch.finfo(dtype).eps, 1.1920929e-07 in float32"}}
+    example = Example("[T, d]", "rmsnorm")
+
+    def at_init(self, args, ctx):
+        eps = _eps(args, ctx, 1e-6, 1.1920928955078125e-07)
+        axes_of = _feature_axes(args, ctx, -1)
+
+        def fn(x):
+            import numpy as np
+            ms = (x * x).mean(axis=axes_of(x), keepdims=True, dtype=np.float32)
+            return x / np.sqrt(ms + np.float32(eps))
+        return AtInit(r"y = \frac{x}{\sqrt{\overline{x^2} + %s}}" % _num(eps),
+                      (("\\gamma", 1), ("\\epsilon", _num(eps))), fn)
 
     def cost(self, a, x, out, ctx):
         """2 ops per element (square and add, divide by the root mean square), +1 for
@@ -207,6 +303,28 @@ class GroupNorm(LayerKind):
         *_args("affine"),
     )
     doc = "Normalizes each example over groups of its channels; per-channel gamma and beta."
+    equation = BatchNorm.equation
+    where = ("mu, sigma squared: the mean and variance of each example over its group's "
+             "C/G channels and all positions; gamma, beta per channel")
+    init = _AFFINE_INIT
+    example = Example("[H, W, C]", "groupnorm G", torch_input="[C, H, W]")
+
+    def at_init(self, args, ctx):
+        eps = _eps(args, ctx, 1e-3, 1e-5)
+        groups = int(args["groups"])
+        ax = args.get("axis")
+
+        def fn(x):
+            import numpy as np
+            c_axis = 1 + normalize_axis(ax if ax is not None else _channel_axis(ctx),
+                                        x.ndim - 1)
+            moved = np.moveaxis(x, c_axis, 1)
+            g = moved.shape[1] if groups == -1 else groups
+            split = moved.reshape(moved.shape[0], g, -1)
+            y = _standardize(eps, lambda t: (2,))(split).reshape(moved.shape)
+            return np.moveaxis(y, 1, c_axis)
+        return AtInit(_STANDARDIZE.replace(r"\hat{x}", "y").replace(r"\epsilon", _num(eps)),
+                      (("\\gamma", 1), ("\\beta", 0), ("\\epsilon", _num(eps))), fn)
 
     def cost(self, a, x, out, ctx):
         """As layer normalization: 5 ops per element, +1 for the scale, the shift a bias."""
@@ -237,6 +355,25 @@ class InstanceNorm(LayerKind):
     min_rank = 2
     doc = ("Normalizes each channel of each example over its positions (PyTorch); "
            "weights and running statistics only if asked.")
+    equation = BatchNorm.equation
+    where = ("mu, sigma squared: the mean and variance of one channel of one example over "
+             "its positions; gamma and beta only with affine = true")
+    init = {"torch": {**_AFFINE_INIT["torch"], "running_mean": "zeros", "running_var": "ones",
+                      "num_batches_tracked": "0"}}
+    example = Example("[L, C]", "instancenorm", torch_input="[C, L]")
+
+    def at_init(self, args, ctx):
+        """Without running statistics (the default) each channel is standardized over
+        its positions, at inference too; with them, y = x / sqrt(1 + eps) at first."""
+        eps = _eps(args, ctx, 1e-3, 1e-5)
+        if args.get("track_running_stats"):
+            return BatchNorm().at_init({"epsilon": eps}, ctx)
+
+        def positions(x):
+            c = 1 + normalize_axis(_channel_axis(ctx), x.ndim - 1)
+            return tuple(i for i in range(1, x.ndim) if i != c)
+        return AtInit(_STANDARDIZE.replace(r"\hat{x}", "y").replace(r"\epsilon", _num(eps)),
+                      (("\\epsilon", _num(eps)),), _standardize(eps, positions))
 
     def cost(self, a, x, out, ctx):
         """As layer normalization: 5 ops per element, +1 for the scale, the shift a bias."""

@@ -28,8 +28,8 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost
-from .base import (Applied, Arg, ArgError, LayerKind, Weight, activation, boolean, choice,
-                   fmt_shape, nonneg, optional, rate, register, size)
+from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, activation, boolean,
+                   choice, fmt_shape, nonneg, optional, rate, register, size)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -55,9 +55,24 @@ def _common_args(extra: tuple = ()) -> tuple:
     )
 
 
+_TORCH_INIT = "U(±1/sqrt(u))"  # PyTorch's RNNs: every weight and bias alike
+
+
 class Recurrent(LayerKind):
     """The shared shape and weights of the three recurrent kinds; subclasses say how
     many gates they have and what is special about their biases."""
+
+    init = {"keras": {"kernel": "glorot_uniform", "recurrent_kernel": "orthogonal",
+                      "bias": "zeros"},
+            "torch": {"weight_ih": _TORCH_INIT, "weight_hh": _TORCH_INIT,
+                      "bias_ih": _TORCH_INIT, "bias_hh": _TORCH_INIT,
+                      "weight_hr": _TORCH_INIT}}
+    where = ("W reads the input x_t (n features), U the previous state h_(t-1) (u units); "
+             "PyTorch adds a second bias b_hh beside b_ih")
+
+    @property
+    def example(self) -> Example:
+        return Example("[T, n]", f"{self.names[0]} u")
 
     gates = 1
     min_rank = 2
@@ -181,6 +196,7 @@ class SimpleRNN(Recurrent):
     gates = 1
     args = _common_args()
     doc = "An Elman RNN: h' = tanh(W x + U h + b)."
+    equation = r"h_t = \tanh\left(W x_t + U h_{t-1} + b\right)"
 
 
 class LSTM(Recurrent):
@@ -192,6 +208,13 @@ class LSTM(Recurrent):
     args = _common_args((Arg("proj_size", nonneg, 0, positional=False),))
     doc = ("Long short-term memory: input, forget, cell and output gates (4u per input "
            "and state feature); PyTorch's proj_size projects the state to proj_size.")
+    equation = (r"\begin{aligned} i, f, o &= \sigma\left(W_{i,f,o}\, x_t + U_{i,f,o}\, "
+                r"h_{t-1} + b_{i,f,o}\right), \quad g = \tanh\left(W_g x_t + U_g h_{t-1} "
+                r"+ b_g\right) \\ c_t &= f \odot c_{t-1} + i \odot g, \quad "
+                r"h_t = o \odot \tanh(c_t) \end{aligned}")
+    init = {"keras": {**Recurrent.init["keras"],
+                      "bias": "zeros, but ones for the forget gate (unit_forget_bias)"},
+            "torch": Recurrent.init["torch"]}
 
     def check(self, a, ctx):
         super().check(a, ctx)
@@ -223,6 +246,10 @@ class GRU(Recurrent):
     args = _common_args((Arg("reset_after", boolean, True, positional=False),))
     doc = ("Gated recurrent unit: update, reset and candidate gates. Keras's default "
            "reset_after = true keeps separate input and recurrent biases, as PyTorch does.")
+    equation = (r"\begin{aligned} z, r &= \sigma\left(W_{z,r}\, x_t + U_{z,r}\, h_{t-1} "
+                r"+ b_{z,r}\right) \\ n &= \tanh\left(W_n x_t + b_{n} + r \odot "
+                r"(U_n h_{t-1} + b'_{n})\right), \quad h_t = (1 - z) \odot n + z \odot "
+                r"h_{t-1} \end{aligned}")
 
     def check(self, a, ctx):
         super().check(a, ctx)

@@ -1,0 +1,698 @@
+"""A card for every layer kind: what ``symparam explain LAYER`` prints and what
+``docs/layers.md`` lists.
+
+A card's data come from two places. The layer kind states what no analysis can know:
+its forward equation, the initial values of its weights and constants per framework,
+and a tiny example (``input [n]``, ``dense u``). Everything else is *derived* by running
+:func:`symparam.analyze` on that example in both conventions: the weights and their
+shapes, the parameter counts by role, the output shape, and the differences between
+Keras and PyTorch (found by comparing the two analyses). Nothing here prints; the
+templates ``templates/card.*`` lay a card out.
+
+>>> c = card("linear")
+>>> c.name, c.keras.formula("total"), c.torch.formula("total")
+('dense', 'u*(n + 1)', 'u*(n + 1)')
+>>> c.keras.output_shape
+(u,)
+
+Regenerate the layer reference with ``python -m symparam.cards --write docs/layers.md``.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+import sympy
+
+from .analyze import analyze
+from .errors import SymparamError, UsageError
+from .layers import REGISTRY
+from .layers.base import (ACTIVATIONS, BUFFER, NON_TRAINABLE, REQUIRED, SHARED, TRAINABLE,
+                          Context, LayerKind, closest)
+
+CONVENTIONS = ("keras", "torch")
+FRAMEWORK = {"keras": "Keras", "torch": "PyTorch"}
+ROLE_TEXT = {TRAINABLE: "trainable", NON_TRAINABLE: "non-trainable", BUFFER: "buffer",
+             SHARED: "shared"}
+# Words a call may use that are not symbols of the example model.
+_WORDS = {"true", "false", "none", "same", "valid", "causal", "nearest", "linear",
+          "bilinear", "bicubic", "trilinear", "area", "concat", "sum", "mul", "ave",
+          *ACTIVATIONS}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FAMILIES = ("core", "conv", "norm", "recurrent", "attention", "merge", "misc")
+FAMILY_TITLE = {"core": "Core layers", "conv": "Convolution, pooling and padding",
+                "norm": "Normalization", "recurrent": "Recurrent layers",
+                "attention": "Attention", "merge": "Merges", "misc": "Other layers"}
+
+
+# ---- which kinds exist ---------------------------------------------------------------
+
+def kinds() -> list[LayerKind]:
+    """Every registered layer kind once, by family then in registration order."""
+    seen: list[LayerKind] = []
+    for kind in REGISTRY.values():
+        if kind not in seen:
+            seen.append(kind)
+    return sorted(seen, key=lambda k: _FAMILIES.index(family(k)))
+
+
+def family(kind: LayerKind) -> str:
+    """``core``, ``conv``, ... : the module of ``symparam.layers`` defining the kind."""
+    return type(kind).__module__.rsplit(".", 1)[-1]
+
+
+def find_kind(name: str) -> LayerKind:
+    """The kind of a DSL name or alias; an unknown name lists the closest ones.
+
+    >>> find_kind("linear").names[0]
+    'dense'
+    """
+    kind = REGISTRY.get(name.strip().lower())
+    if kind is not None:
+        return kind
+    close = closest(name, list(REGISTRY))
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    raise UsageError(f"unknown layer '{name}'{hint}; `symparam explain --list` lists "
+                     f"every layer")
+
+
+# ---- the data of a card ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WeightRow:
+    name: str
+    shape: tuple
+    role: str
+    size: sympy.Expr
+    why: str
+    init: str
+
+    @property
+    def role_text(self) -> str:
+        return ROLE_TEXT.get(self.role, self.role)
+
+
+@dataclass(frozen=True)
+class Side:
+    """The example analyzed in one convention; ``error`` says why it could not be
+    (a layer one framework lacks)."""
+
+    convention: str
+    source: str
+    error: str = ""
+    type: str = ""
+    symbols: tuple = ()
+    input_shapes: tuple = ()
+    output_shape: tuple = ()
+    weights: tuple[WeightRow, ...] = ()
+    counts: dict = field(default_factory=dict)   # role -> structured sympy expression
+    constants: tuple = ()                        # (name, initial value) pairs
+
+    @property
+    def framework(self) -> str:
+        return FRAMEWORK[self.convention]
+
+    @property
+    def available(self) -> bool:
+        return not self.error
+
+    def formula(self, what: str) -> str:
+        """A count as text: ``'u*(n + 1)'`` (what: total, trainable, non_trainable,
+        buffers)."""
+        return str(self.counts[what])
+
+
+@dataclass(frozen=True)
+class ArgRow:
+    name: str
+    default: str
+    aliases: tuple
+    doc: str
+
+
+@dataclass(frozen=True)
+class Card:
+    kind: LayerKind
+    name: str
+    aliases: tuple
+    family: str
+    doc: str
+    args: tuple[ArgRow, ...]
+    equation: str
+    where: str
+    keras: Side
+    torch: Side
+    differences: tuple[str, ...]
+
+    @property
+    def sides(self) -> tuple[Side, Side]:
+        return (self.keras, self.torch)
+
+    def side(self, convention: str) -> Side:
+        return self.keras if convention == "keras" else self.torch
+
+    @property
+    def symbols(self) -> tuple:
+        out: list = []
+        for s in self.sides:
+            out += [x for x in s.symbols if x not in out]
+        return tuple(out)
+
+
+def _default_text(arg) -> str:
+    d = arg.default
+    if d is REQUIRED:
+        return "required"
+    if d is None:
+        return "none"
+    if isinstance(d, bool):
+        return "true" if d else "false"
+    if isinstance(d, tuple):
+        return "[" + ", ".join(str(i) for i in d) + "]"
+    return str(d)
+
+
+def _symbol_names(example, call: str, inputs: tuple) -> list[str]:
+    """The symbols an example uses: identifiers that are not keyword names, known
+    words, the layer's name or tensor names given with ``as``."""
+    text = " ".join(inputs) + " " + call
+    named = set(re.findall(r"\bas\s+([A-Za-z_]\w*)", text))
+    out: list[str] = []
+    for m in _IDENT.finditer(text):
+        word = m.group()
+        after = text[m.end():].lstrip()
+        if (word in _WORDS or word in named or word == "as" or word in REGISTRY
+                or (after.startswith("=") and not after.startswith("=="))):
+            continue
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def example_source(kind: LayerKind, convention: str, call: Optional[str] = None,
+                   input_dims: Optional[str] = None) -> str:
+    """The example model of a kind in one convention, as symparam source.
+
+    >>> print(example_source(find_kind("dense"), "keras"))
+    convention keras
+    <BLANKLINE>
+    model dense_example(n, u):
+        input [n]
+        dense u
+    <BLANKLINE>
+    """
+    ex = kind.example
+    if ex is None:
+        raise UsageError(f"layer '{kind.names[0]}' has no example to analyze")
+    torch = convention == "torch"
+    inp = input_dims or (ex.torch_input if torch and ex.torch_input else ex.input)
+    call = call or (ex.torch_call if torch and ex.torch_call else ex.call)
+    inputs = (*ex.others, inp)
+    symbols = _symbol_names(ex, call, inputs) if input_dims is None else []
+    lines = [f"convention {convention}", "",
+             f"model {kind.names[0]}_example({', '.join(symbols)}):"]
+    lines += [f"    input {i}" for i in inputs]
+    lines.append(f"    {call}")
+    return "\n".join(lines) + "\n"
+
+
+def _init_key(table: dict, name: str) -> str:
+    """The key of a weight's initial value: its name, else its name without the
+    layer suffix (weight_ih_l0 -> weight_ih) or its last part (query/kernel -> kernel)."""
+    for key in (name, re.sub(r"_l\d+(_reverse)?$", "", name), re.split(r"[/.]", name)[-1]):
+        if key in table:
+            return key
+    return name
+
+
+def _init_of(table: dict, name: str) -> str:
+    return table.get(_init_key(table, name), "")
+
+
+def _side(kind: LayerKind, convention: str) -> Side:
+    source = example_source(kind, convention)
+    try:
+        stats = analyze(source, convention=convention, symbolic=True)
+    except SymparamError as err:
+        return Side(convention, source, error=str(err).splitlines()[0].split(": ", 1)[-1])
+    layer = stats.layers[-1]
+    table = kind.init.get(convention, {})
+    weights = tuple(WeightRow(w.name, tuple(w.shape), w.role, w.size, w.why,
+                              _init_of(table, w.name)) for w in layer.weights)
+    names = {_init_key(table, w.name) for w in layer.weights}
+    args = {n for a in kind.args for n in (a.name, *a.aliases)}
+    # A constant is an argument's default (epsilon, momentum) or a number; other keys
+    # are weights this example does not have (LSTM's weight_hr without proj_size).
+    constants = tuple((k, v) for k, v in table.items() if k not in names
+                      and (k in args or re.match(r"[-\d.]", v)))
+    counts = {"total": layer.params, "trainable": layer.trainable,
+              "non_trainable": layer.non_trainable, "buffers": layer.buffers}
+    return Side(convention, source, "", layer.type, tuple(stats.symbols),
+                tuple(tuple(s) for s in layer.input_shapes), tuple(layer.output_shape),
+                weights, counts, constants)
+
+
+
+# ---- what differs, read off the two analyses ------------------------------------------
+
+def _same(a, b) -> bool:
+    return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
+
+
+def _shape_text(shape) -> str:
+    return " × ".join(str(d) for d in shape) if shape else "scalar"
+
+
+def differences(keras: Side, torch: Side) -> tuple[str, ...]:
+    """What differs between the two conventions' analyses of one example, in words."""
+    for one, other in ((keras, torch), (torch, keras)):
+        if not one.available:
+            return (f"{one.framework} has no such layer ({one.error}); "
+                    f"{other.framework} only" + ("." if other.available else
+                                                  f" neither: {other.error}."),)
+    out: list[str] = []
+    labels = {"total": "parameters", "trainable": "trainable parameters",
+              "non_trainable": "non-trainable parameters", "buffers": "buffers"}
+    for what, label in labels.items():
+        k, t = keras.counts[what], torch.counts[what]
+        if not _same(k, t):
+            gap = sympy.factor(sympy.expand(t - k))
+            more = "fewer" if gap.could_extract_minus_sign() else "more"
+            out.append(f"{label}: Keras {k}, PyTorch {t} (PyTorch has "
+                       f"{-gap if more == 'fewer' else gap} {more})")
+    out += _weight_differences(keras, torch)
+    for name, value in keras.constants:
+        other = dict(torch.constants).get(name)
+        if other is not None and other != value:
+            out.append(f"{name}: Keras {value}, PyTorch {other}")
+    same_input = keras.input_shapes == torch.input_shapes
+    if same_input and (len(keras.output_shape) != len(torch.output_shape) or not all(
+            _same(a, b) for a, b in zip(keras.output_shape, torch.output_shape))):
+        out.append(f"output shape: Keras (None, {', '.join(map(str, keras.output_shape))}), "
+                   f"PyTorch (None, {', '.join(map(str, torch.output_shape))})")
+    return tuple(out)
+
+
+def _weight_differences(keras: Side, torch: Side) -> list[str]:
+    out: list[str] = []
+    kw, tw = list(keras.weights), list(torch.weights)
+    # Pair the weights in order while their sizes agree (kernel <-> weight, ...).
+    pairs = []
+    while kw and tw and _same(kw[0].size, tw[0].size):
+        pairs.append((kw.pop(0), tw.pop(0)))
+    for k, t in pairs:
+        if tuple(map(str, k.shape)) != tuple(map(str, t.shape)):
+            ks, ts = list(map(str, k.shape)), list(map(str, t.shape))
+            order = ("transposed" if ks == ts[::-1] else "the same axes in another order"
+                     if sorted(ks) == sorted(ts) else "the same size in another shape")
+            out.append(f"Keras stores {k.name} as {_shape_text(k.shape)}, PyTorch {t.name} "
+                       f"as {_shape_text(t.shape)} ({order})")
+        if k.role != t.role:
+            out.append(f"Keras's {k.name} is {k.role_text}, PyTorch's {t.name} a "
+                       f"{t.role_text}" + (f": {t.why}" if t.why and t.why != k.why else ""))
+        if k.init and t.init and k.init != t.init:
+            out.append(f"initial {k.name} / {t.name}: Keras {k.init}, PyTorch {t.init}")
+    for side, rest in ((keras, kw), (torch, tw)):
+        for w in rest:
+            why = f": {w.why}" if w.why else ""
+            out.append(f"{side.framework} only: {w.name} ({_shape_text(w.shape)}, "
+                       f"{w.role_text}){why}")
+    return out
+
+
+def card(name: str) -> Card:
+    """The card of a layer kind, by any of its names."""
+    kind = find_kind(name)
+    keras, torch = _side(kind, "keras"), _side(kind, "torch")
+    if not keras.available and not torch.available:
+        raise SymparamError(f"the example of '{kind.names[0]}' does not analyze: "
+                            f"{keras.error}")
+    args = tuple(ArgRow(a.name, _default_text(a), tuple(a.aliases), a.doc) for a in kind.args)
+    return Card(kind, kind.names[0], tuple(kind.names[1:]), family(kind), kind.doc, args,
+                kind.equation, kind.where, keras, torch, differences(keras, torch))
+
+
+# ---- the equation at the initial values ------------------------------------------------
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A layer's output at its initial values for a given input (``output`` None,
+    and ``reason`` set, where that is not deterministic)."""
+
+    convention: str
+    call: str
+    input: object            # numpy array, batch first
+    equation: str = ""       # LaTeX, the values put in
+    values: tuple = ()
+    output: object = None
+    reason: str = ""
+
+
+def parse_input(text: str):
+    """An input batch from the command line: ``,`` separates values, ``;`` rows,
+    ``|`` examples when each is a matrix; without ``|`` each row is one example.
+
+    >>> parse_input("0,1;2,3").tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    >>> parse_input("1,2;3,4 | 5,6;7,8").shape
+    (2, 2, 2)
+    """
+    import numpy as np
+
+    def rows(part: str):
+        out = []
+        for row in part.split(";"):
+            try:
+                out.append([float(v) for v in row.split(",")])
+            except ValueError:
+                raise UsageError(f"--input '{text}': write numbers separated by ',' "
+                                 f"(values), ';' (rows) and '|' (examples), e.g. "
+                                 f"\"0,1;2,3\"") from None
+        if len({len(r) for r in out}) != 1:
+            raise UsageError(f"--input '{text}': every row needs as many values")
+        return out
+
+    parts = [p for p in text.split("|")]
+    data = [rows(p) for p in parts] if len(parts) > 1 else rows(text)
+    if len(parts) > 1 and len({(len(d), len(d[0])) for d in data}) != 1:
+        raise UsageError(f"--input '{text}': every example needs the same shape")
+    return np.array(data, dtype=np.float32)
+
+
+def evaluate(name: str, batch, convention: str = "keras") -> Evaluation:
+    """Evaluate a layer's forward equation at its initial values (inference).
+
+    ``name`` is a layer name or a whole call with its arguments (``"groupnorm 2"``);
+    ``batch`` the input as text (see :func:`parse_input`) or an array, batch first.
+
+    >>> e = evaluate("batchnorm", "0,1;2,3")
+    >>> e.output.tolist() == [[0.0, 0.9995003938674927], [1.9990007877349854, 2.9985013008117676]]
+    True
+    """
+    import numpy as np
+
+    if convention not in CONVENTIONS:
+        raise UsageError(f"unknown convention '{convention}': use keras or torch")
+    word = name.strip().split(None, 1)[0].rstrip(",")
+    kind = find_kind(word)
+    x = parse_input(batch) if isinstance(batch, str) else np.asarray(batch, dtype=np.float32)
+    dims = "[" + ", ".join(str(d) for d in x.shape[1:]) + "]"
+    call = name.strip() if name.strip() != word else None
+    if call is None:
+        ex = kind.example
+        call = (ex.torch_call if convention == "torch" and ex.torch_call else ex.call)
+        call = kind.names[0] + call[len(call.split(None, 1)[0]):]
+    if kind.inputs == "many":
+        return Evaluation(convention, call, x, reason=(
+            "a merge needs several input tensors; --input gives one"))
+    if type(kind).at_init is LayerKind.at_init:  # no deterministic forward pass at all
+        side = _side(kind, convention)
+        return Evaluation(convention, call, x, reason=_not_evaluated(kind, side.weights,
+                                                                     convention))
+    source = example_source(kind, convention, call=call, input_dims=dims)
+    try:
+        stats = analyze(source, convention=convention, symbolic=True)
+    except SymparamError as err:
+        message = str(err).splitlines()[0].split(": ", 1)[-1]
+        hint = (f" (give the arguments as numbers: symparam explain \"{kind.names[0]} ...\" "
+                f"--input ...)" if "undefined symbol" in message else "")
+        raise UsageError(f"{call} on an input of shape (None, {', '.join(map(str, x.shape[1:]))})"
+                         f": {message}{hint}") from None
+    layer = stats.layers[-1]
+    ctx = Context(convention, stats.layout)
+    at = kind.at_init(dict(layer.args), ctx)
+    if at is None:
+        return Evaluation(convention, call, x, reason=_not_evaluated(kind, layer.weights,
+                                                                     convention))
+    out = np.asarray(at.fn(x), dtype=np.float32)
+    expected = (x.shape[0], *(int(d) for d in layer.output_shape))
+    if out.shape != expected:  # the evaluation and the analysis must agree
+        raise SymparamError(f"internal: {call} evaluated to shape {out.shape}, the analysis "
+                            f"says {expected}")
+    return Evaluation(convention, call, x, at.equation, tuple(at.values), out)
+
+
+def _not_evaluated(kind: LayerKind, weights, convention: str) -> str:
+    table = kind.init.get(convention, {})
+    random = [f"{w.name} ({_init_of(table, w.name) or 'random'})" for w in weights
+              if w.role == TRAINABLE and not re.match(r"(zeros|ones|[-\d.]+)\b",
+                                                      _init_of(table, w.name))]
+    if random:
+        return ("its initial weights are random: " + ", ".join(random)
+                + "; the output depends on the seed")
+    return "its output at the initial values is not computed here"
+
+
+def number_text(value) -> str:
+    """A float32 the shortest way that reads back to the same float32 (as NumPy
+    prints it): ``0.9995004``.
+
+    >>> import numpy as np
+    >>> number_text(1 / np.sqrt(np.float32(1.001))), number_text(2.0)
+    ('0.9995004', '2')
+    """
+    import numpy as np
+    return np.format_float_positional(np.float32(value), trim="-")
+
+
+def array_text(array) -> str:
+    """``[[0, 0.9995004], [1.9990008, 2.9985013]]``."""
+    if getattr(array, "ndim", 0) == 0:
+        return number_text(array)
+    return "[" + ", ".join(array_text(a) for a in array) + "]"
+
+
+# ---- LaTeX to plain text, for terminals ------------------------------------------------
+
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε",
+          "varepsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ",
+          "sigma": "σ", "tau": "τ", "phi": "φ", "psi": "ψ", "omega": "ω", "Sigma": "Σ",
+          "cdot": "·", "odot": "⊙", "times": "×", "top": "ᵀ", "sum": "Σ", "prod": "Π",
+          "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "in": "∈",
+          "le": "≤", "ge": "≥", "ldots": "…", "dots": "…", "to": "→", "infty": "∞",
+          "oplus": "⊕", "circ": "∘", "quad": "  ", "qquad": "  ", "mid": "|", "Phi": "Φ",
+          "Gamma": "Γ", "Delta": "Δ", "Lambda": "Λ", "Omega": "Ω", "pi": "π", "rho": "ρ",
+          "kappa": "κ", "nu": "ν", "xi": "ξ", "chi": "χ", "zeta": "ζ", "neq": "≠",
+          "leftarrow": "←", "mapsto": "↦", "approx": "≈", "sim": "~"}
+_SIMPLE = re.compile(r"^[\w.]+$")
+
+
+def _group(tex: str, start: int) -> tuple[str, int]:
+    """The brace group starting at ``start`` (after optional spaces): its inside and
+    the index after it."""
+    i = start
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i < len(tex) and tex[i] == "\\":  # one command: ^\top
+        m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+        return m.group(0), i + len(m.group(0))
+    if i >= len(tex) or tex[i] != "{":
+        return (tex[i:i + 1], i + 1)
+    depth = 0
+    for j in range(i, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return tex[i + 1:j], j + 1
+    return tex[i + 1:], len(tex)
+
+
+def _wrap(text: str) -> str:
+    """Parentheses around a numerator or denominator unless it is one term."""
+    if _SIMPLE.match(text):
+        return text
+    call = re.match(r"^\w+\((.*)\)$", text)
+    if call and _balanced(call.group(1)):
+        return text
+    return f"({text})"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def plain(tex: str) -> str:
+    """LaTeX math as plain text for a terminal.
+
+    >>> plain(r"y = \\gamma \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}} + \\beta")
+    'y = γ (x - μ)/sqrt(σ^2 + ε) + β'
+    """
+    out, i = [], 0
+    while i < len(tex):
+        c = tex[i]
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            cmd, i = m.group(1), i + len(m.group(0))
+            if cmd == "frac":
+                num, i = _group(tex, i)
+                den, i = _group(tex, i)
+                out.append(f"{_wrap(plain(num))}/{_wrap(plain(den))}")
+            elif cmd == "sqrt":
+                arg, i = _group(tex, i)
+                out.append(f"sqrt({plain(arg)})")
+            elif cmd in ("mathrm", "operatorname", "text", "mathit", "mathbf", "textrm",
+                         "mathcal", "mathrel", "boldsymbol"):
+                arg, i = _group(tex, i)
+                out.append(plain(arg))
+            elif cmd in ("left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr"):
+                continue
+            elif cmd in ("begin", "end"):
+                _, i = _group(tex, i)  # the environment's name
+            elif cmd == "overline":  # a mean, in the equations here
+                arg, i = _group(tex, i)
+                out.append(f"mean({plain(arg)})")
+            elif cmd in ("hat", "bar", "tilde"):
+                arg, i = _group(tex, i)
+                mark = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}[cmd]
+                out.append(plain(arg) + mark)
+            elif cmd in (",", ";", " ", ":", "!"):
+                out.append("" if cmd == "!" else " ")
+            elif cmd in ("{", "}", "_", "%", "#", "&"):
+                out.append(cmd)
+            elif cmd == "\\":
+                out.append(";")
+            else:
+                out.append(_GREEK.get(cmd, cmd))
+        elif c in "_^":
+            arg, i = _group(tex, i + 1)
+            text = plain(arg)
+            if text == "ᵀ":
+                out.append(text)
+                continue
+            out.append(c + (text if len(text) == 1 or _SIMPLE.match(text) else f"({text})")
+                       if c == "^" or len(text) > 0 else "")
+        elif c in "{}":
+            i += 1
+        elif c == "&":
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    text = "".join(out)
+    return re.sub(r" {2,}", " ", text).strip()
+
+
+# ---- rendering ------------------------------------------------------------------------
+
+FORMATS = {"text": "card.txt.j2", "markdown": "card.md.j2", "latex": "card.tex.j2"}
+
+
+def _math(c: Card):
+    from .render.document import symbol_names
+    names = symbol_names(c.symbols)
+
+    def latex(expr) -> str:
+        return sympy.latex(sympy.sympify(expr), symbol_names=names)
+
+    def shape(dims) -> str:
+        return r" \times ".join(latex(d) for d in dims) if dims else "1"
+
+    def batch_shape(dims) -> str:
+        return r"(\mathrm{None}" + "".join(", " + latex(d) for d in dims) + ")"
+
+    latex.shape, latex.batch_shape = shape, batch_shape
+    return latex
+
+
+def _environment(latex: bool):
+    import jinja2
+
+    from .render import fmt
+    from .resources import resource_dir
+    options = dict(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+                   undefined=jinja2.StrictUndefined, trim_blocks=True,
+                   lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    if latex:
+        options.update(block_start_string=r"\BLOCK{", block_end_string="}",
+                       variable_start_string=r"\VAR{", variable_end_string="}",
+                       comment_start_string=r"\#{", comment_end_string="}",
+                       line_statement_prefix="%%", line_comment_prefix="%#")
+    env = jinja2.Environment(**options)
+    env.filters.update(tex=_tex_prose, md=fmt.md_code, plain=plain,
+                       formula=fmt.formula, array=array_text, number=number_text)
+    return env
+
+
+_TEX_SYMBOLS = {"±": r"$\pm$", "×": r"$\times$"}
+
+
+def _tex_prose(text) -> str:
+    """Prose for LaTeX: special characters escaped, the few symbols cards use in
+    words (± of an initial range, × of a shape) as math, so pdflatex needs no
+    Unicode set-up.
+
+    >>> print(_tex_prose("U(±1/sqrt(fan_in)) as n × u"))
+    U($\\pm$1/\\allowbreak{}sqrt(fan\\_\\allowbreak{}in)) as n $\\times$ u
+    """
+    from .render import fmt
+    out = fmt.tex_escape(text)
+    for char, tex in _TEX_SYMBOLS.items():
+        out = out.replace(char, tex)
+    # Long names and formulas in words may break after an underscore or a slash.
+    return out.replace(r"\_", r"\_\allowbreak{}").replace("/", r"/\allowbreak{}")
+
+
+_ENVS: dict = {}
+
+
+def _template(name: str):
+    latex = name.endswith(".tex.j2")
+    if latex not in _ENVS:
+        _ENVS[latex] = _environment(latex)
+    return _ENVS[latex].get_template(name)
+
+
+def render(c: Card, fmt_name: str = "text", convention: Optional[str] = None,
+           evaluation: Optional[Evaluation] = None) -> str:
+    """A card as text, Markdown (GitHub flavour) or a LaTeX snippet. ``convention``
+    puts that framework first (both are always shown).
+
+    >>> print(render(card("dense")).splitlines()[0])
+    dense (alias linear): Keras Dense, PyTorch Linear
+    """
+    if fmt_name not in FORMATS:
+        raise UsageError(f"unknown format '{fmt_name}': use {', '.join(FORMATS)}")
+    sides = c.sides if convention != "torch" else (c.torch, c.keras)
+    return _template(FORMATS[fmt_name]).render(
+        card=c, sides=sides, math=_math(c), evaluation=evaluation, heading=True)
+
+
+def reference() -> str:
+    """``docs/layers.md``: every layer kind's card, by family."""
+    cards = [card(k.names[0]) for k in kinds()]
+    groups = [(FAMILY_TITLE[f], [c for c in cards if c.family == f]) for f in _FAMILIES]
+    return _template("card.index.md.j2").render(
+        groups=[(t, cs) for t, cs in groups if cs], math_for=_math)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python -m symparam.cards --write docs/layers.md`` (or ``--check FILE``)."""
+    import argparse
+    from pathlib import Path
+    parser = argparse.ArgumentParser(prog="python -m symparam.cards",
+                                     description="Generate the layer reference.")
+    parser.add_argument("--write", metavar="FILE", type=Path)
+    parser.add_argument("--check", metavar="FILE", type=Path)
+    args = parser.parse_args(argv)
+    text = reference()
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}", file=sys.stderr)
+    if args.check:
+        if args.check.read_text(encoding="utf-8") != text:
+            print(f"{args.check} is stale: run python -m symparam.cards --write "
+                  f"{args.check}", file=sys.stderr)
+            return 1
+    if not (args.write or args.check):
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
