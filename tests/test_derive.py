@@ -57,7 +57,7 @@ def test_dense_is_formula_then_numbers_then_result():
     assert ("P &= h n + h \\\\\n  &= h \\left(n + 1\\right) \\\\\n"
             "  &= 512 \\cdot \\left(4{,}096 + 1\\right) \\\\\n  &= 2{,}097{,}664") in md
     text = derivation(analyze(SEED000), "text")
-    assert "  P = h*n + h\n    = h*(n + 1)\n    = 512*(4,096 + 1)\n    = 2,097,664" in text
+    assert "  P = h*n + h\n    = h*(n + 1)\n    = 512*(4096 + 1)\n    = 2,097,664" in text
 
 
 def test_batchnorm_roles_and_why_both_conventions():
@@ -377,3 +377,11 @@ def test_golden_derivations(name):
     assert text == path.read_text(encoding="utf-8"), (
         f"{name} changed; if intended, regenerate with SYMPARAM_REGEN_GOLDEN=1 and review "
         f"the diff")
+
+
+def test_a_bar_in_a_symbol_does_not_split_a_markdown_table():
+    s = analyze('model lm(V = 100 "|V|", d = 8):\n    input [d]\n    dense V\n')
+    md = derivation(s, "markdown")
+    row = next(line for line in md.splitlines() if line.startswith("| `kernel`"))
+    assert row.count("|") == 5  # the cell separators only
+    assert r"\vert V\vert" in row

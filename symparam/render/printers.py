@@ -47,6 +47,9 @@ class _Latex(LatexPrinter):
     r"""sympy's LaTeX, with a floor or ceiling over one fraction as a textbook writes
     it: ``\left\lfloor \frac{H - 3}{2} \right\rfloor``, not ``\frac{H}{2} - \frac{3}{2}``."""
 
+    def _print_Integer(self, expr):
+        return fmt.tex_number(int(expr))  # 23{,}578{,}240, as the results print
+
     def _print_floor(self, expr, exp=None):
         return self._rounding(expr, r"\lfloor", r"\rfloor", exp)
 
@@ -152,8 +155,12 @@ class TexMath:
         """The terms of a sum, in the order sympy prints them."""
         expr = _expr(expr)
         if isinstance(expr, sympy.Add) and not expr.is_number:
-            return tuple(self(t) for t in expr.as_ordered_terms())
+            return tuple(self.term(t) for t in expr.as_ordered_terms())
         return (self(expr),)
+
+    def term(self, expr) -> str:
+        """A term of a sum."""
+        return self(expr)
 
     def join(self, step: Step) -> str:
         out = step[0] if step else "0"
@@ -234,9 +241,8 @@ class TexMath:
         known = all(fmt.as_int(p) is not None for p in t.parts)
         if self.stats.values and known and 1 < len(t.parts) <= MAX_PARTS:
             steps.append(tuple(self(p) for p in t.parts))
-        elif self.stats.values and len(t.parts) == 1 and \
-                _expr(t.closed).free_symbols & set(self.stats.values):
-            steps.append(self._valued_terms(t.closed))  # one layer: its numbers put in
+        elif self.stats.values and _expr(t.closed).free_symbols & set(self.stats.values):
+            steps.append(self._valued_terms(t.closed))  # the closed form, numbers put in
         steps.append(self.result(t.at_values))
         return _distinct(steps)
 
@@ -313,8 +319,8 @@ class _Text(StrPrinter):
         return super()._print_Add(expr, order)
 
     def _print_Symbol(self, expr):
-        if expr in self.values:
-            return fmt.number(int(self.values[expr]))
+        if expr in self.values:  # no separators inside a formula: 512*(4096 + 1)
+            return str(int(self.values[expr]))
         return super()._print_Symbol(expr)
 
 
@@ -339,6 +345,12 @@ class TextMath(TexMath):
     @staticmethod
     def number(value: int) -> str:
         return fmt.number(value)
+
+    def term(self, expr) -> str:
+        """A term of a sum: a number without separators, which would read as commas
+        in a formula (the results keep theirs)."""
+        value = fmt.as_int(expr)
+        return str(value) if value is not None else self(expr)
 
     def with_values(self, expr) -> str:
         return self._values.doprint(_expr(expr))
