@@ -89,3 +89,33 @@ def test_pytorch_agrees_with_symparams_torch_convention(key, frameworks):
     batchnorms = sum(1 for n in graph.nodes if n.kind == "batchnorm")
     assert torch.totals["total"] == total - non_trainable == trainable
     assert torch.totals["buffers"] == non_trainable + batchnorms
+
+
+# ---- the zoo ------------------------------------------------------------------------
+# Every zoo model, layer by layer, in its own convention's framework and (where
+# symparam accepts it) in the other's. Keras builds symbolically (no forward pass: VGG16
+# and ResNet-50 are big); PyTorch builds on the meta device (shapes, no data), so even
+# GPT-2 and BERT cost no memory, and runs a forward pass there.
+
+ZOO = Path(__file__).resolve().parent.parent / "zoo"
+ZOO_MODELS = sorted((p.stem, m) for p in ZOO.glob("*.symp")
+                    for m in symparam.parse_file(p).models)
+
+
+@pytest.mark.parametrize("key", ZOO_MODELS, ids=lambda k: f"{k[0]}-{k[1]}")
+def test_zoo_model_layer_by_layer(key, frameworks):
+    from oracle import keras_build, torch_build
+    doc = symparam.parse_file(ZOO / f"{key[0]}.symp")
+    own = symparam.analyze(doc, model=key[1]).convention
+    for convention in (own, {"keras": "torch", "torch": "keras"}[own]):
+        try:
+            stats = symparam.analyze(doc, model=key[1], convention=convention)
+        except symparam.SymparamError:
+            assert convention != own
+            continue
+        graph = build_graph(stats)
+        if convention == "keras":
+            measured = keras_build.measure(graph, forward=False)
+        else:
+            measured = torch_build.measure(graph, device="meta")
+        assert differences(graph, measured) == [], (key, convention)

@@ -428,10 +428,12 @@ def _numel(tensors) -> int:
     return int(sum(t.numel() for t in tensors))
 
 
-def measure(g: Graph, forward: bool = True) -> Measured:
+def measure(g: Graph, forward: bool = True, device: str = "cpu") -> Measured:
     """Build ``g`` in PyTorch; count parameters (by requires_grad) and buffers, and
-    record every node's output shape from a forward pass on zeros."""
-    model = GraphModule(g).eval()
+    record every node's output shape from a forward pass on zeros. On ``device =
+    "meta"`` tensors have shapes but no data: big models cost no memory or time."""
+    with torch.device(device):
+        model = GraphModule(g).eval()
     params = list(model.parameters())
     m = Measured(framework="torch")
     m.totals = {"total": _numel(params),
@@ -452,7 +454,7 @@ def measure(g: Graph, forward: bool = True) -> Measured:
                         "buffers": _numel(bs),
                         "weight_shapes": [tuple(t.shape) for t in ps + bs]}
     if forward:
-        batch = [torch.zeros((2, *n.output_shape),
+        batch = [torch.zeros((2, *n.output_shape), device=device,
                              dtype=torch.long if n.id in g.int_inputs else torch.float32)
                  for n in g.inputs]
         with torch.no_grad():
