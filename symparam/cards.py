@@ -236,17 +236,15 @@ def _side(kind: LayerKind, convention: str) -> Side:
     try:
         stats = analyze(source, convention=convention, symbolic=True)
     except SymparamError as err:
-        return Side(convention, source, error=str(err).splitlines()[0].split(": ", 1)[-1])
+        message = str(err).splitlines()[0].split(": ", 1)[-1]
+        prefix = f"{kind.names[0]}: "  # the analyzer names the layer; the card already does
+        return Side(convention, source, error=message[len(prefix):] if message.startswith(
+            prefix) else message)
     layer = stats.layers[-1]
     table = kind.init.get(convention, {})
     weights = tuple(WeightRow(w.name, tuple(w.shape), w.role, w.size, w.why,
                               _init_of(table, w.name)) for w in layer.weights)
-    names = {_init_key(table, w.name) for w in layer.weights}
-    args = {n for a in kind.args for n in (a.name, *a.aliases)}
-    # A constant is an argument's default (epsilon, momentum) or a number; other keys
-    # are weights this example does not have (LSTM's weight_hr without proj_size).
-    constants = tuple((k, v) for k, v in table.items() if k not in names
-                      and (k in args or re.match(r"[-\d.]", v)))
+    constants = tuple(kind.constants.get(convention, {}).items())
     counts = {"total": layer.params, "trainable": layer.trainable,
               "non_trainable": layer.non_trainable, "buffers": layer.buffers}
     return Side(convention, source, "", layer.type, tuple(stats.symbols),
@@ -417,7 +415,9 @@ def evaluate(name: str, batch, convention: str = "keras") -> Evaluation:
     except SymparamError as err:
         message = str(err).splitlines()[0].split(": ", 1)[-1]
         hint = (f" (give the arguments as numbers: symparam explain \"{kind.names[0]} ...\" "
-                f"--input ...)" if "undefined symbol" in message else "")
+                f"--input ...)" if "undefined symbol" in message else
+                " (--input: ';' separates examples, or the rows of each example when '|' "
+                "separates the examples)" if "expects a" in message else "")
         raise UsageError(f"{call} on an input of shape (None, {', '.join(map(str, x.shape[1:]))})"
                          f": {message}{hint}") from None
     layer = stats.layers[-1]

@@ -292,6 +292,11 @@ def test_forward_with_channels(frameworks):
             ("global_avgpool1d", keras.layers.GlobalAveragePooling1D(), None),
             ("upsample1d 2", keras.layers.UpSampling1D(2), torch.nn.Upsample(scale_factor=2)),
             ("zeropad1d 1", keras.layers.ZeroPadding1D(1), torch.nn.ZeroPad1d(1)),
+            # 4 steps into 3: overlapping windows [0, 2), [1, 3), [2, 4).
+            ("adaptive_avgpool1d 3", keras.layers.AdaptiveAveragePooling1D(3),
+             torch.nn.AdaptiveAvgPool1d(3)),
+            ("adaptive_maxpool1d 3", keras.layers.AdaptiveMaxPooling1D(3),
+             torch.nn.AdaptiveMaxPool1d(3)),
             ("groupnorm 1", keras.layers.GroupNormalization(1), torch.nn.GroupNorm(1, 2)),
             ("instancenorm", None, torch.nn.InstanceNorm1d(2))]:
         if k_layer is not None:

@@ -132,6 +132,7 @@ class LayerKind:
     equation: str = ""
     where: str = ""
     init: ClassVar[dict] = {}
+    constants: ClassVar[dict] = {}  # the same for constants: {"keras": {"epsilon": "0.001"}}
     example: Optional["Example"] = None
 
     def at_init(self, args: dict, ctx: Context) -> Optional["AtInit"]:

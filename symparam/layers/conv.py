@@ -502,6 +502,25 @@ class AdaptivePool(LayerKind):
                          r"\left\lceil \frac{(p + 1) n}{o} \right\rceil\right)")
         self.where = "per axis: n input positions, o output positions"
 
+    def at_init(self, args, ctx):
+        """No weights: each output position pools its window W(p), per axis."""
+        rank, op = self.rank, self.op
+
+        def fn(x):
+            import math
+
+            import numpy as np
+            for axis, o in zip(range(1, rank + 1), args["output_size"]):
+                n = x.shape[axis]
+                o = n if o is None else int(o)
+                parts = [np.take(x, range(p * n // o, math.ceil((p + 1) * n / o)), axis=axis)
+                         for p in range(o)]
+                x = np.stack([part.max(axis=axis) if op == "max"
+                              else part.mean(axis=axis, dtype=np.float32) for part in parts],
+                             axis=axis)
+            return x
+        return AtInit(self.equation, (), _channels_to_end(fn, ctx))
+
     def cost(self, a, x, out, ctx):
         """One element operation per input element (each read into one window; for
         adaptive pooling exact when the output sizes divide the input sizes)."""

@@ -202,7 +202,7 @@ class ActivationLayer(LayerKind):
         return "" if self.fn else "f is the named activation function, element-wise"
 
     @property
-    def init(self) -> dict:
+    def constants(self) -> dict:
         if self.fn == "leaky_relu":
             return {"keras": {"negative_slope": "0.3"}, "torch": {"negative_slope": "0.01"}}
         return {}

@@ -98,8 +98,9 @@ def _torch_rank_name(base: str, input_shape, low: int = 1) -> str:
 
 # ---- cards: initial values, and the forward pass at them ---------------------------
 
-_AFFINE_INIT = {"keras": {"gamma": "ones", "beta": "zeros", "epsilon": "0.001"},
-                "torch": {"weight": "ones", "bias": "zeros", "epsilon": "1e-05"}}
+_AFFINE_INIT = {"keras": {"gamma": "ones", "beta": "zeros"},
+                "torch": {"weight": "ones", "bias": "zeros"}}
+_EPSILON = {"keras": {"epsilon": "0.001"}, "torch": {"epsilon": "1e-05"}}
 _STANDARDIZE = r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}"
 
 
@@ -149,11 +150,13 @@ class BatchNorm(LayerKind):
     where = ("per channel; at inference mu and sigma squared are the moving (running) mean and "
              "variance, while training the batch's")
     init = {"keras": {**_AFFINE_INIT["keras"], "moving_mean": "zeros",
-                      "moving_variance": "ones", "momentum": "0.99 (moving = 0.99 moving + "
-                                                            "0.01 batch)"},
+                      "moving_variance": "ones"},
             "torch": {**_AFFINE_INIT["torch"], "running_mean": "zeros", "running_var": "ones",
-                      "num_batches_tracked": "0", "momentum": "0.1 (running = 0.9 running + "
-                                                              "0.1 batch)"}}
+                      "num_batches_tracked": "0"}}
+    constants = {"keras": {**_EPSILON["keras"],
+                           "momentum": "0.99 (moving = 0.99 moving + 0.01 batch)"},
+                 "torch": {**_EPSILON["torch"],
+                           "momentum": "0.1 (running = 0.9 running + 0.1 batch)"}}
     example = Example("[C]", "batchnorm")
 
     def at_init(self, args, ctx):
@@ -210,7 +213,7 @@ class LayerNorm(LayerKind):
            "gamma and beta have the shape of those axes.")
     equation = BatchNorm.equation
     where = "mu, sigma squared: the mean and variance of each example over the normalized axes"
-    init = _AFFINE_INIT
+    init, constants = _AFFINE_INIT, _EPSILON
     example = Example("[T, d]", "layernorm")
 
     def at_init(self, args, ctx):
@@ -250,9 +253,10 @@ class RMSNorm(LayerKind):
     doc = "Divides each example by its root mean square over the given axes, then scales."
     equation = r"y = \gamma \frac{x}{\sqrt{\overline{x^2} + \epsilon}}"
     where = "the mean of the squares over the normalized axes (the last by default)"
-    init = {"keras": {"scale": "ones", "epsilon": "1e-06"},
-            "torch": {"weight": "ones",
-                      "epsilon": "None: torch.finfo(dtype).eps, 1.1920929e-07 in float32"}}
+    init = {"keras": {"scale": "ones"}, "torch": {"weight": "ones"}}
+    constants = {"keras": {"epsilon": "1e-06"},
+                 "torch": {"epsilon": "None: torch.finfo(dtype).eps, 1.1920929e-07 in "
+                                      "float32"}}
     example = Example("[T, d]", "rmsnorm")
 
     def at_init(self, args, ctx):
@@ -306,7 +310,7 @@ class GroupNorm(LayerKind):
     equation = BatchNorm.equation
     where = ("mu, sigma squared: the mean and variance of each example over its group's "
              "C/G channels and all positions; gamma, beta per channel")
-    init = _AFFINE_INIT
+    init, constants = _AFFINE_INIT, _EPSILON
     example = Example("[H, W, C]", "groupnorm G", torch_input="[C, H, W]")
 
     def at_init(self, args, ctx):
@@ -360,6 +364,7 @@ class InstanceNorm(LayerKind):
              "its positions; gamma and beta only with affine = true")
     init = {"torch": {**_AFFINE_INIT["torch"], "running_mean": "zeros", "running_var": "ones",
                       "num_batches_tracked": "0"}}
+    constants = {"torch": _EPSILON["torch"]}
     example = Example("[L, C]", "instancenorm", torch_input="[C, L]")
 
     def at_init(self, args, ctx):
