@@ -191,3 +191,11 @@ def test_the_oracle_docstring_examples_run():
     for module in (compare, gen_module, graph, shrink_module):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_the_shrinker_removes_a_residual_with_its_shortcut():
+    src = ("model m():\n    input [4]\n    residual:\n        dense 3\n    shortcut:\n"
+           "        dense 3\n    dense 2, bias = false\n")
+    small = shrink(src, lambda s: "bias = false" in s and "shortcut" not in s.split(
+        "residual")[0] and s.count("residual") == s.count("shortcut"))
+    assert small == "model m():\n    input [4]\n    dense 2, bias = false\n"

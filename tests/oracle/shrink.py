@@ -21,11 +21,20 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _without(lines: list[str], i: int) -> list[str]:
-    """``lines`` without line i and the lines indented under it."""
+def _group_end(lines: list[str], i: int) -> int:
     j = i + 1
     while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > _indent(lines[i])):
         j += 1
+    return j
+
+
+def _without(lines: list[str], i: int) -> list[str]:
+    """``lines`` without line i and the lines indented under it (and a ``residual:``
+    without its ``shortcut:``, which cannot stand alone)."""
+    j = _group_end(lines, i)
+    if j < len(lines) and lines[j].strip() == "shortcut:" and \
+            _indent(lines[j]) == _indent(lines[i]) and lines[i].strip() == "residual:":
+        j = _group_end(lines, j)
     return lines[:i] + lines[j:]
 
 
