@@ -8,6 +8,7 @@ published in the frameworks' documentation (LSTM: PyTorch adds a second bias, 4u
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,15 @@ n, u, C = (sympy.Symbol(s, integer=True, positive=True) for s in ("n", "u", "C")
 # Seed 003: Keras's model.predict on [[0, 1], [2, 3]] with an untrained
 # BatchNormalization(axis=1), as the person printed it (float32).
 SEED_003 = [[0.0, 0.99950039], [1.99900079, 2.9985013]]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_names():
+    """Keras numbers its automatic layer names process-wide (activation_3): start the
+    next test, here or in another module, from a clean session."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
 
 
 def run(*args: str, code: int = 0):
