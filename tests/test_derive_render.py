@@ -80,6 +80,15 @@ def test_every_standalone_document_compiles_without_overfull_boxes(tmp_path):
     for name, tex in docs.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / f"{name}.tex").write_text(tex, encoding="utf-8")
+    # The snippet, \input into a paper that loads amsmath and nothing else.
+    paper = tmp_path / "paper"
+    paper.mkdir()
+    (paper / "derivation.tex").write_text(
+        derivation(analyze(parse_file(MODELS[0][1]), model=MODELS[0][2]), "latex"))
+    (paper / "paper.tex").write_text("\\documentclass{article}\n\\usepackage{amsmath}\n"
+                                     "\\begin{document}\n\\section{Parameters}\n"
+                                     "\\input{derivation}\n\\end{document}\n")
+    docs["paper"] = ""
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         results = list(pool.map(lambda n: _pdflatex(tmp_path / n, n), docs))
     problems = []

@@ -92,7 +92,11 @@ class TexMath:
     tex = True
     out_label = r"n_{\mathrm{out}}"  # the output size in a shape rule
     times = r" \times "
-    width = 52  # characters of math per row before a sum breaks
+    # Characters of math a row holds: an article's text is about 62 wide, less the
+    # label's column (align* puts the labels in a column of their own).
+    line = 60
+    width = 52  # rows without a long label
+    opening, closing = r"\bigl(", r"\bigr)"  # brackets a row break may fall between
 
     def __init__(self, stats: ModelStats, breakable: bool = False):
         self.stats = stats
@@ -152,11 +156,21 @@ class TexMath:
         return " = ".join(_distinct(steps))
 
     def terms(self, expr) -> Step:
-        """The terms of a sum, in the order sympy prints them."""
+        """The terms of a sum, in the order sympy prints them; a product too wide for
+        a row, ``d (a + b + c)``, as pieces a row may break between."""
         expr = _expr(expr)
         if isinstance(expr, sympy.Add) and not expr.is_number:
             return tuple(self.term(t) for t in expr.as_ordered_terms())
-        return (self(expr),)
+        whole = self(expr)
+        if isinstance(expr, sympy.Mul) and visible(whole) > self.width:
+            sums = [f for f in expr.args if isinstance(f, sympy.Add)]
+            if len(sums) == 1:
+                head = self(sympy.Mul(*[f for f in expr.args if f is not sums[0]]))
+                inner = self.terms(sums[0])
+                first = f"{head} {self.opening}{inner[0]}" if self.tex else \
+                    f"{head}*{self.opening}{inner[0]}"
+                return (first, *inner[1:-1], inner[-1] + self.closing)
+        return (whole,)
 
     def term(self, expr) -> str:
         """A term of a sum."""
@@ -261,10 +275,27 @@ class TexMath:
 
     # ---- layout -----------------------------------------------------------------
 
+    def room(self, *labels: str) -> int:
+        """How much math a row holds beside the widest of ``labels``."""
+        return max(24, self.line - max((visible(label) for label in labels), default=0))
+
+    def total_room(self, totals) -> int:
+        """The room beside the totals' labels, which share one ``align*``."""
+        return self.room(*(self.text(t.label) for t in totals))
+
+    def table_fits(self, f: LayerFacts) -> bool:
+        """Does the layer's weight table (name, shape, role, size) fit an article's
+        line? When not, a template lists the weights instead."""
+        columns = [[len(w.name) + 1 for w in f.weights], [visible(self.shape(w.shape))
+                                                          for w in f.weights],
+                   [len(w.role_text) for w in f.weights], [visible(self(w.size))
+                                                           for w in f.weights]]
+        return sum(max(c, default=0) for c in columns) + 8 <= self.line
+
     def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
         """Rows of an ``align*`` or ``aligned``: ``label &= a \\\\ &= b``, each step on
         its own row and a long sum broken over several rows (``&\\quad + ...``)."""
-        width = width or self.width
+        width = width or min(self.width, self.room(label))
         rows = []
         for step in steps:
             line, used = "", 0
@@ -329,6 +360,7 @@ class TextMath(TexMath):
 
     tex = False
     out_label = "n_out"
+    opening, closing = "(", ")"
     times = " x "
     dot = "*"
     width = 72
