@@ -255,6 +255,12 @@ SOURCE_ERRORS = [
      r'got the string "\\x"', 3, '"'),
     ("dropout rate of 1.5", MLP + "    dropout 1.5\n", {},
      r"expected a rate from 0 up to \(not including\) 1, got 3/2", 3, "1.5"),
+    ("a symbolic axis", MLP + "    layernorm axis = n\n", {},
+     r"layernorm argument 'axis': an axis must be a whole number, got n", 3, "n"),
+    ("a symbolic concatenation axis", MLP + "    dense 3 as y\n    concat y, axis = n\n", {},
+     r"concat: an axis must be a whole number, got n", 4, "concat"),
+    ("no axis", "convention torch\n" + MLP + "    layernorm axis = []\n", {},
+     r"expected at least one axis, got \[\]", 4, "[]"),
     ("groups that do not divide", "model m():\n    input [8, 8, 3]\n"
      "    conv2d 4, 3, groups = 2\n", {},
      r"input channels 3 are not divisible by groups=2", 3, "conv2d"),
@@ -429,6 +435,32 @@ def test_cli_bad_set_value(tmp_path):
 
 
 # ---- fuzzing: mutated examples raise SymparamError or nothing else ------------------
+
+_WEIRD = ["0", "-1", "2.5", "n", "n / 2", "same", "true", "none", '"x"', "[]", "[2, 2]",
+          "[[1, 2], [3, 4]]", "[n, 2]", "[-1]", "[1, 2, 3, 4]", "x"]
+_SHAPES = ["[8]", "[8, 8, 3]", "[4, 8, 8, 3]", "[n, n, 3]", "[]"]
+
+
+def test_fuzz_every_layer_argument_with_odd_values():
+    """Each layer kind, each argument given an odd value, on inputs of several ranks,
+    in both conventions: a SymparamError or a result, nothing else."""
+    from symparam.layers.base import REGISTRY
+    rng = random.Random(7)
+    kinds = sorted({kind.names[0]: kind for kind in REGISTRY.values()}.items())
+    for _ in range(600):
+        name, kind = rng.choice(kinds)
+        arg = rng.choice([a.name for a in kind.args] or ["axis"])
+        text = (f"convention {rng.choice(['keras', 'torch'])}\nmodel m(n = 8):\n"
+                f"    input {rng.choice(_SHAPES)} as x\n"
+                f"    {name} {arg} = {rng.choice(_WEIRD)}\n")
+        try:
+            stats = analyze(text)
+            stats.total, stats.buffers
+        except SymparamError:
+            pass
+        except Exception as err:  # pragma: no cover - the failure this test looks for
+            pytest.fail(f"{type(err).__name__}: {err}\n{text}")
+
 
 def _mutate(text: str, rng: random.Random) -> str:
     lines = text.split("\n")

@@ -319,14 +319,21 @@ def optional(convert):
 
 def axis(v, ctx=None):
     if isinstance(v, tuple):
-        return tuple(signed(i) for i in v)
-    return signed(v)
+        if not v:
+            raise ArgError("expected at least one axis, got []")
+        return tuple(axis(i) for i in v)
+    v = signed(v)
+    if not v.is_Integer:
+        raise ArgError(f"an axis must be a whole number, got {v}")
+    return v
 
 
 def normalize_axis(ax, rank: int) -> int:
     """Keras-style axis (batch counted as axis 0, negatives from the end) to an index
     into the shape without the batch axis."""
     if not isinstance(ax, int):
+        if not (isinstance(ax, sympy.Basic) and ax.is_Integer):  # an axis is never symbolic
+            raise ArgError(f"an axis must be a whole number, got {ax}")
         ax = int(ax)
     full = ax if ax >= 0 else rank + 1 + ax
     if not 1 <= full <= rank:
