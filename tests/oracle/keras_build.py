@@ -29,14 +29,18 @@ def _rank(kind: str) -> int:
     return int(kind.rstrip("d")[-1])
 
 
-def _int_padding(node: Node, g: Graph, pad) -> list:
-    """Keras has no integer padding: zero-pad first, then a valid window."""
-    rank = len(pad)
+def _padding(a: dict, g: Graph) -> tuple[list, str]:
+    """(layers to apply first, Keras's padding word). Keras has no integer padding:
+    an integer padding p is a ZeroPadding of p on each side, then a valid window."""
+    pad = a["padding"]
+    if isinstance(pad, str):
+        return [], pad
     if not any(pad):
-        return []
+        return [], "valid"
+    rank = len(pad)
     return [getattr(kl, f"ZeroPadding{SUFFIX[rank]}")(
         padding=tuple((p, p) for p in pad) if rank > 1 else (pad[0], pad[0]),
-        data_format=_fmt(g))]
+        data_format=_fmt(g))], "valid"
 
 
 def dense(node, g):
@@ -46,11 +50,10 @@ def dense(node, g):
 
 def conv(node, g):
     a, rank = node.args, _rank(node.kind)
-    pad = a["padding"]
-    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    before, pad = _padding(a, g)
     layer = getattr(kl, f"Conv{SUFFIX[rank]}")(
         a["filters"], a["kernel"], strides=a["stride"],
-        padding=pad if isinstance(pad, str) else "valid", dilation_rate=a["dilation"],
+        padding=pad, dilation_rate=a["dilation"],
         groups=a["groups"], use_bias=a["bias"], activation=a["activation"],
         data_format=_fmt(g))
     return before + [layer]
@@ -58,21 +61,19 @@ def conv(node, g):
 
 def depthwise(node, g):
     a, rank = node.args, _rank(node.kind.split("_")[-1])
-    pad = a["padding"]
-    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    before, pad = _padding(a, g)
     return before + [getattr(kl, f"DepthwiseConv{SUFFIX[rank]}")(
-        a["kernel"], strides=a["stride"], padding=pad if isinstance(pad, str) else "valid",
+        a["kernel"], strides=a["stride"], padding=pad,
         depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation"],
         use_bias=a["bias"], activation=a["activation"], data_format=_fmt(g))]
 
 
 def separable(node, g):
     a, rank = node.args, _rank(node.kind.split("_")[-1])
-    pad = a["padding"]
-    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    before, pad = _padding(a, g)
     return before + [getattr(kl, f"SeparableConv{SUFFIX[rank]}")(
         a["filters"], a["kernel"], strides=a["stride"],
-        padding=pad if isinstance(pad, str) else "valid",
+        padding=pad,
         depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation"],
         use_bias=a["bias"], activation=a["activation"], data_format=_fmt(g))]
 
@@ -213,10 +214,9 @@ def _key_value(node, xs):
 def pool(node, g):
     a, rank = node.args, _rank(node.kind)
     word = "Max" if node.kind.startswith("max") else "Average"
-    pad = a["padding"]
-    before = [] if isinstance(pad, str) else _int_padding(node, g, pad)
+    before, pad = _padding(a, g)
     return before + [getattr(kl, f"{word}Pooling{SUFFIX[rank]}")(
-        a["pool"], strides=a["stride"], padding=pad if isinstance(pad, str) else "valid",
+        a["pool"], strides=a["stride"], padding=pad,
         data_format=_fmt(g))]
 
 
