@@ -406,6 +406,9 @@ class _Analyzer(SharingMixin):
         self.block_stack.append(node.kind)
         try:
             self.run_body(block.body, inner)
+        except SourceError as err:  # the line is in the block: say where it was used
+            err.message += f" (in block '{node.kind}' used at line {node.line})"
+            raise
         finally:
             self.block_stack.pop()
         out = inner.current

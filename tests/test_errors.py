@@ -120,6 +120,11 @@ SOURCE_ERRORS = [
      r"input dimension: undefined symbol 'q'", 2, "q]"),
     ("undefined symbol in a default", "model m(n = q):\n    input [n]\n", {},
      r"undefined symbol 'q'", 1, "q)"),
+    ("a bad value given to a block names where the block was used",
+     "block inner(k):\n    conv2d 4, k\nblock outer(k):\n    inner k\nmodel m():\n"
+     "    input [3, 3, 1]\n    outer 5\n", {},
+     r"window of size 5 is larger than its input of size 3 \(in block 'inner' used at line 4\) "
+     r"\(in block 'outer' used at line 7\)\n", 2, "conv2d"),
     ("a block does not see the model's symbols",
      "block b(k):\n    dense n\nmodel m(n = 3):\n    input [n]\n    b 4\n", {},
      r"undefined symbol 'n'", 2, "n"),
