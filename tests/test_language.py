@@ -617,3 +617,29 @@ def test_symbolic_total_evaluates_to_the_numeric_analysis(H, W, C):
     pooled = (keras_valid(H, 2, 2), keras_valid(W, 2, 2))
     assert numbers.value(numbers.total) == conv(7, C, 32) + 4 * 32 + dense(32 * pooled[0]
                                                                            * pooled[1], 1)
+
+
+# ---- symbols, defaults and values ------------------------------------------------------
+
+DEFAULTS = "model t(d = 512, ff = 4 * d):\n    input [d]\n    dense ff\n    dense d\n"
+
+
+@pytest.mark.parametrize("kwargs, d, ff", [
+    ({}, 512, 2048),                         # the defaults
+    ({"values": {"d": 256}}, 256, 1024),     # a default follows the symbols it uses
+    ({"values": {"ff": 100}}, 512, 100),     # a value given wins over the default
+    ({"values": {"d": 2, "ff": 3}}, 2, 3),
+])
+def test_defaults_and_values(kwargs, d, ff):
+    stats = analyze(DEFAULTS, **kwargs)
+    assert stats.value(stats.total) == dense(d, ff) + dense(ff, d)
+    assert {s.name: int(v) for s, v in stats.values.items()} == {"d": d, "ff": ff}
+
+
+def test_symbolic_ignores_the_defaults():
+    stats = analyze(DEFAULTS, symbolic=True)
+    d, ff = sym("d"), sym("ff")
+    assert equal(stats.total, dense(d, ff) + dense(ff, d))
+    assert stats.value(stats.total) is None
+    partly = analyze(DEFAULTS, symbolic=True, values={"d": 2})
+    assert equal(partly.at(partly.total), dense(2, ff) + dense(ff, 2))
