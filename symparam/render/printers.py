@@ -202,10 +202,10 @@ class TexMath:
         with the numbers put in, the result."""
         stats = self.stats
         counted = [w for w in f.weights if w.counted]
-        # A size with numbers in its shape is written as the product (7 · 7 · C · 32,
-        # not 1568 C): the reader sees where the number comes from.
-        added = tuple(self.product(w.shape) if len(w.shape) > 1 and any(
-            fmt.as_int(d) is not None for d in w.shape) else self(w.size)
+        # A size with several numbers in its shape is written as the product (7 · 7 ·
+        # C · 32, not 1568 C): the reader sees where the number comes from.
+        added = tuple(self.product(w.shape) if sum(
+            fmt.as_int(d) is not None for d in w.shape) > 1 else self(w.size)
             for w in counted) or ("0",)
         grouped = _grouped([w.size for w in counted], f.per_copy)
         if grouped is not None:  # classes (128 + 1), which sympy would add up to 129
