@@ -582,17 +582,36 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
     if not stats.values:
         return
     values_text = ", ".join(f"{s} = {v}" for s, v in stats.values.items())
-    for cond, message, where in stats.checks:
-        got = cond.xreplace(stats.values)
-        if got is sympy.false:
-            raise SourceError(f"{message} (with {values_text})", where.line or None,
-                              where.column or None, source, filename)
+
+    def fail(message, line, column):
+        raise SourceError(f"{message} (with {values_text})", line or None, column or None,
+                          source, filename)
+
+    # In the order of the model, so the first cause is reported (a negative input size,
+    # not the reshape it upsets): each layer's own conditions, then its sizes.
+    pending = [(cond, message, getattr(where, "line", 0), getattr(where, "column", 0))
+               for cond, message, where in stats.checks]
     ctx = Context(stats.convention, stats.layout)
     for layer in stats.layers:
+        for check in [c for c in pending if c[2:] == (layer.line, layer.column)]:
+            pending.remove(check)
+            if _fails(check[0], stats.values):
+                fail(*check[1:])
         problem = _layer_problem(layer, stats.values, ctx)
         if problem:
-            raise SourceError(f"layer '{layer.name}': {problem} (with {values_text})",
-                              layer.line or None, layer.column or None, source, filename)
+            fail(f"layer '{layer.name}': {problem}", layer.line, layer.column)
+    for cond, message, line, column in pending:
+        if _fails(cond, stats.values):
+            fail(message, line, column)
+
+
+def _fails(cond, values: dict) -> bool:
+    """Is a deferred condition false for these values? (A comparison of sizes that are
+    not real numbers is left to the size checks, which name the size.)"""
+    try:
+        return cond.xreplace(values) is sympy.false
+    except TypeError:
+        return False
 
 
 def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
