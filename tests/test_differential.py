@@ -81,6 +81,22 @@ def test_random_model(seed, check):
     assert not diffs, _report(seed, other, source, diffs, check)
 
 
+@pytest.mark.parametrize("seed", [SEED + i for i in range(0, COUNT, 5)],
+                         ids=lambda s: f"seed{s}")
+def test_random_model_at_other_values(seed, check):
+    """The formulas, not just the numbers at the defaults: every symbol one larger
+    (floors and ceilings land elsewhere), when symparam accepts those values."""
+    convention = "keras" if seed % 2 == 0 else "torch"
+    source = generate(seed, convention)
+    defaults = symparam.analyze(source).values
+    values = {str(s): int(v) + 1 for s, v in defaults.items()}
+    try:
+        diffs = check(source, values=values)
+    except symparam.SymparamError:
+        return  # e.g. a reshape that no longer divides: not a model for these values
+    assert not diffs, (f"at {values}:\n" + "\n".join(diffs) + f"\n--- source ---\n{source}")
+
+
 # ---- the oracle itself ----------------------------------------------------------------
 
 def test_the_generator_is_deterministic_and_varied():

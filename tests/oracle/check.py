@@ -19,13 +19,15 @@ def builder(framework: str):
     return importlib.import_module(f"{__package__}.{framework}_build")
 
 
-def check(source: str, convention: str | None = None, forward: bool = True) -> list[str]:
-    """Analyze ``source`` (in ``convention``, or the file's), build it in that
-    convention's framework, and return every difference (empty: they agree).
+def check(source: str, convention: str | None = None, forward: bool = True,
+          values: dict | None = None) -> list[str]:
+    """Analyze ``source`` (in ``convention``, or the file's; with ``values`` for its
+    symbols, or their defaults), build it in that convention's framework, and return
+    every difference (empty: they agree).
 
     A framework that refuses to build what symparam accepted is a difference too;
     symparam refusing the model raises its SymparamError (not a difference)."""
-    stats = symparam.analyze(source, convention=convention)
+    stats = symparam.analyze(source, convention=convention, values=values)
     graph = build_graph(stats)
     try:
         measured = builder(FRAMEWORK[stats.convention]).measure(graph, forward=forward)
