@@ -142,3 +142,13 @@ def test_analysis_md_outputs_are_real(command, output, monkeypatch):
     result = CliRunner().invoke(main, shlex.split(command))
     assert result.exit_code == (2 if output.startswith("error:") else 0), result.output
     assert result.output.rstrip("\n") == output.rstrip("\n"), command
+
+
+def test_memory_layers_lists_every_layer_in_order():
+    # seed002: dense 2, 3, 4 on 256 inputs; batch 4 in fp32: 4 * 4 * (2, 3, 4) bytes.
+    out = run("memory", str(ROOT / "docs" / "examples" / "seed002.symp"), "--batch", "4",
+              "--layers").stdout.splitlines()
+    rows = [line.split()[:3] for line in out if line.startswith("  layer")]
+    assert rows == [["layer", "formula", "bytes"], ["layer1", "32", "32"],
+                    ["layer2", "48", "48"], ["layer3", "64", "64"]]
+    assert " total = 144 bytes (144 B)" in out

@@ -136,8 +136,10 @@ def _bytes_cells(v, expr=None) -> list[str]:
     return [formula(expr) if expr is not None else "", ""]
 
 
-def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations) -> str:
-    """Parameter memory per dtype, training memory, activation memory."""
+def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
+                all_layers: bool = False) -> str:
+    """Parameter memory per dtype, training memory, activation memory (the five
+    largest layers, or every layer in model order with ``all_layers``)."""
     from .memory import dtype_bytes
 
     p, t = stats.value(stats.total), stats.value(stats.trainable)
@@ -163,14 +165,23 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations)
     v = stats.value(act.total)
     out += ["", f"Activation memory: every layer's output kept once, {act.bytes_per_value} "
                 f"bytes per value, batch size {act.batch} (inputs not counted)"]
-    out.append(f" total = {formula(act.total)}"
-               + (f" = {v:,} bytes ({gib(v)})" if v is not None else ""))
-    top = sorted(((stats.value(e) or 0, name, e) for name, e in act.per_layer),
-                 key=lambda r: -r[0])
-    if top and top[0][0]:
-        out.append(" largest (a layer in a repeat counts once per repeat):")
+    if act.total.is_Integer:
+        out.append(f" total = {v:,} bytes ({gib(v)})")
+    else:
+        out.append(f" total = {formula(act.total)}"
+                   + (f" = {v:,} bytes ({gib(v)})" if v is not None else ""))
+    rows = [(stats.value(e), name, e) for name, e in act.per_layer]
+    if all_layers:
+        out.append(" per layer, in model order (a layer in a repeat counts once per repeat):")
         out += table(["layer", "formula", "bytes", ""],
-                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in top[:5]],
+                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in rows],
+                     indent="  ")
+        return "\n".join(out)
+    top = sorted((r for r in rows if r[0]), key=lambda r: -r[0])[:5]
+    if top:
+        out.append(" largest (a layer in a repeat counts once per repeat; --layers lists all):")
+        out += table(["layer", "formula", "bytes", ""],
+                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in top],
                      indent="  ")
     return "\n".join(out)
 

@@ -153,8 +153,10 @@ def leading(stats, names, metric, group_by, options) -> None:
 @model_options
 @click.option("--dtypes", default="fp32,bf16,int8", show_default=True,
               help="Comma-separated dtypes for the parameter memory table.")
+@click.option("--layers", "all_layers", is_flag=True,
+              help="List every layer's activation memory, not only the five largest.")
 @metric_options
-def memory(stats, dtypes, options) -> None:
+def memory(stats, dtypes, all_layers, options) -> None:
     """Parameter memory per dtype, training memory (weights, gradients, optimizer
     state) and activation memory for a batch: formulas and bytes.
 
@@ -169,7 +171,8 @@ def memory(stats, dtypes, options) -> None:
     names = [d.strip() for d in dtypes.split(",") if d.strip()]
     click.echo(memory_text(stats, names,
                            training_memory(stats, options.optimizer, options.precision),
-                           activation_memory(stats, options.batch, options.dtype)))
+                           activation_memory(stats, options.batch, options.dtype),
+                           all_layers))
 
 
 @main.command()
