@@ -87,12 +87,18 @@ class ConventionNote:
     weights: tuple[WeightFacts, ...]
     reasons: tuple[Note, ...]  # why the other's weights that differ are as they are
 
+    # The same differences with the model's values put in (None while unknown).
+    params_at: Optional[int] = None
+    buffers_at: Optional[int] = None
+
     @property
     def parts(self) -> tuple[tuple[sympy.Expr, str], ...]:
         """The differences in words: ``((2*h, "fewer parameters"), (2*h + 1, "more
-        buffers"))``, each size without its sign."""
+        buffers"))``, each size without its sign (a difference whose sign depends on
+        the symbols says what the values given make of it)."""
         out = []
-        for diff, what in ((self.params, "parameters"), (self.buffers, "buffers")):
+        for diff, what, at in ((self.params, "parameters", self.params_at),
+                               (self.buffers, "buffers", self.buffers_at)):
             if diff == 0:
                 continue
             if diff.is_negative or (-diff).is_positive:
@@ -101,7 +107,8 @@ class ConventionNote:
             elif diff.is_positive:
                 out.append((diff, f"more {what}"))
             else:
-                out.append((diff, f"{what} more (a difference of either sign)"))
+                here = f"; {at:,} with the values given" if at is not None else ""
+                out.append((diff, f"more {what} (fewer where negative{here})"))
         return tuple(out)
 
 
@@ -201,8 +208,8 @@ def _weights(layer: LayerStats) -> tuple[WeightFacts, ...]:
                              getattr(w, "shared_with", "")) for w in layer.weights)
 
 
-def _difference(layer: LayerStats, other: Optional[LayerStats], name: str
-                ) -> Optional[ConventionNote]:
+def _difference(layer: LayerStats, other: Optional[LayerStats], name: str,
+                stats: Optional[ModelStats] = None) -> Optional[ConventionNote]:
     if other is None or other.kind != layer.kind:
         return None
     params = sympy.expand(other.params - layer.params)
@@ -220,8 +227,10 @@ def _difference(layer: LayerStats, other: Optional[LayerStats], name: str
         else:
             extra.append(w)
     reasons = _notes(tuple(w for w in extra if w.why))
+    value = stats.value if stats is not None else (lambda e: None)
     return ConventionNote(name, other.type, structured(sympy.Add.make_args(params)),
-                          structured(sympy.Add.make_args(buffers)), theirs, reasons)
+                          structured(sympy.Add.make_args(buffers)), theirs, reasons,
+                          value(params), value(buffers))
 
 
 def layer_facts(layer: LayerStats, stats: Optional[ModelStats] = None,
@@ -244,7 +253,7 @@ def layer_facts(layer: LayerStats, stats: Optional[ModelStats] = None,
         tuple(layer.input_shapes), tuple(layer.output_shape), weights, terms,
         structured(list(terms)), layer.multiplier, layer.params, layer.trainable,
         layer.non_trainable, layer.buffers, value, at(layer.params), _notes(weights),
-        shape_rule(layer, layout), _difference(layer, other, other_name))
+        shape_rule(layer, layout), _difference(layer, other, other_name, stats))
 
 
 def closed_form(expr) -> sympy.Expr:
