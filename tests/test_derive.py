@@ -185,6 +185,9 @@ def test_cli_options(tmp_path):
     out = cli("derive", "--example", "seed000", "-f", "text").stdout
     assert out.startswith("Parameters of mlp\n")
     cli("derive", "--example", "seed000", "-f", "markdown", "--standalone", code=2)
+    err = cli("derive", "--example", "seed000", "-f", "latex", "--flavor", "plain",
+              code=2).stderr
+    assert "--flavor is Markdown's" in err
     err = cli("derive", "--example", "seed000", "--template", str(tmp_path / "t.j2"),
               "-f", "latex", code=2).stderr
     assert "--template renders your template" in err

@@ -164,16 +164,16 @@ def summary(stats: ModelStats, as_json: bool) -> None:
 @model_options
 @click.option("--format", "-f", "fmt", type=click.Choice(list(FORMATS)),
               help="Output format (default: from OUT's suffix, else markdown).")
-@click.option("--flavor", type=click.Choice(list(FLAVORS)), default="github",
-              show_default=True,
-              help="Markdown math: github ($`...`$, ```math) or plain ($...$, $$...$$).")
+@click.option("--flavor", type=click.Choice(list(FLAVORS)),
+              help="Markdown math: github ($`...`$, ```math; the default) or plain "
+                   "($...$, $$...$$).")
 @click.option("--standalone", is_flag=True,
               help="LaTeX: a whole document for pdflatex, not a snippet to \\input.")
 @click.option("--template", "-t", type=click.Path(dir_okay=False, path_type=Path),
               help="Render your own Jinja template instead (see docs/derivations.md).")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to OUT instead of the terminal.")
-def derive(stats: ModelStats, fmt: Optional[str], flavor: str, standalone: bool,
+def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standalone: bool,
            template: Optional[Path], out: Optional[Path]) -> None:
     """A derivation document: per layer its weights, shapes and count (formula =
     numbers = result), how its output shape follows, where PyTorch and Keras differ;
@@ -187,16 +187,19 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: str, standalone: bool,
       symparam derive model.symp --template report.md.j2
     """
     if template is not None:
-        if fmt is not None or standalone:
-            raise UsageError("--template renders your template: leave out --format and "
-                             "--standalone")
+        if fmt is not None or standalone or flavor is not None:
+            raise UsageError("--template renders your template: leave out --format, "
+                             "--flavor and --standalone")
         text, what = render_template(stats, template), f"template {template}"
     else:
         if fmt is None:
             fmt = _SUFFIXES.get(out.suffix.lower(), "markdown") if out else "markdown"
         if standalone and fmt != "latex":
             raise UsageError(f"--standalone makes a LaTeX document; the format here is {fmt}")
-        text, what = derivation(stats, fmt, flavor=flavor, standalone=standalone), fmt
+        if flavor is not None and fmt != "markdown":
+            raise UsageError(f"--flavor is Markdown's; the format here is {fmt}")
+        text = derivation(stats, fmt, flavor=flavor or "github", standalone=standalone)
+        what = fmt
     if out is None:
         click.echo(text, nl=False)
         return
