@@ -18,7 +18,8 @@ import sympy
 from . import ast
 from .errors import SourceError, SymparamError, UsageError
 from .layers import base as lb
-from .layers.base import REGISTRY, ArgError, Args, Context, closest, fmt_shape
+from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
+                          message_text)
 from .layers.merge import same_dim
 from .parser import parse, parse_file
 from .sharing import SharingMixin
@@ -489,7 +490,7 @@ class _Analyzer(SharingMixin):
                 same_dim(a, b) is not False for a, b in zip(x.shape, y.shape))
             if kept:
                 for a, b in zip(x.shape, y.shape):
-                    self.ctx.require(sympy.Eq(a, b),
+                    self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b:
                                      f"the repeated body must keep the shape: {a} vs {b}")
                 scope.current = y
                 return
@@ -589,20 +590,22 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
 
     # In the order of the model, so the first cause is reported (a negative input size,
     # not the reshape it upsets): each layer's own conditions, then its sizes.
-    pending = [(cond, message, getattr(where, "line", 0), getattr(where, "column", 0))
-               for cond, message, where in stats.checks]
+    pending: dict[tuple, list] = {}
+    for cond, message, where in stats.checks:
+        at = (getattr(where, "line", 0), getattr(where, "column", 0))
+        pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
     for layer in stats.layers:
-        for check in [c for c in pending if c[2:] == (layer.line, layer.column)]:
-            pending.remove(check)
-            if _fails(check[0], stats.values):
-                fail(*check[1:])
+        for cond, message in pending.pop((layer.line, layer.column), ()):
+            if _fails(cond, stats.values):
+                fail(message_text(message), layer.line, layer.column)
         problem = _layer_problem(layer, stats.values, ctx)
         if problem:
             fail(f"layer '{layer.name}': {problem}", layer.line, layer.column)
-    for cond, message, line, column in pending:
-        if _fails(cond, stats.values):
-            fail(message, line, column)
+    for (line, column), checks in pending.items():
+        for cond, message in checks:
+            if _fails(cond, stats.values):
+                fail(message_text(message), line, column)
 
 
 def _fails(cond, values: dict) -> bool:

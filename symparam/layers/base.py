@@ -30,6 +30,11 @@ SHARED = "shared"                # the same tensor as another layer's weight: co
 REQUIRED = object()
 
 
+def message_text(message) -> str:
+    """A check's message: given as a string, or as a function that builds it."""
+    return message() if callable(message) else message
+
+
 @dataclass(frozen=True)
 class Weight:
     """A named weight tensor: ``Weight("kernel", (n, h))``.
@@ -85,14 +90,18 @@ class Context:
     checks: list = field(default_factory=list)
     where: Any = None  # the layer being applied, set by the analyzer for positions
 
-    def require(self, condition, message: str) -> None:
+    def require(self, condition, message) -> None:
         """Require a sympy condition: an error now if it is false, a deferred check if
-        it depends on symbols, nothing if it is true."""
+        it depends on symbols, nothing if it is true.
+
+        ``message`` is a string, or a function returning one: printing sympy
+        expressions is slow, so a check that passes should not pay for its message
+        (see :func:`message_text`)."""
         cond = sympy.sympify(condition)
         if cond is sympy.true:
             return
         if cond is sympy.false:
-            raise ArgError(message)
+            raise ArgError(message_text(message))
         self.checks.append((cond, message, self.where))
 
     def pick(self, *, keras, torch):

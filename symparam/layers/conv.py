@@ -63,10 +63,11 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
         return sympy.ceiling(n / s)
     p = 0 if pad == "valid" else pad
     room = n + 2 * p
-    too_big = (f"{what} window of size {eff} is larger than its input of size {n}"
-               + (f" plus padding {2 * p}" if p else ""))
+    def too_big():
+        return (f"{what} window of size {eff} is larger than its input of size {n}"
+                + (f" plus padding {2 * p}" if p else ""))
     if (room - eff).is_number and room - eff < 0:
-        raise ArgError(too_big)
+        raise ArgError(too_big())
     ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
     return sympy.floor((room - eff) / s) + 1
 
@@ -190,9 +191,9 @@ def _keras_stride_or_dilation(a, ctx, keras_name: str) -> None:
 
 def _groups(g, c, filters, ctx):
     ctx.require(sympy.Eq(sympy.Mod(c, g), 0),
-                f"input channels {c} are not divisible by groups={g}")
+                lambda: f"input channels {c} are not divisible by groups={g}")
     ctx.require(sympy.Eq(sympy.Mod(filters, g), 0),
-                f"filters {filters} are not divisible by groups={g}")
+                lambda: f"filters {filters} are not divisible by groups={g}")
     return g
 
 

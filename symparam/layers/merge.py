@@ -78,7 +78,7 @@ class Elementwise(LayerKind):
                 raise ArgError(f"cannot {self.names[0]} tensors of shapes "
                                f"{' and '.join(fmt_shape(s) for s in xs)}")
             for p, q in zip(first, other):
-                ctx.require(sympy.Eq(p, q), f"{self.names[0]}: {p} must equal {q}")
+                ctx.require(sympy.Eq(p, q), lambda p=p, q=q: f"{self.names[0]}: {p} must equal {q}")
         return Applied(tuple(first))
 
     def cost(self, a, xs, out, ctx):
@@ -109,7 +109,7 @@ class Concat(LayerKind):
                                f"{' and '.join(fmt_shape(s) for s in xs)} along axis {i + 1}")
             for j, (p, q) in enumerate(zip(xs[0], other)):
                 if j != i:
-                    ctx.require(sympy.Eq(p, q), f"concatenate: {p} must equal {q}")
+                    ctx.require(sympy.Eq(p, q), lambda p=p, q=q: f"concatenate: {p} must equal {q}")
         out = list(xs[0])
         out[i] = sympy.Add(*[s[i] for s in xs])
         return Applied(tuple(out))
