@@ -3,6 +3,7 @@ Transformer that only builds nodes (checks are the analyzer's job)."""
 from __future__ import annotations
 
 import re
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -51,11 +52,27 @@ class _SymparamIndenter(Indenter):
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
 
 
+def _cache_file() -> str | bool:
+    """Where Lark keeps the analyzed grammar between runs (it saves ~0.1 s of every
+    cold start): the user's own cache folder, never the shared temporary one, where
+    another user could leave a pickle to be loaded. No folder, no cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "symparam")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False
+    # Lark checks the grammar's hash inside the file and rebuilds a stale one.
+    return os.path.join(folder, "grammar.lark-cache")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = (resource_dir("grammar") / "symparam.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", postlex=_SymparamIndenter(),
-                propagate_positions=True, maybe_placeholders=True)
+                propagate_positions=True, maybe_placeholders=True, cache=_cache_file())
 
 
 def _pos(meta) -> dict:
