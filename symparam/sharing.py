@@ -148,7 +148,10 @@ class SharingMixin:
             start = len(self.layers)
             again = ast.Layer(original.kind, (), (), node.name, line=node.line,
                               column=node.column)
-            out = self.apply(kind, again, args, [x], scope)
+            # The original's tensor arguments (attention's key and value) feed it again:
+            # the same tensors, so the same producers among its inputs.
+            extra = tuple(type(x)((), producer) for producer in original.inputs[1:])
+            out = self.apply(kind, again, args, [x], scope, extra=extra)
             self.share_all(node, [original], start)
             return
         if node.name:

@@ -217,3 +217,26 @@ def test_the_shrinker_removes_a_residual_with_its_shortcut():
     small = shrink(src, lambda s: "input" in s and "bias = false" in s
                    and s.count("residual") == s.count("shortcut"))
     assert small == "model m():\n    input [4]\n    dense 2, bias = false\n"
+
+
+REUSED_ATTENTION = """model m():
+    input [5, 4]
+    dense 6 as memory
+    from memory
+    dense 4
+    attention 2, 3, value = memory as att
+    reuse att
+"""
+
+
+def test_a_reused_attention_reads_its_value_again(check):
+    """Found by the random models (seed 3855): `reuse` of an attention layer dropped
+    its value tensor from the layer's inputs, so the graph said the reused layer read
+    only the query while its weights came from the value's width. Keras and PyTorch
+    need the value again (the same tensor)."""
+    stats = symparam.analyze(REUSED_ATTENTION)
+    assert stats.layers[-1].inputs == ("att", "memory")
+    for convention in ("keras", "torch"):
+        source = REUSED_ATTENTION if convention == "keras" else \
+            REUSED_ATTENTION.replace("attention 2, 3,", "attention 2,")
+        assert check(source, convention) == []
