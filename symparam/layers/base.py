@@ -284,7 +284,7 @@ def number(v, ctx=None):
 
 def rate(v, ctx=None):
     v = number(v)
-    if v.is_number and not (0 <= v < 1):
+    if v.is_number and not (v.is_extended_real and 0 <= v < 1):
         raise ArgError(f"expected a rate from 0 up to (not including) 1, got {v}")
     return v
 
