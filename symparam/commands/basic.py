@@ -16,7 +16,7 @@ from ..errors import SymparamError, UsageError
 from ..layers.base import closest
 from ..parser import parse, parse_file
 from ..render import count_text, derivation, model_dict, summary_text
-from ..render.document import FLAVORS, FORMATS, render_template
+from ..render.formats import FLAVORS, FORMATS
 from ..resources import resource_dir
 from ..stats import ModelStats
 
@@ -190,6 +190,8 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
         if fmt is not None or standalone or flavor is not None:
             raise UsageError("--template renders your template: leave out --format, "
                              "--flavor and --standalone")
+        from ..render.document import render_template  # Jinja2 only when rendering
+
         text, what = render_template(stats, template), f"template {template}"
     else:
         if fmt is None:

@@ -29,16 +29,15 @@ from ..resources import resource_dir
 from ..stats import LayerStats, ModelStats
 from . import fmt
 from .facts import layer_facts, model_facts
+from .formats import FLAVORS, FORMATS
 from .printers import TexMath, TextMath
 from .symbols import symbol_names
 
 __all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
            "symbol_names", "context"]
 
-FORMATS = {"latex": "derive.tex.j2", "markdown": "derive.md.j2", "text": "derive.txt.j2"}
 HTML = "derive.html.j2"  # for Jupyter (ModelStats._repr_html_), not a --format
 STANDALONE = "derive-standalone.tex.j2"
-FLAVORS = ("github", "plain")
 _LATEX_DELIMITERS = dict(block_start_string=r"\BLOCK{", block_end_string="}",
                          variable_start_string=r"\VAR{", variable_end_string="}",
                          comment_start_string=r"\#{", comment_end_string="}",

@@ -10,7 +10,7 @@ from typing import Sequence
 import sympy
 
 from ..stats import ModelStats, structured
-from .document import layer_facts
+from .facts import layer_facts
 from .fmt import formula, quantity, shape, times
 
 GAP = "   "
