@@ -643,3 +643,16 @@ def test_symbolic_ignores_the_defaults():
     assert stats.value(stats.total) is None
     partly = analyze(DEFAULTS, symbolic=True, values={"d": 2})
     assert equal(partly.at(partly.total), dense(2, ff) + dense(ff, 2))
+
+
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_a_counted_repeat_equals_its_body_written_out(count):
+    body = ("        residual:\n            conv2d C, 3, padding = same\n            batchnorm\n"
+            "        relu\n")
+    head = "model m(C = 8, H = 6, W = 6):\n    input [H, W, C]\n"
+    repeated = analyze(head + f"    repeat {count}:\n" + body, symbolic=True)
+    written = analyze(head + ("    repeat 1:\n" + body) * count, symbolic=True)
+    for part in ("total", "trainable", "non_trainable"):
+        assert equal(getattr(repeated, part), getattr(written, part))
+    C = sym("C")
+    assert equal(repeated.total, count * (conv(3, C, C) + 4 * C))
