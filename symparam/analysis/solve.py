@@ -99,7 +99,7 @@ def solve(stats: ModelStats, symbol: str, metric: str, target: int,
                          f"{', '.join(f'{k} = {v}' for k, v in fixed.items()) or 'no values'})"
                          f": {metric} = {g}")
     conds = [c.xreplace(fixed) for c in conds]
-    conds = [c for c in conds if c is not sympy.true]
+    conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))  # once each
     at_one = _at(g, x, 1)
     roots = _polynomial_roots(sympy.expand(g) - target, x)
     bracket = None

@@ -176,8 +176,10 @@ def memory(stats, dtypes, all_layers, options) -> None:
 
 
 @main.command()
-@click.argument("file_a", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file_a", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("file_b", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--example", metavar="NAME", help="A shipped example as A (FILE, if given, is B).")
+@click.option("--zoo", metavar="NAME", help="A zoo model as A (FILE, if given, is B).")
 @click.option("--model", "-m", metavar="NAME", help="Model of A (and of B, unless --model-b).")
 @click.option("--model-b", metavar="NAME", help="Model of B.")
 @click.option("--set", "-s", "sets", multiple=True, metavar="SYMBOL=VALUE",
@@ -189,8 +191,8 @@ def memory(stats, dtypes, all_layers, options) -> None:
                    "with itself under --convention and --against.")
 @click.option("--all", "show_all", is_flag=True, help="List every layer, not only those "
                                                         "that differ.")
-def diff(file_a: Path, file_b: Optional[Path], model, model_b, sets, convention, against,
-         show_all) -> None:
+def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, model_b, sets,
+         convention, against, show_all) -> None:
     """The symbolic difference A − B, layer by layer: two models, or one model
     under two conventions.
 
@@ -198,15 +200,23 @@ def diff(file_a: Path, file_b: Optional[Path], model, model_b, sets, convention,
     Examples:
       symparam diff keras_resnet50.symp torchvision_resnet50.symp
       symparam diff model.symp --convention keras --against torch
+      symparam diff --zoo resnet50 --convention keras --against torch
     """
     from ..analysis.diff import diff as run_diff
     from ..analysis.report import diff_text
 
+    shipped = example or zoo
+    if shipped and file_a is not None and file_b is None:
+        file_a, file_b = None, file_a  # `--zoo NAME FILE`: the FILE is B
     if file_b is None and (convention is None or against is None or convention == against):
         raise UsageError("give a second FILE, or compare one file under two conventions "
                          "with --convention keras --against torch")
-    a = load(file_a, None, None, model, sets, False, convention)
-    b = load(file_b or file_a, None, None, model_b or model, sets, False, against)
-    label_a = f"{file_a} ({a.name}, convention {a.convention})"
-    label_b = f"{file_b or file_a} ({b.name}, convention {b.convention})"
+    a = load(file_a, example, zoo, model, sets, False, convention)
+    if file_b is None:
+        b = load(file_a, example, zoo, model_b or model, sets, False, against)
+    else:
+        b = load(file_b, None, None, model_b or model, sets, False, against)
+    name_a = file_a or (f"--example {example}" if example else f"--zoo {zoo}")
+    label_a = f"{name_a} ({a.name}, convention {a.convention})"
+    label_b = f"{file_b or name_a} ({b.name}, convention {b.convention})"
     click.echo(diff_text(run_diff(a, b), label_a, label_b, show_all))
