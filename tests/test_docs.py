@@ -46,3 +46,19 @@ def test_readme_python_example(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_readme_console_output_is_real():
+    import shlex
+
+    from click.testing import CliRunner
+
+    from symparam.cli import main
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    sessions = re.findall(r"```console\n\$ symparam (.*?)\n(.*?)```", text, re.S)
+    assert sessions
+    for command, output in sessions:
+        result = CliRunner().invoke(main, shlex.split(command))
+        assert result.exit_code == 0
+        assert result.output.rstrip("\n") == output.rstrip("\n"), command
