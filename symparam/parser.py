@@ -286,6 +286,8 @@ def _unclosed_bracket(text: str, upto: int):
                 j += 2 if text[j] == "\\" else 1
             col += j - i
             i = j
+            if i >= len(text) or text[i] == "\n":  # unterminated: the newline is counted next
+                continue
         elif c in _OPEN:
             stack.append((c, line, col))
         elif c in _CLOSE and stack and stack[-1][0] == _CLOSE[c]:
@@ -306,50 +308,45 @@ def _error_offset(err: UnexpectedInput, text: str) -> int:
 
 
 def _syntax_error(err: UnexpectedInput, text: str) -> SourceError:
-    line = getattr(err, "line", None)
-    column = getattr(err, "column", None)
+    """Lark's error as one sentence, at the offending token (an unclosed bracket is
+    reported where it opens)."""
+    line, column = getattr(err, "line", None), getattr(err, "column", None)
     if isinstance(err, UnexpectedCharacters):
         char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
-        msg = f"syntax error: unexpected character {char!r}"
+        msg = f"unexpected character {char!r}"
     elif isinstance(err, UnexpectedToken):
         tok = err.token
-        expected = _describe(err.accepts or err.expected)
-        if tok.type in ("_INDENT", "_DEDENT") and tok.end_line:
-            # Indents borrow the position of the newline before them: point at the
-            # first character of the indented (or dedented) line instead.
-            line, column = tok.end_line, tok.end_column
         bracket = _unclosed_bracket(text, _error_offset(err, text))
-        if bracket is not None and (tok.type in ("$END", "_DEDENT")
-                                    or (isinstance(tok.line, int) and tok.line > bracket[1])):
-            char, bline, bcol = bracket
-            found = ("the end of the file" if tok.type in ("$END", "_DEDENT")
-                     else f"{str(tok)!r} on line {tok.line}")
-            return SourceError(f"syntax error: this '{char}' is never closed (the text "
-                               f"reaches {found} still inside it)", line=bline, column=bcol)
-        if tok.type == "$END":
-            msg = "syntax error: the file ends too early"
-        elif tok.type == "_INDENT":
-            msg = ("syntax error: unexpected indentation (only a line ending in ':' "
-                   "opens an indented body)")
-            expected = ""
-        elif tok.type == "_DEDENT":
-            msg = "syntax error: this block ends too early"
-        elif tok.type == "_NL":
-            msg = "syntax error: the line ends too early"
+        at_end = tok.type in ("$END", "_DEDENT")
+        if bracket is not None and (at_end or (isinstance(tok.line, int)
+                                               and tok.line > bracket[1])):
+            char, line, column = bracket
+            found = "the end of the file" if at_end else f"{str(tok)!r} on line {tok.line}"
+            msg = f"this '{char}' is never closed (the text reaches {found} still inside it)"
         else:
-            msg = f"syntax error: unexpected {str(tok)!r}"
-        if set(err.accepts or err.expected or ()) == {"_INDENT"}:
-            msg += " (expected an indented body after the line ending in ':')"
-        elif expected:
-            msg += f" (expected {expected})"
-    elif isinstance(err, UnexpectedEOF):
-        msg = "syntax error: the file ends too early"
-    else:  # pragma: no cover - lark has no other kinds today
-        msg = f"syntax error: {err}"
+            msg = _unexpected_token(err)
+            if tok.type in ("_INDENT", "_DEDENT") and tok.end_line:
+                # Indents borrow the position of the newline before them: point at the
+                # first character of the indented (or dedented) line instead.
+                line, column = tok.end_line, tok.end_column
+    else:  # UnexpectedEOF; lark has no other kinds today
+        msg = "the file ends too early"
     if not isinstance(line, int) or line < 1:
-        line = max(1, text.count("\n"))
-        column = 1
-    return SourceError(msg, line=line, column=column)
+        line, column = max(1, text.count("\n")), 1
+    return SourceError("syntax error: " + msg, line=line, column=column)
+
+
+def _unexpected_token(err: UnexpectedToken) -> str:
+    tok, accepts = err.token, set(err.accepts or err.expected or ())
+    what = {"$END": "the file ends too early", "_NL": "the line ends too early",
+            "_DEDENT": "this block ends too early",
+            "_INDENT": "unexpected indentation (only a line ending in ':' opens an "
+                       "indented body)"}.get(tok.type, f"unexpected {str(tok)!r}")
+    if accepts == {"_INDENT"}:
+        return what + " (expected an indented body after the line ending in ':')"
+    if tok.type == "_INDENT" or not accepts:
+        return what
+    return what + f" (expected {_describe(accepts)})"
 
 
 def _check_conventions(conventions, defs) -> ast.Convention | None:
