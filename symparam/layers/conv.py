@@ -452,7 +452,16 @@ def _ceil_mode_length(n, k, s, d, p):
     return sympy.Piecewise((o - 1, (o - 1) * s >= n + p), (o, True))
 
 
-class GlobalPool(LayerKind):
+class _EachElementOnce:
+    """The cost of pooling that reads each input element into one window: one element
+    operation per input element (for adaptive pooling, exact when the output sizes
+    divide the input sizes; overlapping windows read some elements twice)."""
+
+    def cost(self, a, x, out, ctx):
+        return Cost(elementwise=elements(x))
+
+
+class GlobalPool(_EachElementOnce, LayerKind):
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank, "global_", "Global", "Adaptive")
         self.args = (Arg("keepdims", boolean, False, positional=False),)
@@ -473,11 +482,6 @@ class GlobalPool(LayerKind):
                     else x.mean(axis=axes, keepdims=keep, dtype=np.float32))
         return AtInit(self.equation, (), _channels_to_end(fn, ctx))
 
-    def cost(self, a, x, out, ctx):
-        """One element operation per input element (each read into one window; for
-        adaptive pooling exact when the output sizes divide the input sizes)."""
-        return Cost(elementwise=elements(x))
-
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         if a.keepdims:
@@ -485,7 +489,7 @@ class GlobalPool(LayerKind):
         return Applied((c,))
 
 
-class AdaptivePool(LayerKind):
+class AdaptivePool(_EachElementOnce, LayerKind):
     """Pooling to a fixed output size, whatever the input size (PyTorch
     ``AdaptiveAvgPool2d(output_size)``, Keras 3 ``AdaptiveAveragePooling2D``).
     A ``none`` entry keeps that axis's input size (PyTorch)."""
@@ -521,11 +525,6 @@ class AdaptivePool(LayerKind):
                              axis=axis)
             return x
         return AtInit(self.equation, (), _channels_to_end(fn, ctx))
-
-    def cost(self, a, x, out, ctx):
-        """One element operation per input element (each read into one window; for
-        adaptive pooling exact when the output sizes divide the input sizes)."""
-        return Cost(elementwise=elements(x))
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
