@@ -60,8 +60,10 @@ class SourceError(SymparamError):
         lines = self.source.splitlines()
         if not 1 <= self.line <= len(lines):
             return head
-        text = lines[self.line - 1].expandtabs(8)
-        caret = " " * (max(self.column or 1, 1) - 1) + "^"
+        raw = lines[self.line - 1]
+        # Columns count characters; the line is shown with tabs expanded, so is the caret.
+        caret = " " * len(raw[:max(self.column or 1, 1) - 1].expandtabs(8)) + "^"
+        text = raw.expandtabs(8)
         return f"{head}\n    {text}\n    {caret}"
 
 

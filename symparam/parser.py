@@ -45,8 +45,9 @@ class _SymparamIndenter(Indenter):
             levels = " or ".join(str(i) for i in reversed(self.indent_level))
             raise SourceError(
                 f"inconsistent indentation: this line is indented by {indent} columns, "
-                f"which matches no enclosing block (expected {levels})",
-                line=token.end_line or token.line, column=indent + 1)
+                f"which matches no enclosing block (expected {levels})"
+                + (" (a tab counts as 8 columns)" if "\t" in indent_str else ""),
+                line=token.end_line or token.line, column=len(indent_str) + 1)
         while indent < self.indent_level[-1]:
             self.indent_level.pop()
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
@@ -344,6 +345,8 @@ def _unexpected_token(err: UnexpectedToken) -> str:
                        "indented body)"}.get(tok.type, f"unexpected {str(tok)!r}")
     if accepts == {"_INDENT"}:
         return what + " (expected an indented body after the line ending in ':')"
+    if tok.type == "_INDENT" and "\t" in str(tok):
+        return what + " (a tab counts as 8 columns)"
     if tok.type == "_INDENT" or not accepts:
         return what
     return what + f" (expected {_describe(accepts)})"

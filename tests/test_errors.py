@@ -312,8 +312,7 @@ SOURCE_ERRORS = [
 
 def _caret_target(err: SourceError, source: str) -> str:
     """What the source line holds from the error's column on."""
-    line = source.splitlines()[err.line - 1].expandtabs(8)
-    return line[err.column - 1:]
+    return source.splitlines()[err.line - 1][err.column - 1:]
 
 
 @pytest.mark.parametrize("source, kwargs, message, line, at",
@@ -331,6 +330,21 @@ def test_source_error(source, kwargs, message, line, at):
     assert head == f"line {err.line}, column {err.column}: {err.message}"
     assert shown == "    " + source.splitlines()[line - 1]
     assert caret == "    " + " " * (err.column - 1) + "^"
+
+
+def test_caret_under_a_line_indented_with_tabs():
+    """Columns count characters; the line is shown with tabs expanded to 8 columns,
+    and the caret stands under the same character."""
+    source = "model m():\n\tinput [3]\n\tdense q\n"
+    with pytest.raises(SourceError, match="undefined symbol 'q'") as info:
+        analyze(source)
+    err = info.value
+    assert (err.line, err.column) == (3, 8)
+    _, shown, caret = str(err).split("\n")
+    assert shown == "    " + " " * 8 + "dense q"
+    assert caret == "    " + " " * 14 + "^"
+    with pytest.raises(SourceError, match=r"unexpected indentation .*a tab counts as 8"):
+        analyze("model m():\n    input [3]\n\tdense 3\n")
 
 
 def test_source_error_names_the_file(tmp_path):
