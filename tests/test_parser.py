@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import sympy
 
+import symparam
 from symparam import SourceError, ast, parse
 from symparam.values import Env, Word, evaluate, symbol
 
@@ -153,3 +154,10 @@ def test_syntax_errors_are_source_errors_with_the_file_name():
     err = info.value
     assert (err.filename, err.line, err.column) == ("x.symp", 1, 9)
     assert str(err).startswith("x.symp, line 1, column 9: syntax error: unexpected ':'")
+
+
+def test_only_ascii_digits_are_numbers():
+    # Python's \d also matches other scripts' digits; "٣" must not silently be 3.
+    with pytest.raises(SourceError, match="unexpected character") as err:
+        symparam.analyze("model m():\n    input [\u0663]\n    dense 2\n")
+    assert (err.value.line, err.value.column) == (2, 12)
