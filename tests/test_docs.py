@@ -62,3 +62,11 @@ def test_readme_console_output_is_real():
         result = CliRunner().invoke(main, shlex.split(command))
         assert result.exit_code == 0
         assert result.output.rstrip("\n") == output.rstrip("\n"), command
+
+
+def test_api_md_examples_run(monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    result = doctest.testfile(str(ROOT / "docs" / "api.md"), module_relative=False)
+    assert result.attempted >= 10 and result.failed == 0
