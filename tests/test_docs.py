@@ -70,3 +70,29 @@ def test_api_md_examples_run(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = doctest.testfile(str(ROOT / "docs" / "api.md"), module_relative=False)
     assert result.attempted >= 10 and result.failed == 0
+
+
+def test_adding_a_layer_recipe_works():
+    """The worked layer in docs/adding-a-layer.md registers, parses, counts as the
+    page says in both conventions, and has a card; then it is removed again."""
+    from symparam import cards
+    from symparam.layers import REGISTRY
+
+    text = (ROOT / "docs" / "adding-a-layer.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    try:
+        exec(compile(code, "adding-a-layer.md", "exec"), {})
+        src = "model m(H = 32, W = 32, C = 16):\n    input [H, W, C]\n    channel_scale\n"
+        keras = symparam.analyze(src)
+        torch = symparam.analyze(src, convention="torch")
+        assert str(keras.total) == "2*C" and keras.value(keras.total) == 32
+        assert [w.name for w in torch.layers[-1].weights] == ["weight", "bias"]
+        lean = symparam.analyze(src.replace("channel_scale", "channel_scale bias = false"))
+        assert lean.value(lean.total) == 16
+        assert "`2*C` = 32 parameters" in text
+        card = cards.card("channel_scale")
+        assert card.keras.available and card.torch.available
+        # Both frameworks count 2C, each in its own layout: nothing to report.
+        assert card.differences == (), card.differences
+    finally:
+        REGISTRY.pop("channel_scale", None)
