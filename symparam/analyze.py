@@ -419,7 +419,9 @@ class _Analyzer(SharingMixin):
 
     # ---- structure ------------------------------------------------------------------
     def merge(self, merge_kind: str, node: ast.Node, tensors: list[Tensor], kwargs,
-              scope: Scope) -> None:
+              scope: Scope, context: str = "") -> None:
+        """Merge tensors with a merge layer. ``context`` says which statement merges
+        them, for the checks that can only fail once values are given."""
         kind = REGISTRY.get(merge_kind)
         if kind is None or kind.inputs != "many":
             merges = sorted(n for n, k in REGISTRY.items() if k.inputs == "many")
@@ -430,7 +432,12 @@ class _Analyzer(SharingMixin):
         fake = ast.Layer(merge_kind, (), tuple(kwargs), None, line=node.line,
                          column=node.column)
         args = self.bind(kind, fake, (), tuple(kwargs), scope.env)
+        before = len(self.ctx.checks)
         self.apply(kind, fake, args, tensors, scope)
+        if context:
+            self.ctx.checks[before:] = [
+                (cond, lambda m=message: f"{context}: {message_text(m)}", where)
+                for cond, message, where in self.ctx.checks[before:]]
 
     def run_nested(self, body, scope: Scope) -> None:
         self.nested += 1
@@ -451,10 +458,11 @@ class _Analyzer(SharingMixin):
         else:
             z = x
         scope.current = y
+        other = "its shortcut" if node.shortcut is not None else "its input, as it has no shortcut"
         try:
-            self.merge("add", node, [y, z], (), scope)
+            self.merge("add", node, [y, z], (), scope,
+                       context=f"residual (the body's output is added to {other})")
         except SourceError as err:  # say which statement adds the two
-            other = "its shortcut" if node.shortcut is not None else "its input (no shortcut)"
             raise node_error(node, f"residual: the body's output is added to {other}, "
                                    f"but {err.message}") from None
 
@@ -468,7 +476,8 @@ class _Analyzer(SharingMixin):
         if len(outs) < 2:
             raise node_error(node, "branches needs at least two `branch:` bodies")
         scope.current = outs[0]
-        self.merge(node.merge, node, outs, node.kwargs, scope)
+        self.merge(node.merge, node, outs, node.kwargs, scope,
+                   context=f"branches {node.merge} (the outputs of its {len(outs)} branches)")
 
     def stmt_repeat(self, node: ast.Repeat, scope: Scope) -> None:
         try:

@@ -538,3 +538,25 @@ def test_fuzz_mutated_examples_raise_only_symparam_errors():
             pytest.fail(f"{type(err).__name__} from a mutation of {name}: {err}\n{text}")
     # Both kinds of outcome occur: the mutations are neither all harmless nor all fatal.
     assert outcomes["ok"] > 20 and outcomes["error"] > 20, outcomes
+
+
+@pytest.mark.parametrize("src, values, expected, line", [
+    ("model m(n = 3):\n    input [3]\n    residual:\n        dense n\n", {"n": 4},
+     r"residual \(the body's output is added to its input, as it has no shortcut\): "
+     r"cannot add tensors of shapes \(None, n\) and \(None, 3\): n must equal 3 \(with n = 4\)",
+     3),
+    ("model m(n = 3):\n    input [3]\n    branches add:\n        branch:\n            dense n\n"
+     "        branch:\n            dense 3\n", {"n": 5},
+     r"branches add \(the outputs of its 2 branches\): cannot add tensors of shapes "
+     r"\(None, n\) and \(None, 3\)", 3),
+    ("model m(n = 3):\n    input [3] as a\n    dense n\n    add a\n", {"n": 2},
+     r"^cannot add tensors of shapes \(None, n\) and \(None, 3\): n must equal 3", 4),
+])
+def test_merge_checks_given_values_name_their_statement_and_shapes(src, values, expected, line):
+    """A merge that is fine for some values and not others fails once the values are
+    given, saying which statement merges which shapes."""
+    analyze(src)  # the defaults agree
+    with pytest.raises(SourceError) as err:
+        analyze(src, values=values)
+    assert re.search(expected, err.value.message), err.value.message
+    assert err.value.line == line

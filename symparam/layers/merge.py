@@ -78,7 +78,9 @@ class Elementwise(LayerKind):
                 raise ArgError(f"cannot {self.names[0]} tensors of shapes "
                                f"{' and '.join(fmt_shape(s) for s in xs)}")
             for p, q in zip(first, other):
-                ctx.require(sympy.Eq(p, q), lambda p=p, q=q: f"{self.names[0]}: {p} must equal {q}")
+                ctx.require(sympy.Eq(p, q), lambda p=p, q=q, other=other: (
+                    f"cannot {self.names[0]} tensors of shapes {fmt_shape(first)} and "
+                    f"{fmt_shape(other)}: {p} must equal {q}"))
         return Applied(tuple(first))
 
     def cost(self, a, xs, out, ctx):
