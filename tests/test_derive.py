@@ -388,3 +388,22 @@ def test_a_bar_in_a_symbol_does_not_split_a_markdown_table():
     row = next(line for line in md.splitlines() if line.startswith("| `kernel`"))
     assert row.count("|") == 5  # the cell separators only
     assert r"\vert V\vert" in row
+
+
+def test_rule_keeps_a_sum_in_brackets_where_it_is_divided():
+    """`same` pooling after a strided convolution: the input size ceil(H/2) - 1 is
+    divided by the stride as a whole, ceil((ceil(H/2) - 1)/2), never ceil(H/2) - 1/2."""
+    import sympy
+
+    from symparam.render.printers import TextMath
+    from symparam.render.shapes import shape_rule
+
+    stats = analyze("model m(H = 32):\n    input [H, H, 3]\n    conv2d 8, 3, stride = 2\n"
+                             "    maxpool2d 3, stride = 2, padding = same\n")
+    rule = shape_rule(stats.layers[2], stats.layout)
+    text = rule.filled(TextMath(stats), rule.axes[0], tex=False)
+    assert text == "ceil((ceil(H/2) - 1)/2)"
+    H = sympy.Symbol("H", integer=True, positive=True)
+    for h in range(3, 60):  # the rule as printed is the size the analyzer computed
+        printed = sympy.sympify(text.replace("ceil", "ceiling"), locals={"H": H})
+        assert printed.subs(H, h) == rule.axes[0].out.subs(H, h)

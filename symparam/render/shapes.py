@@ -95,10 +95,19 @@ class ShapeRule:
         if step is None:
             names = {"n": "n", "k": "k", "s": "s", "d": "d", "p2": "2p"}
         else:
-            names = {key: printer(v) for key, v in step.args.items()}
-            names["n"] = printer(step.size)
+            # A sum put in for a letter keeps its brackets: n - (a + 1), not n - a + 1.
+            names = {key: _grouped(printer(v), v, tex) for key, v in step.args.items()}
+            n = printer(step.size)
+            # n leads its sum everywhere but in text's ceil(n/s), where it is divided.
+            names["n"] = _grouped(n, step.size, tex) if self.rule == "same" and not tex else n
             names["p2"] = (r"2 \cdot " if tex else "2*") + names.get("p", "0")
         return template.format(**names)
+
+
+def _grouped(text: str, value, tex: bool) -> str:
+    if not (isinstance(value, sympy.Basic) and value.is_Add):
+        return text
+    return rf"\left({text}\right)" if tex else f"({text})"
 
 
 def _spatial(shape: tuple, rank: int, layout: str) -> tuple:
@@ -113,6 +122,17 @@ def _rounded(expr) -> bool:
 def _drop_rounding(expr):
     return sympy.sympify(expr).replace(sympy.floor, lambda x: x).replace(
         sympy.ceiling, lambda x: x)
+
+
+def _textbook(n, k, s, d, p, same: bool):
+    """The output size when the stride divides exactly (the textbook assumption printed
+    beside it): the rule's own formula without its floor, on the input size without
+    its rounding. Read off the rule, not off the output, whose exact form may have been
+    rewritten (``ceiling(H/2) - 1``) in a way that drops its rounding differently."""
+    n = _drop_rounding(n)
+    if same:
+        return n / s
+    return (n + 2 * p - d * (k - 1) - 1) / s + 1
 
 
 def _window_rule(pad, d) -> str:
@@ -132,7 +152,7 @@ def shape_rule(layer: LayerStats, layout: str) -> Optional[ShapeRule]:
     >>> s = analyze("model m(H = 32):\\n    input [H, H, 3]\\n    conv2d 8, 3, stride = 2\\n")
     >>> r = shape_rule(s.layers[1], s.layout)
     >>> r.rule, r.axes[0].out, r.axes[0].exact
-    ('valid', floor(H/2 - 3/2) + 1, H/2 - 1/2)
+    ('valid', ceiling(H/2) - 1, H/2 - 1/2)
     """
     a, x = layer.args, layer.input_shapes[0] if layer.input_shapes else None
     if x is None:
@@ -156,7 +176,9 @@ def shape_rule(layer: LayerStats, layout: str) -> Optional[ShapeRule]:
         rule = _window_rule(p, d)
         rules.add(rule)
         args = {"k": k, "s": s, "d": d, "p": 0 if isinstance(p, str) else p}
-        steps.append(AxisStep(n, args, out, _drop_rounding(out) if _rounded(out) else None))
+        exact = (_textbook(n, k, s, d, args["p"], rule == "same") if _rounded(out)
+                 else None)
+        steps.append(AxisStep(n, args, out, exact))
     if len(rules) != 1:  # mixed paddings per axis: not one formula to show
         return None
     rule = rules.pop()
