@@ -67,9 +67,17 @@ def tidy(expr):
     ceiling(H/4)
     >>> tidy(sympy.floor((H - 1) / 2) + 1)   # a 3x3 convolution, stride 2, padding 1
     ceiling(H/2)
+    >>> tidy(sympy.floor((sympy.ceiling(H / 2) - 1) / 2) + 1)   # then a 3x3 pool, likewise
+    ceiling(H/4)
     """
     expr = sympy.sympify(expr)
     if not expr.has(sympy.floor, sympy.ceiling):
         return expr
-    expr = expr.replace(_nested, lambda e: _collapse(e) or e)
-    return expr.replace(lambda e: isinstance(e, sympy.floor), lambda e: _constant_out(e) or e)
+    for _ in range(8):  # each rule can make work for the other: run both until settled
+        before = expr
+        expr = expr.replace(_nested, lambda e: _collapse(e) or e)
+        expr = expr.replace(lambda e: isinstance(e, sympy.floor),
+                            lambda e: _constant_out(e) or e)
+        if expr == before:
+            break
+    return expr
