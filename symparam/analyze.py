@@ -324,9 +324,10 @@ class _Analyzer(SharingMixin):
             raise node_error(node, f"{node.kind}: {err}") from None
         applied = dataclasses.replace(applied, output=tuple(tidy(d) for d in applied.output))
         self.check_dims(node, applied)
-        name = self.layer_name(node, kind.auto_name, scope)
+        name = self.layer_name(node, applied.auto_name or kind.auto_name, scope)
         self.layers.append(LayerStats(
-            name, kind.names[0], kind.type_name(self.ctx, shapes[0]), node.line, node.column,
+            name, kind.names[0], applied.type_name or kind.type_name(self.ctx, shapes[0]),
+            node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
             scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra]),
             kind.costing(args, shapes, applied.output, self.ctx)))

@@ -235,3 +235,21 @@ model textcls(T = 40, V = 5000, d = 32, u = 24, classes = 3):
 def test_torch_activations_are_fixed(line):
     with pytest.raises(SymparamError, match="fixes its activations"):
         layer_model(line, "torch")
+
+
+@pytest.mark.oracle
+def test_keras_bidirectional_is_named_and_typed_as_keras_does(frameworks):
+    """Keras wraps a bidirectional layer in Bidirectional: its summary row says
+    `bidirectional (Bidirectional)`; PyTorch's LSTM takes a flag and stays an LSTM."""
+    keras = frameworks["keras"]
+    inp = keras.Input((10, 8))
+    x = keras.layers.Bidirectional(keras.layers.LSTM(16, return_sequences=True))(inp)
+    model = keras.Model(inp, keras.layers.GRU(4)(x))
+    expected = [(type(layer).__name__, layer.count_params()) for layer in model.layers[1:]]
+    src = ("model m():\n    input [10, 8]\n"
+           "    lstm 16, bidirectional = true, return_sequences = true\n    gru 4\n")
+    stats = symparam.analyze(src)
+    assert [(l.type, stats.value(l.params)) for l in stats.layers[1:]] == expected
+    assert [l.name for l in stats.layers[1:]] == ["bidirectional", "gru"]
+    assert symparam.analyze(src, convention="torch").layers[1].type == "LSTM"
+    keras.backend.clear_session()

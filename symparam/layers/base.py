@@ -115,11 +115,15 @@ class Context:
 
 @dataclass(frozen=True)
 class Applied:
-    """A layer applied to an input: its output shape and its weights."""
+    """A layer applied to an input: its output shape and its weights, and, where one
+    application is a different framework class than the kind's usual one (Keras wraps
+    a bidirectional LSTM in ``Bidirectional``), that class."""
 
     output: Shape
     weights: tuple[Weight, ...] = ()
     notes: tuple[str, ...] = ()
+    type_name: str = ""
+    auto_name: str = ""  # and that class's automatic name
 
 
 class LayerKind:

@@ -187,7 +187,8 @@ class Recurrent(LayerKind):
         if sequences is None:
             sequences = ctx.pick(keras=False, torch=True)
         out = (steps, merged) if sequences else (merged,)
-        return Applied(out, tuple(weights))
+        wrapped = "Bidirectional" if a.bidirectional and ctx.convention == "keras" else ""
+        return Applied(out, tuple(weights), type_name=wrapped, auto_name=wrapped.lower())
 
 
 class SimpleRNN(Recurrent):
