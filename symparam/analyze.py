@@ -578,6 +578,8 @@ def _given_value(name: str, value) -> sympy.Integer:
     """A value given for a symbol: a positive whole number, as an integer or its digits.
     (Never ``sympify`` a string here: it would evaluate arbitrary Python.)"""
     v = None
+    if isinstance(value, str) and len(value) > 1000:
+        raise UsageError(f"symbol {name}: a value of {len(value):,} characters is too long")
     if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
         v = sympy.Integer(int(value))
     elif hasattr(value, "__index__") and not isinstance(value, bool):  # int, numpy ints

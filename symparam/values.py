@@ -129,6 +129,10 @@ def evaluate(node: ast.Expr, env: Env) -> Any:
     """Evaluate an expression node to a value (see the module docstring)."""
     if isinstance(node, ast.Num):
         text = node.text
+        digits = sum(c.isdigit() for c in text)
+        if digits > MAX_DIGITS:  # Python refuses to convert past 4,300 digits anyway
+            raise node_error(node, f"this number has {digits:,} digits; at most "
+                                   f"{MAX_DIGITS:,} are allowed")
         if any(c in text for c in ".eE"):
             exponent = text.lower().partition("e")[2]
             if exponent and abs(int(exponent)) > MAX_DIGITS:

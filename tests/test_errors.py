@@ -560,3 +560,33 @@ def test_merge_checks_given_values_name_their_statement_and_shapes(src, values, 
         analyze(src, values=values)
     assert re.search(expected, err.value.message), err.value.message
     assert err.value.line == line
+
+
+@pytest.mark.parametrize("src, expected", [
+    ("model m():\n    input [20, 13]\n    lstm 7, bidirectional = true, merge_mode = none\n",
+     "merge_mode = none gives two separate outputs"),
+    ("model m(a = 3):\n    input [a, a]\n    layernorm axis = [1, 1]\n",
+     r"axis \[1, 1\] names the same axis more than once"),
+    ("model m(a = 3):\n    input [a, a]\n    layernorm axis = [1, -2]\n",
+     r"axis \[1, -2\] names the same axis more than once"),
+    ("model m():\n    input [3]\n    dense " + "9" * 5000 + "\n",
+     "this number has 5,000 digits; at most 1,000 are allowed"),
+    ("model m(a = " + "9" * 5000 + "):\n    input [a]\n    dense 2\n",
+     "this number has 5,000 digits"),
+])
+def test_found_in_review_are_clear_errors(src, expected):
+    """Found by a review: Keras's merge_mode=None (two outputs), a repeated axis (Keras
+    would build a weight per repeat), and numbers past Python's 4,300-digit limit were
+    accepted silently or raised a Python error."""
+    with pytest.raises(SourceError, match=expected):
+        analyze(src)
+
+
+def test_cli_bad_stdin_and_huge_values_are_clear_errors():
+    runner = CliRunner()
+    result = runner.invoke(main, ["count", "-"], input=b"\xff\xfe model")
+    assert result.exit_code == 2 and "standard input is not UTF-8 text" in result.output
+    result = runner.invoke(main, ["count", "--example", "seed000", "--set", "n=" + "9" * 5000])
+    assert result.exit_code == 2 and "too long" in result.output
+    with pytest.raises(UsageError, match="too long"):
+        analyze("model m(n):\n    input [n]\n    dense 2\n", values={"n": "9" * 5000})

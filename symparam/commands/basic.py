@@ -68,6 +68,9 @@ def parse_sets(items) -> dict[str, int]:
                 raise UsageError(f"--set '{part.strip()}': write SYMBOL=VALUE with a positive "
                                  f"whole number, e.g. --set n=4096")
             name, text = m.group(1), m.group(2).replace("_", "")
+            if len(text) > 1000:
+                raise UsageError(f"--set {name}: a value of {len(text):,} digits is too long "
+                                 f"(at most 1,000)")
             value = int(text)
             if value < 1:
                 raise UsageError(f"--set '{part.strip()}': {name} must be a positive whole "
@@ -90,7 +93,13 @@ def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
     elif zoo is not None:
         file = _find_shipped("zoo", zoo)
     if str(file) == "-":
-        doc = parse(click.get_text_stream("stdin").read(), filename="<stdin>")
+        raw = click.get_binary_stream("stdin").read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise SymparamError(f"standard input is not UTF-8 text (byte {err.start + 1}: "
+                                f"{raw[err.start:err.start + 1]!r})") from None
+        doc = parse(text, filename="<stdin>")
     else:
         doc = parse_file(file)
     if model is None and (example or zoo) and (example or zoo) in doc.models:

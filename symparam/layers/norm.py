@@ -30,8 +30,10 @@ _BETA_WHY = "a learned shift, trained by gradient"
 def _axes(a, x, ctx, default):
     ax = a.axis if a.axis is not None else default
     axes = ax if isinstance(ax, tuple) else (ax,)
-    idx = sorted({normalize_axis(i, len(x)) for i in axes})
-    return idx
+    found = [normalize_axis(i, len(x)) for i in axes]
+    if len(set(found)) != len(found):  # Keras would build a weight per repeat of it
+        raise ArgError(f"axis {list(axes)} names the same axis more than once")
+    return sorted(found)
 
 
 def _channel_axis(ctx) -> int:

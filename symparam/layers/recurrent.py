@@ -28,6 +28,7 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost
+from ..values import Word
 from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, activation, boolean,
                    choice, fmt_shape, nonneg, optional, rate, register, size)
 
@@ -39,13 +40,22 @@ def _gu(g: int) -> str:
     return "u" if g == 1 else f"{g}u"
 
 
+def _merge_mode(v, ctx=None):
+    """How a bidirectional layer joins its two directions. Keras's merge_mode=None
+    returns the two as separate outputs, which a symparam layer (one output) cannot."""
+    if isinstance(v, Word) and v.text == "none":
+        raise ArgError("merge_mode = none gives two separate outputs in Keras, and a "
+                       "symparam layer has one: use concat, sum, mul or ave")
+    return choice(*MERGE_MODES)(v)
+
+
 def _common_args(extra: tuple = ()) -> tuple:
     return (
         Arg("units", size, aliases=("hidden_size",), doc="the size of the state"),
         Arg("return_sequences", optional(boolean), None, positional=False),
         Arg("num_layers", size, 1, positional=False),
         Arg("bidirectional", boolean, False, positional=False),
-        Arg("merge_mode", optional(choice(*MERGE_MODES)), None, positional=False),
+        Arg("merge_mode", _merge_mode, None, positional=False),
         Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
         Arg("activation", activation, None, positional=False, aliases=("nonlinearity",)),
         Arg("recurrent_activation", activation, None, positional=False),
