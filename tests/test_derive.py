@@ -407,3 +407,28 @@ def test_rule_keeps_a_sum_in_brackets_where_it_is_divided():
     for h in range(3, 60):  # the rule as printed is the size the analyzer computed
         printed = sympy.sympify(text.replace("ceil", "ceiling"), locals={"H": H})
         assert printed.subs(H, h) == rule.axes[0].out.subs(H, h)
+
+
+def test_textbook_size_is_right_wherever_its_assumption_holds():
+    """Found in review: for a second strided layer the printed "assuming s divides
+    n - k" size was (H - 2)/4, which is 2.75 at H = 13 where the true size is 3. The
+    printed size must equal the true size at every H where its stated assumption
+    (s divides this layer's n + 2p - k) holds."""
+    import sympy
+
+    from symparam.render.shapes import shape_rule
+
+    stats = analyze("convention torch\nmodel q(C = 3, H = 13):\n    input [C, H, H]\n"
+                    "    conv2d 8, 3, stride = 2, padding = 1\n    conv2d 8, 3, stride = 2\n",
+                    symbolic=True)
+    H = sympy.Symbol("H", integer=True, positive=True)
+    checked = 0
+    for layer in stats.layers[1:]:
+        step = shape_rule(layer, stats.layout).axes[0]
+        k, s, p = (step.args[key] for key in ("k", "s", "p"))
+        for h in range(3, 80):
+            n = step.size.subs(H, h)
+            if (n + 2 * p - k) % s == 0:  # the assumption printed beside it holds
+                assert step.exact.subs(H, h) == step.out.subs(H, h), (layer.name, h)
+                checked += 1
+    assert checked > 40

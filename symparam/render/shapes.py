@@ -126,10 +126,11 @@ def _drop_rounding(expr):
 
 def _textbook(n, k, s, d, p, same: bool):
     """The output size when the stride divides exactly (the textbook assumption printed
-    beside it): the rule's own formula without its floor, on the input size without
-    its rounding. Read off the rule, not off the output, whose exact form may have been
-    rewritten (``ceiling(H/2) - 1``) in a way that drops its rounding differently."""
-    n = _drop_rounding(n)
+    beside it): the rule's own formula without its floor, on the layer's actual input
+    size n. The assumption is about this layer's n, so n keeps any rounding of earlier
+    layers: dropping that too (ceiling(H/2) as H/2) would assume something else, and
+    give a wrong size where the printed assumption holds. Read off the rule, not off the
+    output, whose exact form may have been rewritten (``ceiling(H/2) - 1``)."""
     if same:
         return n / s
     return (n + 2 * p - d * (k - 1) - 1) / s + 1
