@@ -38,3 +38,9 @@ def test_solve_states_a_condition_once():
     line = next(l for l in out.splitlines() if l.startswith("admissible:"))
     assert line == "admissible: d % 12 == 0"
     assert "d = 4,200" in out and "d = 4,212" in out  # both multiples of 12 around 4202.8
+
+
+def test_diff_refuses_standard_input_twice():
+    result = CliRunner().invoke(main, ["diff", "-", "-"], input="model m():\n    input [3]\n")
+    assert result.exit_code == 2
+    assert "only one of A and B can be standard input" in result.output

@@ -205,6 +205,8 @@ def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, mo
     from ..analysis.diff import diff as run_diff
     from ..analysis.report import diff_text
 
+    if str(file_a) == "-" and str(file_b) == "-":
+        raise UsageError("only one of A and B can be standard input ('-'): it is read once")
     shipped = example or zoo
     if shipped and file_a is not None and file_b is None:
         file_a, file_b = None, file_a  # `--zoo NAME FILE`: the FILE is B
