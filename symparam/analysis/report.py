@@ -172,16 +172,15 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
                    + (f" = {v:,} bytes ({gib(v)})" if v is not None else ""))
     rows = [(stats.value(e), name, e) for name, e in act.per_layer]
     if all_layers:
-        out.append(" per layer, in model order (a layer in a repeat counts once per repeat):")
+        heading = " per layer, in model order (a layer in a repeat counts once per repeat):"
+        shown = rows
+    else:
+        heading = " largest (a layer in a repeat counts once per repeat; --layers lists all):"
+        shown = sorted((r for r in rows if r[0]), key=lambda r: -r[0])[:5]
+    if all_layers or shown:
+        out.append(heading)
         out += table(["layer", "formula", "bytes", ""],
-                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in rows],
-                     indent="  ")
-        return "\n".join(out)
-    top = sorted((r for r in rows if r[0]), key=lambda r: -r[0])[:5]
-    if top:
-        out.append(" largest (a layer in a repeat counts once per repeat; --layers lists all):")
-        out += table(["layer", "formula", "bytes", ""],
-                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in top],
+                     [[name, formula(e), *_bytes_cells(val)] for val, name, e in shown],
                      indent="  ")
     return "\n".join(out)
 
