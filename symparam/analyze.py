@@ -6,7 +6,6 @@ Everything here raises :class:`SourceError` with the offending line; nothing pri
 from __future__ import annotations
 
 import dataclasses
-
 import operator
 import re
 from dataclasses import dataclass
@@ -108,15 +107,20 @@ class _Analyzer(SharingMixin):
 
     # ---- state snapshots, for a repeat that must be redone unrolled ------------------
     def snapshot(self):
+        """Everything a body adds to the analysis, to undo a repeat that was tried
+        rolled up and must be redone unrolled (the layers, names, checks, and what
+        `reuse` can refer to)."""
         return (len(self.layers), dict(self.counters), dict(self.names_used),
-                len(self.ctx.checks))
+                len(self.ctx.checks), dict(self.applied), dict(self.block_instances))
 
     def restore(self, snap) -> None:
-        n, counters, names, checks = snap
+        n, counters, names, checks, applied, instances = snap
         del self.layers[n:]
         self.counters = counters
         self.names_used = names
         del self.ctx.checks[checks:]
+        self.applied = applied
+        self.block_instances = instances
 
     # ---- names ----------------------------------------------------------------------
     def auto_name(self, base: str) -> str:
