@@ -20,6 +20,7 @@ from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
                           message_text)
 from .layers.merge import same_dim
+from .limits import MAX_UNROLL
 from .parser import parse, parse_file
 from .sharing import SharingMixin
 from .stats import LayerStats, ModelStats
@@ -29,7 +30,6 @@ from .values import Env, Word, evaluate, find_name, node_error, symbol, undefine
 CONVENTIONS = ("keras", "torch")
 LAYOUTS = ("channels_last", "channels_first")
 DEFAULT_LAYOUT = {"keras": "channels_last", "torch": "channels_first"}
-MAX_UNROLL = 10_000
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
 STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches")
 

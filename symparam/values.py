@@ -15,6 +15,7 @@ import sympy
 
 from . import ast
 from .errors import SourceError
+from .limits import MAX_DIGITS
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -194,8 +195,6 @@ def _finite(value, node: ast.Node):
     return value
 
 
-# No size needs more digits than this; a larger power would only stall sympy.
-MAX_DIGITS = 1000
 
 
 def _check_power(base, exponent, node: ast.Node) -> None:
