@@ -18,10 +18,21 @@ def _run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
 
 
+def _see_our_packages(py: Path) -> None:
+    """Let the fresh venv import sympy & co. from the environment running the tests (a
+    contributor's own venv or the machine's Python): a ``.pth`` file naming our
+    site-packages folders. ``system_site_packages`` would see the base Python's
+    instead, which lacks them when the tests run in a venv."""
+    ours = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    theirs = _run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+    assert theirs.returncode == 0, theirs.stderr
+    (Path(theirs.stdout.strip()) / "_symparam_test_deps.pth").write_text("\n".join(ours) + "\n")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """A fresh venv (seeing the machine's packages for sympy & co.) with only the
-    wheel installed from the repository."""
+    """A fresh venv (seeing our packages for sympy & co.) with only the wheel
+    installed from the repository."""
     tmp = tmp_path_factory.mktemp("pkg")
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
                   str(ROOT)])
@@ -31,8 +42,9 @@ def installed(tmp_path_factory):
         pytest.skip(f"cannot build the wheel here: {built.stderr.strip()[-300:]}")
     wheel = next((tmp / "dist").glob("symparam-*.whl"))
     env_dir = tmp / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
+    _see_our_packages(py)
     done = _run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(wheel)])
     assert done.returncode == 0, done.stderr
     elsewhere = tmp / "elsewhere"
