@@ -368,10 +368,14 @@ class _Analyzer(SharingMixin):
     def check_dims(self, node: ast.Node, applied: lb.Applied) -> None:
         """Numbers known now must already be valid sizes (a kernel larger than its
         input shows up here); symbolic ones are checked when values are given."""
+        seen = set()  # a stacked RNN repeats its shapes: check each one once
         for where, dims in [("output", applied.output)] + [
                 (f"weight '{w.name}'", w.shape) for w in applied.weights]:
             for d in dims:
                 d = sympy.sympify(d)
+                if d in seen:
+                    continue
+                seen.add(d)
                 if d.is_number and (not d.is_integer or d < 1):
                     raise node_error(node, f"{node.kind}: {where} dimension would be {d}, "
                                            f"not a positive whole number "
@@ -677,9 +681,13 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
             specs[name].convert(given, ctx)
         except ArgError as err:
             return f"argument '{name}' = {_show(value)}: {err}"
+    seen = set()
     for what, dims in [("output", layer.output_shape)] + [
             (f"weight '{w.name}'", w.shape) for w in layer.weights]:
         for d in dims:
+            if d in seen:
+                continue
+            seen.add(d)
             v = at_values(d, values)
             if v.is_number and (not v.is_integer or v < 1):
                 return f"{what} dimension {d} would be {v}, not a positive whole number"
