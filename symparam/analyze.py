@@ -20,12 +20,14 @@ from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
                           message_text)
 from .layers.merge import same_dim
-from .limits import MAX_UNROLL
+from .limits import MAX_DIGITS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .sharing import SharingMixin
 from .stats import LayerStats, ModelStats
 from .tidy import tidy
-from .values import Env, Word, evaluate, find_name, node_error, symbol, undefined, uses_name
+from .values import (Env, TooLarge, Word, at_values, evaluate, find_name, node_error, show,
+                     symbol, undefined, uses_name)
+from .values import digits as digits_of
 
 CONVENTIONS = ("keras", "torch")
 LAYOUTS = ("channels_last", "channels_first")
@@ -97,6 +99,7 @@ class _Analyzer(SharingMixin):
         self.layout_fixed = False
         self.layout_line = 0  # where `layout` was given, to refuse a second one
         self.nested = 0       # depth of residual/branches bodies (they share the scope)
+        self.depth = 0        # bodies being run, blocks' bodies included (MAX_NESTING)
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
@@ -144,9 +147,19 @@ class _Analyzer(SharingMixin):
 
     # ---- bodies ---------------------------------------------------------------------
     def run_body(self, stmts, scope: Scope) -> None:
-        for stmt in stmts:
-            handler = getattr(self, "stmt_" + type(stmt).__name__.lower())
-            handler(stmt, scope)
+        # Checked here too, as blocks used in blocks nest deeper than the text shows.
+        if self.depth >= MAX_NESTING and stmts:
+            raise node_error(stmts[0], f"this body is nested too deeply: more than "
+                                       f"{MAX_NESTING} levels of indented bodies and blocks "
+                                       f"used in blocks (the limit MAX_NESTING = "
+                                       f"{MAX_NESTING})")
+        self.depth += 1
+        try:
+            for stmt in stmts:
+                handler = getattr(self, "stmt_" + type(stmt).__name__.lower())
+                handler(stmt, scope)
+        finally:
+            self.depth -= 1
 
     def stmt_let(self, node: ast.Let, scope: Scope) -> None:
         self.check_new_name(node.name, node, scope, "let")
@@ -355,10 +368,14 @@ class _Analyzer(SharingMixin):
     def check_dims(self, node: ast.Node, applied: lb.Applied) -> None:
         """Numbers known now must already be valid sizes (a kernel larger than its
         input shows up here); symbolic ones are checked when values are given."""
+        seen = set()  # a stacked RNN repeats its shapes: check each one once
         for where, dims in [("output", applied.output)] + [
                 (f"weight '{w.name}'", w.shape) for w in applied.weights]:
             for d in dims:
                 d = sympy.sympify(d)
+                if d in seen:
+                    continue
+                seen.add(d)
                 if d.is_number and (not d.is_integer or d < 1):
                     raise node_error(node, f"{node.kind}: {where} dimension would be {d}, "
                                            f"not a positive whole number "
@@ -594,20 +611,19 @@ def _given_value(name: str, value) -> sympy.Integer:
 
 
 def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
-    """With values known: every deferred condition holds, every size is a positive
-    whole number. A failure names the layer's line."""
-    if not stats.values:
-        return
-    values_text = ", ".join(f"{s} = {v}" for s, v in stats.values.items())
+    """Every count fits in MAX_DIGITS digits; with values known, every deferred
+    condition holds and every size is a positive whole number. A failure names the
+    layer's line."""
+    values_text = ", ".join(f"{s} = {show(v)}" for s, v in stats.values.items())
 
     def fail(message, line, column):
-        raise SourceError(f"{message} (with {values_text})", line or None, column or None,
-                          source, filename)
+        raise SourceError(message + (f" (with {values_text})" if values_text else ""),
+                          line or None, column or None, source, filename)
 
     # In the order of the model, so the first cause is reported (a negative input size,
     # not the reshape it upsets): each layer's own conditions, then its sizes.
     pending: dict[tuple, list] = {}
-    for cond, message, where in stats.checks:
+    for cond, message, where in stats.checks if stats.values else ():
         at = (getattr(where, "line", 0), getattr(where, "column", 0))
         pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
@@ -615,13 +631,27 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         for cond, message in pending.pop((layer.line, layer.column), ()):
             if _fails(cond, stats.values):
                 fail(message_text(message), layer.line, layer.column)
-        problem = _layer_problem(layer, stats.values, ctx)
+        try:
+            problem = _layer_problem(layer, stats.values, ctx) if stats.values else ""
+            # A count past MAX_DIGITS digits, refused before it is computed.
+            at_values(layer.params, stats.values)
+            at_values(layer.buffers, stats.values)
+        except TooLarge as err:
+            problem = (f"a size or count here would have {err}, more than the limit "
+                       f"MAX_DIGITS = {MAX_DIGITS:,}")
         if problem:
             fail(f"layer '{layer.name}': {problem}", layer.line, layer.column)
     for (line, column), checks in pending.items():
         for cond, message in checks:
             if _fails(cond, stats.values):
                 fail(message_text(message), line, column)
+    for what in ("total", "buffers"):  # each layer fits, but the sum may not
+        value = stats.at(getattr(stats, what))
+        size = digits_of(value) if isinstance(value, sympy.Rational) else 0
+        if size > MAX_DIGITS:
+            fail(f"the {'total count' if what == 'total' else 'count of buffers'} would "
+                 f"have about {size:,} digits, more than the limit MAX_DIGITS = "
+                 f"{MAX_DIGITS:,}", stats.document.models[stats.name].line, None)
 
 
 def _fails(cond, values: dict) -> bool:
@@ -637,7 +667,7 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
     """What is wrong with a layer once its symbols have values, or ''. Its arguments
     are checked again as numbers (a stride of n/2 is fine until n = 3), and so are
     the count of a repeat it stands in, its output and its weights."""
-    times = sympy.sympify(layer.multiplier).xreplace(values)
+    times = at_values(layer.multiplier, values)
     if times.is_number and (not times.is_integer or times < 1):
         return (f"it stands in a repeat of {layer.multiplier} times, which would be "
                 f"{times}, not a positive whole number")
@@ -651,10 +681,14 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
             specs[name].convert(given, ctx)
         except ArgError as err:
             return f"argument '{name}' = {_show(value)}: {err}"
+    seen = set()
     for what, dims in [("output", layer.output_shape)] + [
             (f"weight '{w.name}'", w.shape) for w in layer.weights]:
         for d in dims:
-            v = sympy.sympify(d).xreplace(values)
+            if d in seen:
+                continue
+            seen.add(d)
+            v = at_values(d, values)
             if v.is_number and (not v.is_integer or v < 1):
                 return f"{what} dimension {d} would be {v}, not a positive whole number"
     return ""
@@ -664,7 +698,7 @@ def _substitute(value, values: dict):
     if isinstance(value, tuple):
         return tuple(_substitute(v, values) for v in value)
     if isinstance(value, sympy.Basic) and value.free_symbols:
-        return value.xreplace(values)
+        return at_values(value, values)
     return value
 
 
@@ -677,7 +711,7 @@ def _symbolic(value) -> bool:
 def _show(value) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(_show(v) for v in value) + "]"
-    return str(value)
+    return show(value)
 
 
 def _resolve_doc(source) -> ast.Document:

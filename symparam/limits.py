@@ -10,6 +10,14 @@ from __future__ import annotations
 # (a size, a count at given values). Python itself refuses past 4,300.
 MAX_DIGITS = 1000
 
+# Exponent of `**`, which must be a number (not a symbol), and the degree of any power
+# an expression builds: d ** d ** d, or (d ** 1000) ** 1000, has no count one can print.
+MAX_EXPONENT = 1000
+
 # Copies of a repeat that must be unrolled (its body changes the shape or uses its
 # index). A repeat over a symbol, or whose body keeps the shape, is never unrolled.
 MAX_UNROLL = 10_000
+
+# Levels of nesting in the text: brackets, calls, operators (a chain `a + b + c` counts
+# one level per operator) and indented bodies, blocks used inside blocks included.
+MAX_NESTING = 100

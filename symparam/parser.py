@@ -8,13 +8,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
                              UnexpectedToken, VisitError)
 from lark.indenter import Indenter
 
 from . import ast
 from .errors import SourceError, SymparamError
+from .limits import MAX_NESTING
 from .resources import resource_dir
 
 
@@ -214,6 +215,9 @@ class _Builder(Transformer):
         func, *args = items
         return ast.Call(str(func), tuple(a for a in args if a is not None), **_tpos(func))
 
+    def paren(self, meta, items):
+        return items[0]
+
     def list_expr(self, meta, items):
         return ast.ListExpr(tuple(i for i in items if i is not None), **_pos(meta))
 
@@ -352,6 +356,36 @@ def _unexpected_token(err: UnexpectedToken) -> str:
     return what + f" (expected {_describe(accepts)})"
 
 
+# Parse-tree nodes that are one level of nesting to a reader: an operator, a bracket,
+# a call, a list, an indented body.
+_NESTING = frozenset({"add", "sub", "mul", "div", "floordiv", "mod", "pow", "neg", "paren",
+                      "call", "list_expr", "suite"})
+
+
+def _check_nesting(tree: Tree) -> None:
+    """Refuse text nested more than MAX_NESTING levels, at the line where the limit is
+    crossed, before the (recursive) Transformer and analyzer walk it. Iterative, so any
+    depth is measured without recursion."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _NESTING:
+            depth += 1
+            if depth > MAX_NESTING:
+                what = "body" if node.data == "suite" else "expression"
+                line = getattr(node.meta, "line", None)
+                if node.data == "suite":  # a body's position is the newline before it
+                    line = next((c.meta.line for c in node.children
+                                 if isinstance(c, Tree) and not c.meta.empty), line)
+                raise SourceError(
+                    f"this {what} is nested too deeply: more than {MAX_NESTING} levels of "
+                    f"brackets, operators and indented bodies (the limit MAX_NESTING = "
+                    f"{MAX_NESTING}); split it with `let` names or blocks",
+                    line=line, column=None if node.data == "suite" else
+                    getattr(node.meta, "column", None))
+        stack.extend((c, depth) for c in node.children if isinstance(c, Tree))
+
+
 def _check_conventions(conventions, defs) -> ast.Convention | None:
     """At most one ``convention`` line, before every model and block."""
     if len(conventions) > 1:
@@ -376,6 +410,7 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
     try:
         try:
             tree = _parser().parse(source)
+            _check_nesting(tree)
             conventions, defs = _Builder().transform(tree)
         except VisitError as err:  # the builder's own rule checks (argument order)
             if isinstance(err.orig_exc, SymparamError):

@@ -39,7 +39,9 @@ def structured(sizes) -> sympy.Expr:
     >>> structured([n * h, h])
     h*(n + 1)
     """
-    sizes = [sympy.sympify(t) for t in sizes]
+    # Equal sizes (a stacked RNN lists the same shapes per layer) are added up first:
+    # the result is the same, and its cost no longer grows with the number of weights.
+    sizes = [k * t for t, k in Counter(sympy.sympify(t) for t in sizes).items()]
     if len(sizes) < 2:
         return sizes[0] if sizes else sympy.Integer(0)
     split = [t.as_coeff_Mul() for t in sizes]

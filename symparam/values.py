@@ -8,6 +8,7 @@ converters at the bottom of this module.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -15,7 +16,7 @@ import sympy
 
 from . import ast
 from .errors import SourceError
-from .limits import MAX_DIGITS
+from .limits import MAX_DIGITS, MAX_EXPONENT
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -60,12 +61,12 @@ def describe(value: Any) -> str:
         return f'the string "{value}"'
     if isinstance(value, tuple):
         return "[" + ", ".join(describe_short(v) for v in value) + "]"
-    return f"'{value}'"
+    return f"'{show(value)}'"
 
 
 def describe_short(value: Any) -> str:
     if isinstance(value, (Word, sympy.Basic)):
-        return str(value)
+        return show(value)
     return describe(value)
 
 
@@ -188,25 +189,121 @@ _INFINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
 
 
 def _finite(value, node: ast.Node):
-    """Refuse infinities and NaN (``0 ** -1``), which no size can be."""
+    """Refuse infinities and NaN (``0 ** -1``), which no size can be, and numbers or
+    powers past the limits (``10**999 * 10**999``, ``(d ** 1000) ** 1000``)."""
     if isinstance(value, sympy.Basic) and value.has(*_INFINITE):
-        raise node_error(node, f"this is not a finite number (it gives {value}): "
+        raise node_error(node, f"this is not a finite number (it gives {show(value)}): "
                                f"a division by zero?")
+    if isinstance(value, sympy.Basic):
+        for atom in value.atoms(sympy.Rational, sympy.Pow):
+            if isinstance(atom, sympy.Pow):
+                e = atom.exp
+                if e.is_Number and abs(e) > MAX_EXPONENT:
+                    raise node_error(node, f"this gives a power of degree {show(e)}, more "
+                                           f"than the limit MAX_EXPONENT = {MAX_EXPONENT}")
+            elif digits(atom) > MAX_DIGITS:
+                raise node_error(node, f"this gives a number of about {digits(atom):,} "
+                                       f"digits, more than the limit MAX_DIGITS = "
+                                       f"{MAX_DIGITS:,}")
     return value
 
 
+def _log10(r: sympy.Rational) -> float:
+    """log10 of the larger of a fraction's numerator and denominator (0 for 0)."""
+    return math.log10(max(abs(int(r.p)), int(r.q), 1))
+
+
+def digits(number) -> int:
+    """About how many decimal digits a whole number or a fraction has (the larger of its
+    numerator and denominator), without printing it."""
+    r = sympy.Rational(number)
+    bits = max(abs(int(r.p)).bit_length(), int(r.q).bit_length())
+    return int(bits * 0.30103) + 1
+
+
+def show(value, width: int = 200) -> str:
+    """``str(value)`` that never fails and stays short: Python refuses to print an
+    integer of more than 4,300 digits, and an error message must not crash."""
+    if isinstance(value, sympy.Rational) and digits(value) > 60:
+        return f"<a number of about {digits(value):,} digits>"
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            value.bit_length() > 200:
+        return f"<a number of about {digits(value):,} digits>"
+    if isinstance(value, sympy.Basic) and any(digits(a) > 60 for a in
+                                              value.atoms(sympy.Rational)):
+        big = max(digits(a) for a in value.atoms(sympy.Rational))
+        return f"<an expression holding a number of about {big:,} digits>"
+    try:
+        text = str(value)
+    except ValueError:  # pragma: no cover - caught above; kept as the last guard
+        return "<too large to print>"
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+class TooLarge(Exception):
+    """A value that would have more than MAX_DIGITS digits (raised before it is built)."""
+
+    def __init__(self, size: int):
+        super().__init__(f"about {size:,} digits")
+        self.digits = size
+
+
+def at_values(expr, values: Mapping) -> Any:
+    """``expr.xreplace(values)``, but refusing (:class:`TooLarge`) any number of more
+    than MAX_DIGITS digits *before* computing it: a power or a product of big values
+    is estimated from its factors' digits first, so ``d ** 1000`` at a 999-digit ``d``
+    is refused at once instead of computed and then found unprintable.
+
+    >>> d = symbol("d")
+    >>> at_values(d ** 2 + 1, {d: sympy.Integer(3)})
+    10
+    """
+    memo: dict = {}
+
+    def walk(e):
+        if e in memo:
+            return memo[e]
+        if e.is_Symbol:
+            out = values.get(e, e)
+        elif e.is_Atom or not e.args:
+            out = e
+            if isinstance(e, sympy.Rational) and digits(e) > MAX_DIGITS:
+                raise TooLarge(digits(e))
+        else:
+            args = [walk(a) for a in e.args]
+            numbers = [a for a in args if isinstance(a, sympy.Rational)]
+            if isinstance(e, sympy.Pow) and len(numbers) == 2 and args[0] != 0:
+                size = float(abs(args[1])) * _log10(args[0])
+                if size > MAX_DIGITS:
+                    raise TooLarge(int(size) + 1)
+            elif isinstance(e, sympy.Mul) and len(numbers) > 1:
+                size = sum(_log10(a) for a in numbers)
+                if size > 2 * MAX_DIGITS:  # a fraction times a big number may still fit
+                    raise TooLarge(int(size) + 1)
+            out = e.func(*args)
+            if isinstance(out, sympy.Rational) and digits(out) > MAX_DIGITS:
+                raise TooLarge(digits(out))
+        memo[e] = out
+        return out
+    return walk(sympy.sympify(expr))
 
 
 def _check_power(base, exponent, node: ast.Node) -> None:
     if not exponent.is_number:
-        return
-    if abs(exponent).is_extended_real and abs(exponent) > MAX_DIGITS:
-        raise node_error(node.right, f"the exponent {exponent} is too large")
-    digits = sympy.S.Zero
+        # d ** d grows past any bound with its symbol, and a tower of them cannot even
+        # be evaluated at d = 2: an exponent is a plain number.
+        raise node_error(node.right, f"the exponent {show(exponent)} holds a symbol: an "
+                                     f"exponent must be a number (at most MAX_EXPONENT = "
+                                     f"{MAX_EXPONENT})")
+    if abs(exponent).is_extended_real and abs(exponent) > MAX_EXPONENT:
+        raise node_error(node.right, f"the exponent {show(exponent)} is too large (the "
+                                     f"limit MAX_EXPONENT = {MAX_EXPONENT})")
+    size = sympy.S.Zero
     if base.is_number and base != 0:
-        digits = abs(exponent * sympy.log(abs(base), 10))
-    if digits.is_extended_real and digits > MAX_DIGITS:
-        raise node_error(node, f"{base} ** {exponent} is too large a number")
+        size = abs(exponent * sympy.log(abs(base), 10))
+    if size.is_extended_real and size > MAX_DIGITS:
+        raise node_error(node, f"{show(base)} ** {show(exponent)} is too large a number "
+                               f"(more than the limit MAX_DIGITS = {MAX_DIGITS:,} digits)")
 
 
 def find_name(node: Any, name: str) -> "ast.Name | None":

@@ -28,7 +28,8 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost
-from ..values import Word
+from ..limits import MAX_UNROLL
+from ..values import Word, show
 from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, activation, boolean,
                    choice, fmt_shape, nonneg, optional, rate, register, size)
 
@@ -188,6 +189,10 @@ class Recurrent(LayerKind):
         if not a.num_layers.is_number:
             raise ArgError("num_layers must be a number (stack a symbolic count of layers "
                            "with `repeat`)")
+        if a.num_layers > MAX_UNROLL:  # each stacked layer has its own weights, built here
+            raise ArgError(f"num_layers = {show(a.num_layers)} stacks more layers than the "
+                           f"limit MAX_UNROLL = {MAX_UNROLL:,} (stack a symbolic count of "
+                           f"layers with `repeat`)")
         weights = []
         for layer in range(int(a.num_layers)):
             for reverse in ((False, True) if a.bidirectional else (False,)):
