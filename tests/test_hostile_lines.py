@@ -1,0 +1,170 @@
+"""Issue 8, the right line and the right answer: line ends and odd characters, checks
+that depend on the symbols' values (merges, tie, reuse), layers that never reach the
+output.
+
+The lines asserted are the ones a text editor shows (lines end at \\n, \\r\\n or a lone
+\\r only); the counts are the ones Keras 3 and PyTorch 2.13 give for the same models.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import symparam
+from symparam.chars import CONTROL_NAMES, describe_char
+from symparam.cli import main
+from symparam.errors import SourceError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Every character Python's str.splitlines() breaks a line at, but lark (and an editor)
+# does not: a form feed, a vertical tab, the information separators, NEL, U+2028/2029.
+SEPARATORS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+NAMES = {"\x0b": "LINE TABULATION", "\x0c": "FORM FEED", "\x1c": "INFORMATION SEPARATOR FOUR",
+         "\x1d": "INFORMATION SEPARATOR THREE", "\x1e": "INFORMATION SEPARATOR TWO",
+         "\x85": "NEXT LINE", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+# A model with an error on its line 4 (`dense q`: q is not a symbol), column 11.
+BAD_AT_4 = "model m(n = 2):\n    input [n]\n    dense 2\n    dense q\n"
+Q_MESSAGE = "line 4, column 11: dense argument 'units': undefined symbol 'q'"
+
+
+def _error(text: str) -> SourceError:
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(text)
+    return info.value
+
+
+def _cli(args: list[str], stdin: bytes | None = None):
+    """The command line in-process; its exit code and everything it printed."""
+    result = CliRunner().invoke(main, args, input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result.exit_code, result.output
+
+
+def _all_ways(text: str, tmp_path: Path) -> list[str]:
+    """The first line of the error from the API (analyze, parse), parse_file, and the
+    command line reading the file and standard input, without the file name."""
+    raw = text.encode("utf-8")
+    f = tmp_path / "m.symp"
+    f.write_bytes(raw)
+    seen = [str(_error(text)).splitlines()[0]]
+    for read in (lambda: symparam.analyze(symparam.parse(text)),
+                 lambda: symparam.analyze(symparam.parse_file(f))):
+        with pytest.raises(SourceError) as info:
+            read()
+        seen.append(str(info.value).splitlines()[0].replace(f"{f}, ", ""))
+    for args, stdin, name in ((["count", str(f)], None, str(f)),
+                              (["count", "-"], raw, "<stdin>")):
+        code, out = _cli(args, stdin)
+        assert code == 2
+        first = out.splitlines()[0]
+        assert first.startswith(f"error: {name}, "), out
+        seen.append(first[len(f"error: {name}, "):])
+    return seen
+
+
+# ---- 1. lines -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=[f"U+{ord(c):04X}" for c in SEPARATORS])
+def test_a_separator_in_a_comment_does_not_shift_the_line(sep, tmp_path):
+    text = f"# a comment{sep}with an odd character\n" + BAD_AT_4  # the error: line 5
+    expected = Q_MESSAGE.replace("line 4", "line 5")
+    assert _all_ways(text, tmp_path) == [expected] * 5
+    shown = str(_error(text)).splitlines()
+    assert shown[1:] == ["        dense q", "              ^"]
+
+
+def test_the_issue_form_feed_case():
+    # "#\x0c\nmodel" was shown one line off: the caret must sit under line 2's text.
+    err = _error("#\x0c\nmodel m(:\n")
+    assert str(err).splitlines() == [
+        "line 2, column 9: syntax error: unexpected ':' (expected ')', a name)",
+        "    model m(:",
+        "            ^"]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=[f"U+{ord(c):04X}" for c in SEPARATORS])
+def test_a_separator_in_code_is_named_at_its_line(sep, tmp_path):
+    text = BAD_AT_4.replace("dense 2\n", f"dense 2{sep}\n")
+    code = f"U+{ord(sep):04X}"
+    expected = f"line 3, column 12: syntax error: unexpected character {code} ({NAMES[sep]})"
+    assert _all_ways(text, tmp_path) == [expected] * 5
+    # The line is shown with the character replaced, so nothing acts on the terminal.
+    assert str(_error(text)).splitlines()[1:] == ["        dense 2\ufffd",
+                                                  "               ^"]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=[f"U+{ord(c):04X}" for c in SEPARATORS])
+def test_a_separator_in_a_string_is_refused_where_it_stands(sep):
+    err = _error(f'model m(n = 2 "a{sep}b"):\n    input [n]\n')
+    assert (err.line, err.column) == (1, 17)
+    assert err.message == (f"unexpected character U+{ord(sep):04X} ({NAMES[sep]}) "
+                           f"in a string")
+
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=[f"U+{ord(c):04X}" for c in SEPARATORS])
+def test_a_valid_model_with_separators_in_comments_counts(sep):
+    s = symparam.analyze(f"# {sep} \nmodel m(n = 4):  # x{sep}y\n    input [n]\n"
+                         f"    dense 2  # {sep}\n")
+    assert s.value(s.total) == 10  # Dense(2) on 4 features: 4 * 2 + 2
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_line_ends_read_alike_everywhere(ending, tmp_path):
+    text = BAD_AT_4.replace("\n", ending)
+    assert _all_ways(text, tmp_path) == [Q_MESSAGE] * 5
+
+
+def test_mixed_line_ends_count_one_line_each(tmp_path):
+    # \r\n is one line end, a lone \r another, \n a third: the error is on line 4.
+    text = "model m(n = 2):\r\n    input [n]\r    dense 2\n    dense q\r\n"
+    assert _all_ways(text, tmp_path) == [Q_MESSAGE] * 5
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path):
+    assert _all_ways("\ufeff" + BAD_AT_4, tmp_path) == [Q_MESSAGE] * 5
+
+
+@pytest.mark.parametrize("char,name", [("\u200b", "ZERO WIDTH SPACE"),
+                                       ("\u00a0", "NO-BREAK SPACE"),
+                                       ("\x1b", "ESCAPE"), ("\x00", "NULL"),
+                                       ("\u202e", "RIGHT-TO-LEFT OVERRIDE")])
+def test_an_invisible_character_in_code_is_named(char, name):
+    err = _error(f"model m(n = 2):\n    input [n]\n    dense{char} 2\n")
+    assert (err.line, err.column) == (3, 10)
+    assert err.message == f"syntax error: unexpected character U+{ord(char):04X} ({name})"
+
+
+def test_a_visible_character_is_shown_with_its_name():
+    err = _error("model m(n = 2):\n    input [n]\n    dense 2 \u00d7 n\n")
+    assert err.message == "syntax error: unexpected character '\u00d7' (U+00D7 MULTIPLICATION SIGN)"
+
+
+def test_a_control_character_in_a_comment_on_the_error_line_is_not_printed():
+    err = _error("model m(n = 2):\n    input [n]\n    dense q  # \x1b[2J\x07\n")
+    assert str(err).splitlines()[1] == "        dense q  # \ufffd[2J\ufffd"
+
+
+def test_control_names_are_unicode_names():
+    # The table's names are Unicode's own aliases of the control characters.
+    for code, name in CONTROL_NAMES.items():
+        assert unicodedata.lookup(name) == chr(code), name
+    assert describe_char("\x0c") == "U+000C (FORM FEED)"
+
+
+def test_the_command_line_reads_a_cr_file_like_the_api(tmp_path):
+    # The real console entry point, under a watchdog: exit 2 and the same message.
+    f = tmp_path / "cr.symp"
+    f.write_bytes(BAD_AT_4.replace("\n", "\r").encode())
+    proc = subprocess.run([sys.executable, "-m", "symparam", "count", str(f)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"error: {f}, {Q_MESSAGE}", "        dense q",
+                                        "              ^"]
