@@ -168,3 +168,121 @@ def test_the_command_line_reads_a_cr_file_like_the_api(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [f"error: {f}, {Q_MESSAGE}", "        dense q",
                                         "              ^"]
+
+
+# ---- 2. checks that depend on the symbols' values -------------------------------------
+# Each model is valid when d = 12 (Keras and PyTorch build it) and invalid when d = 13.
+
+ADD = "model m(d = 12):\n    input [d] as x\n    dense 12\n    add x\n"
+TIE = "model m(d = 12):\n    input [d]\n    dense 12 as a\n    dense 12\n    dense 12, tie = a\n"
+REUSE = "model m(d = 12):\n    input [d]\n    dense 12 as a\n    reuse a\n"
+REUSE_BLOCK = ("block enc(h):\n    dense h\n    dense h\n\n"
+               "model m(d = 12):\n    input [d]\n    enc 12 as e\n    reuse e\n")
+
+
+def _keras_counts(keras) -> dict:
+    """The same models built in Keras 3, counted by count_params()."""
+    kl = keras.layers
+
+    class Tied(kl.Layer):  # a Dense whose kernel is another Dense's (as Keras ties)
+        def __init__(self, source, **kwargs):
+            super().__init__(**kwargs)
+            self.source = source
+
+        def build(self, shape):
+            self.bias = self.add_weight(shape=(12,), initializer="zeros")
+
+        def call(self, x):
+            return keras.ops.matmul(x, self.source.kernel) + self.bias
+
+    out = {}
+    x = keras.Input((12,))
+    out["add"] = keras.Model(x, kl.Add()([kl.Dense(12)(x), x])).count_params()
+    x = keras.Input((12,))
+    a = kl.Dense(12)
+    out["tie"] = keras.Model(x, Tied(a)(kl.Dense(12)(a(x)))).count_params()
+    x = keras.Input((12,))
+    a = kl.Dense(12)
+    out["reuse"] = keras.Model(x, a(a(x))).count_params()
+    x = keras.Input((12,))
+    d1, d2 = kl.Dense(12), kl.Dense(12)
+    out["reuse_block"] = keras.Model(x, d2(d1(d2(d1(x))))).count_params()
+    return out
+
+
+def _torch_counts(torch) -> dict:
+    """The same models as PyTorch modules, counted by parameters() (a shared tensor
+    once)."""
+    def count(*modules):
+        return sum(p.numel() for p in torch.nn.ModuleList(modules).parameters())
+    nn = torch.nn
+    a, b, c = nn.Linear(12, 12), nn.Linear(12, 12), nn.Linear(12, 12)
+    c.weight = a.weight
+    return {"add": count(nn.Linear(12, 12)), "tie": count(a, b, c),
+            "reuse": count(nn.Linear(12, 12)),
+            "reuse_block": count(nn.Linear(12, 12), nn.Linear(12, 12))}
+
+
+SOURCES = {"add": ADD, "tie": TIE, "reuse": REUSE, "reuse_block": REUSE_BLOCK}
+
+
+@pytest.mark.oracle
+def test_value_dependent_models_count_as_the_frameworks_do(frameworks):
+    expected = {"keras": _keras_counts(frameworks["keras"]),
+                "torch": _torch_counts(frameworks["torch"])}
+    for convention, counts in expected.items():
+        for key, source in SOURCES.items():
+            s = symparam.analyze(source, convention=convention)
+            assert s.value(s.total) == counts[key], (convention, key)
+
+
+@pytest.mark.oracle
+def test_keras_refuses_the_add_with_13_features_as_symparam_does(frameworks):
+    keras = frameworks["keras"]
+    x = keras.Input((13,))
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        keras.layers.Add()([keras.layers.Dense(12)(x), x])
+
+
+@pytest.mark.parametrize("key, line, message", [
+    ("add", 4, "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d"),
+    ("tie", 5, "tie = a: dense's kernel of shape (12, 12) must have the shape of a's "
+               "kernel (d, 12) or kernel (12, d) (transposed)"),
+    ("reuse", 4, "reuse of 'a': here its kernel would be (12, 12) but it is (d, 12): the "
+                 "input (None, 12) does not fit the layer made for (None, d)"),
+    ("reuse_block", 8, "reuse of 'dense': here its kernel would be (12, 12) but it is "
+                       "(d, 12): the input (None, 12) does not fit the layer made for "
+                       "(None, d)"),
+])
+def test_values_that_break_the_check_are_refused_at_its_line(key, line, message, tmp_path):
+    f = tmp_path / "m.symp"
+    f.write_text(SOURCES[key])
+    code, out = _cli(["count", str(f), "--set", "d=13"])
+    assert code == 2
+    assert out.splitlines()[0] == f"error: {f}, line {line}, column 5: {message} (with d = 13)"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("input [2 * d] as x\n    dense d\n    add x",
+     "add: cannot add tensors of shapes (None, d) and (None, 2*d)"),
+    ("input [d, d] as x\n    dense d + 1\n    concat x, axis = 1",
+     "concat: cannot concatenate tensors of shapes (None, d, d + 1) and (None, d, d) "
+     "along axis 1"),
+    ("input [d] as x\n    dense 12 as a\n    dense d ** 2 + 1\n    dense 12, tie = a",
+     "tie = a: dense's kernel of shape (d**2 + 1, 12) matches no weight of 'a'"),
+])
+def test_shapes_that_can_never_agree_are_refused_at_once(body, message):
+    err = _error(f"model m(d):\n    {body}\n")
+    assert err.message.startswith(message)
+
+
+def test_attention_key_and_value_steps_wait_for_the_values():
+    # 12 key steps and T value steps agree when T = 12 (as any framework would take).
+    src = ("model m(T = 12, d = 8):\n    input [12, d] as k\n    input [T, d] as v\n"
+           "    attention 2, 4, key = k, value = v\n")
+    s = symparam.analyze(src)
+    assert s.shape_at(s.layers[-1].output_shape) == (12, 8)
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(src, values={"T": 13})
+    assert (info.value.line, info.value.message) == (
+        4, "attention: key and value steps 12 and T differ (with T = 13, d = 8)")
