@@ -286,3 +286,91 @@ def test_attention_key_and_value_steps_wait_for_the_values():
         symparam.analyze(src, values={"T": 13})
     assert (info.value.line, info.value.message) == (
         4, "attention: key and value steps 12 and T differ (with T = 13, d = 8)")
+
+
+# ---- 3. layers that never reach the output --------------------------------------------
+
+UNUSED = "model m(n = 8):\n    input [n] as x\n    dense 8 as unused\n    from x\n    dense 2\n"
+NOTE_KERAS = ("Note: dense 'unused' (line 3) does not reach the output: Keras leaves it out "
+              "of the model (and out of these totals); PyTorch counts it as a registered "
+              "module.")
+NOTE_TORCH = ("Note: dense 'unused' (line 3) does not reach the output: PyTorch counts it as "
+              "a registered module (in these totals); Keras leaves it out of the model.")
+
+
+@pytest.mark.oracle
+def test_an_unreached_layer_counts_as_each_framework_counts_it(frameworks):
+    keras, torch = frameworks["keras"], frameworks["torch"]
+    x = keras.Input((8,))
+    keras.layers.Dense(8)(x)  # built, called, but not on the way to the output
+    expected_keras = keras.Model(x, keras.layers.Dense(2)(x)).count_params()
+    net = torch.nn.ModuleDict({"unused": torch.nn.Linear(8, 8), "dense": torch.nn.Linear(8, 2)})
+    expected_torch = sum(p.numel() for p in net.parameters())
+    assert (expected_keras, expected_torch) == (18, 90)  # what the issue reported
+    for convention, expected in (("keras", expected_keras), ("torch", expected_torch)):
+        s = symparam.analyze(UNUSED, convention=convention)
+        assert (s.value(s.total), s.value(s.trainable)) == (expected, expected)
+        assert s.unreached == ("unused",) and s.output == "dense"
+
+
+@pytest.mark.oracle
+def test_a_layer_reused_on_the_path_stays_in_the_keras_model(frameworks):
+    # Its first application leads nowhere, its second reaches the output: Keras's model
+    # holds the layer (through the second call), so its weights count, once.
+    keras = frameworks["keras"]
+    x = keras.Input((8,))
+    a = keras.layers.Dense(4)
+    a(x)
+    expected = keras.Model(x, keras.layers.Dense(2)(a(x))).count_params()
+    s = symparam.analyze("model m():\n    input [8] as x\n    dense 4 as a\n    from x\n"
+                         "    reuse a\n    dense 2\n")
+    assert s.value(s.total) == expected == 46 and s.unreached == ()
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("convention", ["keras", "torch"])
+def test_the_oracle_agrees_on_a_dead_branch(convention, frameworks):
+    from oracle.check import check
+    # The output comes from `a` through a batchnorm; the add and what follows it lead
+    # nowhere (a weightless add included).
+    src = ("model m(n = 6):\n    input [n] as x\n    dense 8 as a\n    batchnorm as bn\n"
+           "    from x\n    dense 8\n    add a\n    dense 3 as dead\n    dense 5\n"
+           "    from bn\n    dense 2\n")
+    assert check(src, convention) == []
+    s = symparam.analyze(src, convention=convention)
+    assert s.unreached == ("dense", "add", "dead", "dense_1")
+
+
+@pytest.mark.parametrize("convention, total, note", [("keras", "18", NOTE_KERAS),
+                                                     ("torch", "90", NOTE_TORCH)])
+def test_count_and_summary_say_so(convention, total, note, tmp_path):
+    f = tmp_path / "m.symp"
+    f.write_text(UNUSED)
+    for command in ("count", "summary"):
+        code, out = _cli([command, str(f), "--convention", convention])
+        assert code == 0 and out.rstrip().splitlines()[-1] == note
+    _, out = _cli(["summary", str(f), "--convention", convention])
+    assert f"Total params: {total}" in out
+    # Keras's own summary has no row for the layer; PyTorch's module list has one.
+    assert ("unused (" in out) == (convention == "torch")
+
+
+def test_json_derive_costs_and_memory_agree_with_the_counts(tmp_path):
+    import json
+    from symparam.analysis.memory import activation_memory
+    from symparam.render.document import derivation
+    keras, torch = (symparam.analyze(UNUSED, convention=c) for c in ("keras", "torch"))
+    d = json.loads(_cli(["count", "-", "--json"], UNUSED.encode())[1])
+    assert d["total"]["value"] == 18 and d["unreached"] == ["unused"]
+    assert d["notes"] == [NOTE_KERAS]
+    assert [layer["in_model"] for layer in d["layers"]] == [True, False, True]
+    assert d["layers"][1]["params"]["value"] == 72  # the layer's own count is still given
+    # Dense(2) on 8 features: 16 multiply-accumulates; Dense(8): 64 more in PyTorch.
+    assert (keras.value(keras.macs), torch.value(torch.macs)) == (16, 80)
+    # Outputs kept: 2 values per example in Keras, 8 + 2 in PyTorch.
+    assert activation_memory(keras, batch=1).total == 4 * 2
+    assert activation_memory(torch, batch=1).total == 4 * 10
+    text = derivation(keras, "text")
+    assert "unused (Dense)" not in text and NOTE_KERAS in text and "= 18" in text
+    text = derivation(torch, "text")
+    assert "unused (Linear), line 3" in text and NOTE_TORCH in text and "= 90" in text
