@@ -22,6 +22,7 @@ from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
 from .layers.merge import same_dim
 from .limits import MAX_DIGITS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
+from .reach import mark_unreached
 from .sharing import SharingMixin
 from .stats import LayerStats, ModelStats
 from .tidy import tidy
@@ -791,8 +792,11 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
     if not any(layer.kind == "input" for layer in analyzer.layers):
         raise node_error(model_def, f"model {model_def.name} has no input: add "
                                     f"`input [...]` to its body")
+    output = scope.current.producer
+    layers, unreached = mark_unreached(analyzer.layers, output, convention)
     stats = ModelStats(model_def.name, convention, analyzer.ctx.layout, symbols, defaults,
-                       in_effect, tuple(analyzer.layers), tuple(analyzer.ctx.checks),
-                       {p.name: p.latex for p in model_def.params if p.latex}, doc)
+                       in_effect, layers, tuple(analyzer.ctx.checks),
+                       {p.name: p.latex for p in model_def.params if p.latex}, doc,
+                       output=output, unreached=unreached)
     _check(stats, doc.source, doc.filename)
     return stats

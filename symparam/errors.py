@@ -5,6 +5,8 @@ exit code, so a user never sees a Python traceback for bad input.
 """
 from __future__ import annotations
 
+from .chars import showable, source_lines
+
 
 class SymparamError(Exception):
     """Base of all errors a user can cause. ``exit_code`` is what the CLI exits with."""
@@ -57,10 +59,12 @@ class SourceError(SymparamError):
         head = (", ".join(where) + ": " if where else "") + self.message
         if self.source is None or self.line is None:
             return head
-        lines = self.source.splitlines()
+        # The lines the parser counted (not str.splitlines, which also splits at a form
+        # feed or U+2028 and would show a later line).
+        lines = source_lines(self.source)
         if not 1 <= self.line <= len(lines):
             return head
-        raw = lines[self.line - 1]
+        raw = showable(lines[self.line - 1])
         # Columns count characters; the line is shown with tabs expanded, so is the caret.
         caret = " " * len(raw[:max(self.column or 1, 1) - 1].expandtabs(8)) + "^"
         text = raw.expandtabs(8)

@@ -14,6 +14,7 @@ from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInpu
 from lark.indenter import Indenter
 
 from . import ast
+from .chars import REFUSED_IN_STRINGS, describe_char, normalize_newlines
 from .errors import SourceError, SymparamError
 from .limits import MAX_NESTING
 from .resources import resource_dir
@@ -105,6 +106,16 @@ def _name_at(tok: Token | None) -> tuple[int, int]:
     return (tok.line, tok.column) if tok is not None else (0, 0)
 
 
+def _string_text(tok: Token) -> str:
+    """A string token's text; a control character or line separator in it is refused
+    at its own column (a string is not a comment; lark counts lines at \\n only)."""
+    bad = REFUSED_IN_STRINGS.search(str(tok))
+    if bad:
+        raise SourceError(f"unexpected character {describe_char(bad.group())} in a string",
+                          line=tok.line, column=tok.column + bad.start())
+    return str(tok)
+
+
 @v_args(meta=True)
 class _Builder(Transformer):
     """Builds AST nodes from the parse tree; raises nothing of its own."""
@@ -136,7 +147,7 @@ class _Builder(Transformer):
     def param(self, meta, items):
         name, default, tex = items
         # The LaTeX form is kept as written (only \" unescaped): \nu stays \nu.
-        latex = str(tex)[1:-1].replace('\\"', '"') if tex is not None else None
+        latex = _string_text(tex)[1:-1].replace('\\"', '"') if tex is not None else None
         return ast.Param(str(name), default, latex, **_tpos(name))
 
     def suite(self, meta, items):
@@ -208,7 +219,8 @@ class _Builder(Transformer):
     def string(self, meta, items):
         # Only the escapes a size or a word could need; others stay as written (a full
         # unicode_escape decode fails on input such as "\x").
-        raw = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), str(items[0])[1:-1])
+        raw = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)),
+                          _string_text(items[0])[1:-1])
         return ast.Str(raw, **_tpos(items[0]))
 
     def call(self, meta, items):
@@ -318,7 +330,7 @@ def _syntax_error(err: UnexpectedInput, text: str) -> SourceError:
     line, column = getattr(err, "line", None), getattr(err, "column", None)
     if isinstance(err, UnexpectedCharacters):
         char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
-        msg = f"unexpected character {char!r}"
+        msg = f"unexpected character {describe_char(char)}"
     elif isinstance(err, UnexpectedToken):
         tok = err.token
         bracket = _unclosed_bracket(text, _error_offset(err, text))
@@ -406,7 +418,8 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
     >>> list(doc.models)
     ['m']
     """
-    source = text if text.endswith("\n") else text + "\n"
+    source = normalize_newlines(text)  # the one rule for line ends (symparam/chars.py)
+    source = source if source.endswith("\n") else source + "\n"
     try:
         try:
             tree = _parser().parse(source)
@@ -427,10 +440,11 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
 
 
 def parse_file(path: str | Path) -> ast.Document:
-    """Read and parse a file; a missing or unreadable file is a clear error."""
+    """Read and parse a file; a missing or unreadable file is a clear error. Its line
+    ends are read by :func:`parse`'s rule, exactly as the same text given directly."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_bytes().decode("utf-8")  # not read_text: no newline translation
     except FileNotFoundError:
         raise SymparamError(f"no such file: {p}") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -32,20 +32,26 @@ import sympy
 
 from . import ast
 from .layers.base import SHARED, Weight, closest, fmt_shape
-from .layers.merge import same_dim
+from .layers.merge import never_equal
 from .stats import LayerStats
 from .values import Env, node_error
 
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 
 
-def _same_shape(a: tuple, b: tuple, ctx, what: str):
-    """True if the shapes agree (deferring symbolic doubts to ``ctx``), else False."""
-    if len(a) != len(b) or any(same_dim(p, q) is False for p, q in zip(a, b)):
+def _agreement(a: tuple, b: tuple) -> bool | None:
+    """True if two shapes are equal whatever the symbols' values, False if they can
+    never be, None if that depends on the values (12 and d)."""
+    if len(a) != len(b) or any(never_equal(p, q) for p, q in zip(a, b)):
         return False
-    for p, q in zip(a, b):
-        ctx.require(sympy.Eq(p, q), f"{what}: {p} must equal {q}")
-    return True
+    if all(sympy.expand(p - q) == 0 for p, q in zip(a, b)):
+        return True
+    return None
+
+
+def _equal(a: tuple, b: tuple):
+    """The condition that two shapes of one rank are equal."""
+    return sympy.And(*[sympy.Eq(p, q) for p, q in zip(a, b)])
 
 
 def _dims(shape: tuple) -> str:
@@ -99,17 +105,27 @@ class SharingMixin:
                                   f"(in a repeat); tie to a layer that stands once")
         w = own[0]
         candidates = [t for t in target.weights if t.role != SHARED]
-        for transposed in (False, True):
-            for t in candidates:
-                shape = tuple(reversed(t.shape)) if transposed else t.shape
-                if len(t.shape) == 2 or not transposed:
-                    if _same_shape(w.shape, shape, self.ctx, f"tie = {target.name}"):
-                        how = " (transposed)" if transposed else ""
-                        weights = tuple(share(v, target.name, t, f"the same tensor as "
-                                              f"{target.name}'s {t.name}{how}, counted there")
-                                        if v is w else v for v in layer.weights)
-                        self.layers[self.layers.index(layer)] = replace(layer, weights=weights)
-                        return
+        # Each weight of the target as it is, then transposed: one equal to w's shape
+        # whatever the values is taken; else the ones equal for some values only, under
+        # a check made when values are given.
+        fits = [(t, how, shape) for how, flip in (("", False), (" (transposed)", True))
+                for t in candidates if len(t.shape) == 2 or not flip
+                for shape in [tuple(reversed(t.shape)) if flip else t.shape]]
+        sure = [f for f in fits if _agreement(w.shape, f[2]) is True]
+        maybe = [f for f in fits if _agreement(w.shape, f[2]) is None]
+        if sure or maybe:
+            t, how, _ = (sure or maybe)[0]
+            if not sure:
+                shapes = " or ".join(f"{t.name} {_dims(shape)}{how}" for t, how, shape in maybe)
+                self.ctx.require(sympy.Or(*[_equal(w.shape, shape) for *_, shape in maybe]),
+                                 lambda: f"tie = {target.name}: {layer.kind}'s {w.name} of "
+                                         f"shape {_dims(w.shape)} must have the shape of "
+                                         f"{target.name}'s {shapes}")
+            weights = tuple(share(v, target.name, t, f"the same tensor as "
+                                  f"{target.name}'s {t.name}{how}, counted there")
+                            if v is w else v for v in layer.weights)
+            self.layers[self.layers.index(layer)] = replace(layer, weights=weights)
+            return
         have = ", ".join(f"{t.name} {_dims(t.shape)}" for t in candidates)
         raise node_error(tie, f"tie = {target.name}: {layer.kind}'s {w.name} of shape "
                               f"{_dims(w.shape)} matches no weight of "
@@ -170,13 +186,16 @@ class SharingMixin:
                 raise node_error(node, f"reuse of '{o.name}': its weights differ here")
             weights = []
             for w, t in zip(m.weights, o.weights):
-                if not _same_shape(w.shape, t.shape, self.ctx, f"reuse of {o.name}"):
-                    raise node_error(node, f"reuse of '{o.name}': here its {w.name} would be "
-                                           f"{_dims(w.shape)} but it is {_dims(t.shape)}: "
-                                           f"the input "
-                                           f"{fmt_shape(m.input_shapes[0])} does not fit "
-                                           f"the layer made for "
-                                           f"{fmt_shape(o.input_shapes[0])}")
+                agree = _agreement(w.shape, t.shape)
+                if agree is not True:
+                    problem = (f"reuse of '{o.name}': here its {w.name} would be "
+                               f"{_dims(w.shape)} but it is {_dims(t.shape)}: the input "
+                               f"{fmt_shape(m.input_shapes[0])} does not fit the layer "
+                               f"made for {fmt_shape(o.input_shapes[0])}")
+                    if agree is False:
+                        raise node_error(node, problem)
+                    self.ctx.where = node  # the reuse's line, not the block's layers'
+                    self.ctx.require(_equal(w.shape, t.shape), problem)
                 weights.append(t if t.role == SHARED else
                                share(w, o.name, t, f"{o.name} applied again: the same "
                                                    f"{t.name}, counted there"))

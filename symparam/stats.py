@@ -81,6 +81,10 @@ class LayerStats:
     # The layer kind's cost, computed when first asked (see LayerKind.costing).
     costing: Optional[Callable[[], Optional[Cost]]] = field(default=None, repr=False,
                                                             compare=False)
+    # False when the convention leaves the layer out of the model: in Keras, a layer
+    # that does not reach the output (ModelStats.unreached). Its own counts stay; the
+    # model's totals, costs and memory leave it out.
+    in_model: bool = True
 
     def _role(self, *roles: str) -> sympy.Expr:
         sizes = [w.size for w in self.weights if w.role in roles]
@@ -144,9 +148,19 @@ class ModelStats:
     # The parsed document, so a renderer can analyze the same model under the other
     # convention (to say where Keras and PyTorch differ).
     document: object = field(default=None, repr=False, compare=False)
+    # The layer (or input) whose tensor is the model's output: the one its body ends
+    # with; and the layers, inputs aside, from which no path leads to it and whose
+    # weights no layer on a path shares: Keras leaves them out (see symparam.reach).
+    output: str = ""
+    unreached: tuple[str, ...] = ()
+
+    @property
+    def model_layers(self) -> tuple[LayerStats, ...]:
+        """The layers the convention counts in the model (see LayerStats.in_model)."""
+        return tuple(layer for layer in self.layers if layer.in_model)
 
     def _sum(self, attr: str) -> sympy.Expr:
-        return sympy.Add(*[getattr(layer, attr) for layer in self.layers])
+        return sympy.Add(*[getattr(layer, attr) for layer in self.model_layers])
 
     @cached_property
     def total(self) -> sympy.Expr:
@@ -167,7 +181,7 @@ class ModelStats:
     @cached_property
     def cost(self) -> Cost:
         """The forward arithmetic per example of the layers that state it."""
-        return total(layer.cost for layer in self.layers if layer.cost is not None)
+        return total(layer.cost for layer in self.model_layers if layer.cost is not None)
 
     @property
     def macs(self) -> sympy.Expr:
@@ -185,7 +199,7 @@ class ModelStats:
     @property
     def uncounted(self) -> tuple[str, ...]:
         """Names of the layers whose kind states no cost (not in the totals)."""
-        return tuple(layer.name for layer in self.layers if layer.cost is None)
+        return tuple(layer.name for layer in self.model_layers if layer.cost is None)
 
     @property
     def complete(self) -> bool:

@@ -94,8 +94,12 @@ def test_reused_block_counts_once():
 
 
 @pytest.mark.parametrize("body, message", [
+    # (d, 5) is the table (V, d) transposed when V = 5: refused once V = 100 is in effect
     ("embedding V, d as wte\n    dense 5, tie = wte",
-     r"tie = wte: dense's kernel of shape \(d, 5\) matches no weight of 'wte'"),
+     r"tie = wte: dense's kernel of shape \(d, 5\) must have the shape of wte's embeddings "
+     r"\(V, d\) or embeddings \(d, V\) \(transposed\) \(with V = 100, d = 8, T = 7\)"),
+    ("embedding 100, 8 as wte\n    dense 5, tie = wte",
+     r"tie = wte: dense's kernel of shape \(8, 5\) matches no weight of 'wte'"),
     ("embedding V, d as wte\n    dense V, tie = wtx", "no layer 'wtx' before this line"),
     ("embedding V, d as wte\n    dense V, tie = 3", "tie takes the name of a layer"),
     ("embedding V, d as wte\n    dropout 0.1, tie = wte", "has no weight to share"),

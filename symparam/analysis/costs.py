@@ -79,7 +79,7 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
         return e if sym is None else sympy.expand(e / sym)
 
     rows = []
-    for layer in stats.layers:
+    for layer in stats.model_layers:  # the layers in the model, as its totals
         if layer.kind == "input":
             continue
         cost = layer.cost

@@ -98,10 +98,10 @@ def leading(stats: ModelStats, names: Sequence[str], metric: str = "params",
     # metrics (LayerStats has params, trainable, non_trainable, buffers).
     per_layer = None
     if metric in ("params", "trainable", "non_trainable", "buffers"):
-        per_layer = [(layer, getattr(layer, metric)) for layer in stats.layers]
+        per_layer = [(layer, getattr(layer, metric)) for layer in stats.model_layers]
     elif metric in ("macs", "flops"):  # costs are per-layer sums too (uncounted: left out)
         per_layer = [(layer, layer.macs * (2 if metric == "flops" else 1))
-                     for layer in stats.layers if layer.cost is not None]
+                     for layer in stats.model_layers if layer.cost is not None]
     smooth, approx = _smooth(expr)
     orders = _orders(smooth, gens)
     if orders and orders[0][1] == 0:

@@ -95,7 +95,7 @@ def activation_memory(stats: ModelStats, batch=None, dtype: str = "fp32") -> Act
     """
     b, nbytes = _batch(batch), dtype_bytes(dtype)
     rows = []
-    for layer in stats.layers:
+    for layer in stats.model_layers:  # what the convention leaves out is never run
         if layer.kind == "input":
             continue
         elements = sympy.Mul(*layer.output_shape) if layer.output_shape else sympy.Integer(1)

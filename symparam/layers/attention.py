@@ -27,7 +27,7 @@ import sympy
 from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, boolean, fmt_shape,
                    optional, rate, register, size)
-from .merge import same_dim
+from .merge import never_equal, same_dim
 
 
 def _tensor(v, ctx=None):
@@ -83,13 +83,13 @@ class Attention(LayerKind):
                 raise ArgError(f"the {what} {fmt_shape(t)} and the query {fmt_shape(x)} "
                                f"must have the same rank")
         for p, q in zip(key[:-1], value[:-1]):
-            if same_dim(p, q) is False:
+            if never_equal(p, q):
                 raise ArgError(f"the key {fmt_shape(key)} and the value {fmt_shape(value)} "
                                f"must have the same steps")
             ctx.require(sympy.Eq(p, q), f"attention: key and value steps {p} and {q} differ")
         if a.causal:
             tq, tk = elements(x[:-1]), elements(key[:-1])
-            if same_dim(tq, tk) is False:
+            if never_equal(tq, tk):
                 raise ArgError(f"a causal mask needs as many query as key steps: {tq} vs {tk}")
             ctx.require(sympy.Eq(tq, tk), f"attention: a causal mask needs as many query as "
                                           f"key steps ({tq} vs {tk})")

@@ -7,6 +7,10 @@ from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, Example, LayerKind, fmt_shape, normalize_axis,
                    optional, register, signed)
 
+# The highest degree of a one-symbol polynomial whose whole roots never_equal looks
+# for (exactly); above it, the merge is checked when values are given.
+_MAX_DEGREE = 8
+
 # Each element-wise merge's equation, for its card (K tensors x_1 ... x_K).
 _EQUATIONS = {
     "add": r"y = \sum_{k=1}^{K} x_k",
@@ -41,21 +45,29 @@ def same_dim(a, b) -> bool | None:
 
 
 def never_equal(a, b) -> bool:
-    """True if two dimensions differ for every value tried: a merge of them is an error
-    at once. Sizes that agree for some values only (a map pooled four times then
-    upsampled four times matches the original when 16 divides it) are checked when
-    the symbols get values instead.
+    """True if two dimensions differ whatever positive whole values the symbols take:
+    a merge of them is an error at once. Dimensions that agree for some values only
+    (12 and d; a map pooled four times then upsampled four times, which matches the
+    original when 16 divides it) are checked when the symbols get values instead.
+    Never decided by trying values: a value not tried may be the one that agrees.
 
     >>> H = sympy.Symbol("H", integer=True, positive=True)
-    >>> never_equal(2 * sympy.floor(H / 2), H), never_equal(H + 1, H)
-    (False, True)
+    >>> never_equal(2 * sympy.floor(H / 2), H), never_equal(H + 1, H), never_equal(12, H)
+    (False, True, False)
+    >>> never_equal(2 * H, H), never_equal(H ** 2, 2)
+    (True, True)
     """
     diff = sympy.expand(a - b)
     if diff.is_number:
         return diff != 0
+    if diff.is_zero is False:  # sympy proves it from the assumptions (d vs 2d)
+        return True
     free = diff.free_symbols
-    return all(diff.xreplace({s: sympy.Integer(v) for s in free}) != 0
-               for v in (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 100, 128, 224, 256, 1000, 1024))
+    if len(free) == 1 and diff.is_polynomial(*free):
+        poly = sympy.Poly(diff, *free)
+        if poly.degree() <= _MAX_DEGREE:  # no positive whole root: never equal
+            return not any(r.is_integer and r.is_positive for r in poly.real_roots())
+    return False
 
 
 class Elementwise(LayerKind):

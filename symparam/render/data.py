@@ -12,7 +12,7 @@ import sympy
 
 from ..stats import LayerStats, ModelStats
 from ..values import symbol
-from .fmt import formula
+from .fmt import formula, unreached_note
 
 SCHEMA_VERSION = 1
 
@@ -64,6 +64,7 @@ def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
         "path": list(layer.path),
         "line": layer.line,
         "column": layer.column,
+        "in_model": layer.in_model,
     }
 
 
@@ -89,6 +90,9 @@ def model_dict(stats: ModelStats) -> dict:
         "layout": stats.layout,
         "defaults": {name: (formula(d) if d is not None else None)
                      for name, d in stats.defaults.items()},
+        "output": stats.output,
+        "unreached": list(stats.unreached),
+        "notes": [note for note in (unreached_note(stats),) if note],
     }
 
 

@@ -16,6 +16,7 @@ import sympy
 
 from ..layers.base import BUFFER, NON_TRAINABLE, SHARED, TRAINABLE
 from ..stats import LayerStats, ModelStats, structured
+from .fmt import unreached_note
 from .shapes import ShapeRule, shape_rule
 from .symbols import symbol_latex
 
@@ -181,6 +182,8 @@ class ModelFacts:
     totals: tuple[TotalFacts, ...]
     # The textbook assumptions the shape rules state, as (LaTeX, text) pairs.
     assumptions: tuple[tuple[str, str], ...] = field(default=())
+    # Notes on the model as a whole, as prose (layers that do not reach the output).
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def values(self) -> tuple[SymbolFacts, ...]:
@@ -322,7 +325,7 @@ def model_facts(stats: ModelStats, compare: bool = True) -> ModelFacts:
         totals.append(("Buffers", "buffers", stats.buffers))
     total_facts = []
     for label, attr, expr in totals:
-        parts = tuple(stats.at(getattr(layer, attr)) for layer in stats.layers)
+        parts = tuple(stats.at(getattr(layer, attr)) for layer in stats.model_layers)
         parts = tuple(p for p in parts if p != 0)
         total_facts.append(TotalFacts(label, attr, expr, closed_form(expr), parts,
                                       stats.value(expr), stats.at(expr)))
@@ -332,7 +335,10 @@ def model_facts(stats: ModelStats, compare: bool = True) -> ModelFacts:
     assumptions = tuple(dict.fromkeys((f.shape.assumption_tex, f.shape.assumption)
                                       for f in facts
                                       if f.shape is not None and f.shape.assumption))
+    # The layers the convention leaves out of the model are not shown (as in Keras's
+    # own summary); the note names them.
     return ModelFacts(stats.name, stats.convention, CONVENTION_NAMES[stats.convention],
                       other_name, stats.layout, symbols,
-                      tuple(f for f in facts if _shown(f)), facts, tuple(total_facts),
-                      assumptions)
+                      tuple(f for f in facts if _shown(f) and f.layer.in_model), facts,
+                      tuple(total_facts), assumptions,
+                      tuple(note for note in (unreached_note(stats),) if note))

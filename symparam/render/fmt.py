@@ -125,3 +125,29 @@ def md_code(text) -> str:
     fence = "``" if "`" in text else "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def unreached_note(stats, limit: int = 5) -> str:
+    """What Keras and PyTorch do with the layers that do not reach the model's output
+    (``stats.unreached``), the counts' convention first; '' when there are none.
+
+    >>> from symparam import analyze
+    >>> print(unreached_note(analyze("model m():\\n    input [8] as x\\n    dense 8 as u\\n"
+    ...                              "    from x\\n    dense 2\\n")))
+    Note: dense 'u' (line 3) does not reach the output: Keras leaves it out of the model (and out of these totals); PyTorch counts it as a registered module.
+    """
+    names = stats.unreached
+    if not names:
+        return ""
+    lines = {layer.name: layer for layer in stats.layers}
+    listed = [f"{lines[n].kind} '{n}' (line {lines[n].line})" for n in names[:limit]]
+    if len(names) > limit:
+        listed.append(f"{len(names) - limit} more")
+    one = len(names) == 1
+    it = "it" if one else "them"
+    keras = f"Keras leaves {it} out of the model"
+    torch = f"PyTorch counts {it} as {'a registered module' if one else 'registered modules'}"
+    said = ((f"{keras} (and out of these totals); {torch}") if stats.convention == "keras"
+            else f"{torch} (in these totals); {keras}")
+    return (f"Note: {', '.join(listed)} {'does' if one else 'do'} not reach the output: "
+            f"{said}.")

@@ -11,7 +11,7 @@ import sympy
 
 from ..stats import ModelStats, structured
 from .facts import layer_facts
-from .fmt import formula, quantity, shape, times
+from .fmt import formula, quantity, shape, times, unreached_note
 
 GAP = "   "
 # (label, ModelStats attribute): the totals lines, worded exactly as Keras prints them.
@@ -65,7 +65,7 @@ def count_text(stats: ModelStats) -> str:
     if not stats.symbols:  # nothing symbolic: the formulas are the numbers
         header = ["", "Value"]
         rows = [[label, quantity(expr)] for label, expr in _quantities(stats)]
-        return "\n".join(header_lines(stats) + [""] + table(header, rows))
+        return "\n".join(header_lines(stats) + [""] + table(header, rows) + _notes(stats))
     header = ["", "Formula"]
     if stats.values:
         header.append("Value" if stats.complete else "With the values given")
@@ -75,7 +75,12 @@ def count_text(stats: ModelStats) -> str:
         if stats.values:
             row.append(quantity(stats.at(expr)))
         rows.append(row)
-    return "\n".join(header_lines(stats) + [""] + table(header, rows))
+    return "\n".join(header_lines(stats) + [""] + table(header, rows) + _notes(stats))
+
+
+def _notes(stats: ModelStats) -> list[str]:
+    note = unreached_note(stats)
+    return ["", note] if note else []
 
 
 def _common(a: Sequence[str], b: Sequence[str]) -> int:
@@ -144,10 +149,11 @@ def _cells(stats: ModelStats, layer, columns: list[str]) -> list[str]:
 
 
 def summary_rows(stats: ModelStats, columns: list[str]) -> list[list[str]]:
-    """One row per layer, plus a header row (``b1:``, ``repeat L:``) wherever the
-    enclosing blocks and repeats change; nesting shows as indentation."""
+    """One row per layer of the model (as Keras's summary, without the layers Keras
+    leaves out), plus a header row (``b1:``, ``repeat L:``) wherever the enclosing
+    blocks and repeats change; nesting shows as indentation."""
     rows, previous = [], ()
-    for layer in stats.layers:
+    for layer in stats.model_layers:
         path = tuple(layer.path)
         for depth in range(_common(previous, path), len(path)):
             rows.append(["  " * depth + path[depth] + ":"] + [""] * (len(columns) - 1))
@@ -192,4 +198,4 @@ def summary_text(stats: ModelStats) -> str:
     if stats.values and stats.symbols:
         out.append("Formulas:")
         out += [f" {label} = {formula(expr)}" for label, expr in quantities]
-    return "\n".join(out)
+    return "\n".join(out + _notes(stats))

@@ -52,6 +52,7 @@ class Graph:
     nodes: list
     totals: dict            # total / trainable / non_trainable / buffers
     int_inputs: set = field(default_factory=set)
+    output: str = ""        # the symparam name of the layer whose tensor is the output
 
     @property
     def inputs(self) -> list:
@@ -59,9 +60,9 @@ class Graph:
 
     @property
     def outputs(self) -> list:
-        """Nodes nobody consumes: the model's outputs (so every layer is in it)."""
-        used = {i for n in self.nodes for i in n.inputs}
-        return [n for n in self.nodes if n.id not in used and n.kind != "input"]
+        """The model's output: the last copy of the layer its body ends with. (Layers
+        that do not reach it are not part of a Keras model; PyTorch registers them.)"""
+        return [[n for n in self.nodes if n.name == self.output][-1]]
 
 
 def concrete(stats, value):
@@ -201,4 +202,5 @@ def build_graph(stats) -> Graph:
               "buffers": stats.value(stats.buffers)}
     ints = {n.inputs[0] for n in ex.nodes if n.kind in INT_CONSUMERS and n.inputs}
     return Graph(stats.convention, stats.layout, ex.nodes, totals,
-                 {i for i in ints if any(n.id == i and n.kind == "input" for n in ex.nodes)})
+                 {i for i in ints if any(n.id == i and n.kind == "input" for n in ex.nodes)},
+                 stats.output)
