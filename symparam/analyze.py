@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 import sympy
 
+from .exprs import as_expr
 from . import ast
 from .errors import SourceError, SymparamError, UsageError
 from .layers import base as lb
@@ -358,7 +359,7 @@ class _Analyzer(SharingMixin):
         for where, dims in [("output", applied.output)] + [
                 (f"weight '{w.name}'", w.shape) for w in applied.weights]:
             for d in dims:
-                d = sympy.sympify(d)
+                d = as_expr(d)
                 if d.is_number and (not d.is_integer or d < 1):
                     raise node_error(node, f"{node.kind}: {where} dimension would be {d}, "
                                            f"not a positive whole number "
@@ -637,7 +638,7 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
     """What is wrong with a layer once its symbols have values, or ''. Its arguments
     are checked again as numbers (a stride of n/2 is fine until n = 3), and so are
     the count of a repeat it stands in, its output and its weights."""
-    times = sympy.sympify(layer.multiplier).xreplace(values)
+    times = as_expr(layer.multiplier).xreplace(values)
     if times.is_number and (not times.is_integer or times < 1):
         return (f"it stands in a repeat of {layer.multiplier} times, which would be "
                 f"{times}, not a positive whole number")
@@ -654,7 +655,7 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
     for what, dims in [("output", layer.output_shape)] + [
             (f"weight '{w.name}'", w.shape) for w in layer.weights]:
         for d in dims:
-            v = sympy.sympify(d).xreplace(values)
+            v = as_expr(d).xreplace(values)
             if v.is_number and (not v.is_integer or v < 1):
                 return f"{what} dimension {d} would be {v}, not a positive whole number"
     return ""
