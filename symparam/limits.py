@@ -13,3 +13,13 @@ MAX_DIGITS = 1000
 # Copies of a repeat that must be unrolled (its body changes the shape or uses its
 # index). A repeat over a symbol, or whose body keeps the shape, is never unrolled.
 MAX_UNROLL = 10_000
+
+# Rendering a template (derivations, --template, cards): wall time in seconds,
+# steps (loop iterations, calls and operations), nested calls (macros, recursive loops),
+# characters of the output and of any text or list it builds (items for a list), and
+# characters it may build in all, intermediate texts included.
+MAX_TEMPLATE_SECONDS = 10
+MAX_TEMPLATE_STEPS = 1_000_000
+MAX_TEMPLATE_DEPTH = 50
+MAX_TEMPLATE_OUTPUT = 10_000_000
+MAX_TEMPLATE_WORK = 100_000_000
