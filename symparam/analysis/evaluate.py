@@ -237,14 +237,22 @@ _RELATION_METHODS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le_
 
 
 def relation_mask(rel, symbols: Sequence[sympy.Symbol], columns):
-    """Where a sympy relation (``Eq(Mod(d, H), 0)``, ``d >= 64``) holds, exactly, as a
-    boolean array over the columns; None for a condition that is not a relation."""
+    """Where a sympy relation (``Eq(Mod(d, H), 0)``, ``d >= 64``), or relations joined
+    by And, Or and Not, holds, exactly, as a boolean array over the columns; None for a
+    condition that is not one."""
     import numpy as np
 
     n = len(columns[0]) if columns else 1
     rel = as_expr(rel)
     if rel is sympy.true or rel is sympy.false:
         return np.full(n, rel is sympy.true)
+    if isinstance(rel, (sympy.And, sympy.Or, sympy.Not)):
+        masks = [relation_mask(a, symbols, columns) for a in rel.args]
+        if any(m is None for m in masks):
+            return None
+        if isinstance(rel, sympy.Not):
+            return ~masks[0]
+        return (np.logical_and if isinstance(rel, sympy.And) else np.logical_or).reduce(masks)
     method = _RELATION_METHODS.get(getattr(rel, "rel_op", None))
     if method is None:
         return None
