@@ -4,7 +4,7 @@
 tuples, lists and dicts, as Python), so symparam never calls it. Everything that needs
 a sympy object from a value goes through :func:`as_expr`, which accepts only what
 symparam itself produces and refuses everything else with a clear error. Text is read
-by symparam's own grammar instead (:func:`symparam.read_formula`).
+by symparam's own grammar instead (:func:`symparam.render.read_formula`).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def as_expr(value) -> sympy.Basic:
     >>> as_expr("h*(n + 1)")
     Traceback (most recent call last):
     ...
-    symparam.exprs.NotAFormula: a formula is expected here, not the text 'h*(n + 1)' (symparam never evaluates text as code; read a formula with symparam.read_formula)
+    symparam.exprs.NotAFormula: a formula is expected here, not the text 'h*(n + 1)' (symparam never evaluates text as code; read a formula with symparam.render.read_formula)
     """
     if isinstance(value, sympy.Basic):
         return value
@@ -40,7 +40,7 @@ def as_expr(value) -> sympy.Basic:
     if isinstance(value, Fraction):
         return sympy.Rational(value.numerator, value.denominator)
     raise NotAFormula(f"a formula is expected here, not {_what(value)} (symparam never "
-                      f"evaluates text as code; read a formula with symparam.read_formula)")
+                      f"evaluates text as code; read a formula with symparam.render.read_formula)")
 
 
 def _what(value) -> str:

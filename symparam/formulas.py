@@ -134,7 +134,7 @@ class _Reader(Transformer):
             if op == "**":
                 _check_power(left, right, column)
             return {"+": lambda: left + right, "-": lambda: left - right,
-                    "*": lambda: left * right, "/": lambda: left / right,
+                    "*": lambda: _times(left, right), "/": lambda: _times(left, 1 / right),
                     "//": lambda: sympy.floor(left / right),
                     "%": lambda: sympy.Mod(left, right), "**": lambda: left ** right}[op]()
         return build
@@ -143,7 +143,7 @@ class _Reader(Transformer):
     floordiv, mod, pow = _binary("//"), _binary("%"), _binary("**")
 
     def neg(self, meta, items):
-        return -items[0]
+        return _times(sympy.Integer(-1), items[0])
 
     def compare(self, meta, items):
         left, op, right = items
@@ -157,6 +157,23 @@ class _Reader(Transformer):
 
     def not_(self, meta, items):
         return sympy.Not(_joined(items[0]))
+
+
+def _times(left, right):
+    """``left * right`` as symparam builds it: a number times a sum stays a product,
+    ``2*(n + 1)``, as printed (sympy alone would distribute it into ``2*n + 2``)."""
+    for number, other in ((left, right), (right, left)):
+        if number.is_Number and _scaled_sum(other):
+            coeff, total = other.as_coeff_Mul() if other.is_Mul else (1, other)
+            coeff = number * coeff
+            return total if coeff == 1 else sympy.Mul(coeff, total, evaluate=False)
+    return left * right
+
+
+def _scaled_sum(expr) -> bool:
+    """A sum, or a number times a sum kept as a product."""
+    return expr.is_Add or (expr.is_Mul and len(expr.args) == 2 and expr.args[0].is_Number
+                           and expr.args[1].is_Add)
 
 
 class _All(list):

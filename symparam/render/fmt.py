@@ -2,7 +2,7 @@
 and escaping of prose for LaTeX and Markdown.
 
 Formulas in text are ``str()`` of the sympy expression, so that
-:func:`symparam.read_formula` reads them back; math in LaTeX is ``sympy.latex`` and
+:func:`symparam.render.read_formula` reads them back; math in LaTeX is ``sympy.latex`` and
 is never escaped.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ def number(value: int) -> str:
 
 
 def formula(expr) -> str:
-    """A formula as text that :func:`symparam.read_formula` reads back.
+    """A formula as text that :func:`symparam.render.read_formula` reads back.
 
     >>> n, h = sympy.symbols("n h")
     >>> formula(h * (n + 1))
