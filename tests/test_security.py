@@ -290,6 +290,13 @@ LIMITED = [
     ("{{ ('x' * 10000).replace('x', 'x' * 10000) }}", "this replacement exceeds the limit"),
     ("{{ ('\t' * 1000).expandtabs(10**6) }}", "expanding these tabs"),
     ("{{ range(10**9) | length }}", r"Range too big"),
+    ("{{ [1] | batch(10**9, 'x') | list | length }}",
+     r"the filter batch with 1,000,000,000 parts takes more than 1,000,000 steps"),
+    ("{{ range(10) | slice(10**9) | list | length }}", "the filter slice"),
+    ("{{ ('x' * 100000) | replace('x', 'y' * 1000) }}", "this replacement exceeds the limit"),
+    ("{{ ('x ' * 1000000) | wordwrap(2, wrapstring='y' * 1000) }}",
+     "the filter wordwrap exceeds the limit"),
+    ("{{ ('9' * 2000) | int }}", r"a number of more than 1,000 digits \(MAX_DIGITS\)"),
     ("{{ lipsum(n=10**6) }}", "'lipsum' is undefined"),
 ]
 
@@ -347,6 +354,38 @@ def test_loops_that_would_hang_stop(body, tmp_path, mlp):
 def test_hostile_attribute_access_is_refused(body, tmp_path, mlp):
     with pytest.raises(SymparamError, match=r"line 1: refused"):
         _render(tmp_path, mlp, body)
+
+
+def test_a_slow_call_inside_the_template_is_stopped_by_the_timer(tmp_path, mlp, monkeypatch):
+    # align() loops in Python, out of the budget's sight: the timer stops it.
+    import symparam.render.sandbox as sandbox
+    monkeypatch.setattr(sandbox, "MAX_TEMPLATE_SECONDS", 1)
+    with pytest.raises(SymparamError, match=r"the template ran longer than 1 s "
+                                            r"\(MAX_TEMPLATE_SECONDS\)"):
+        _render(tmp_path, mlp, "{{ math.align('x', [['a'] * 1000000], 10**9) | length }}")
+
+
+@pytest.mark.parametrize("name, message", [
+    (".ssh/id_rsa", r"refused: a template may not read the hidden file '.ssh/id_rsa'"),
+    (".env", "refused: a template may not read the hidden file"),
+    ("../secret.txt", r"no such template '../secret.txt' \(a template reads only files in "
+                      r"its own folder\)"),
+])
+def test_a_template_reads_only_visible_files_in_its_folder(name, message, tmp_path, mlp):
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_rsa").write_text("PRIVATE KEY")
+    (tmp_path / ".env").write_text("PASSWORD")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "secret.txt").write_text("SECRET")
+    path = tmp_path / ("t" if name.startswith("..") else ".") / "t.md"
+    path.write_text("{% include '" + name + "' %}")
+    with pytest.raises(SymparamError, match=message):
+        render_template(mlp, path)
+
+
+def test_a_template_includes_its_neighbours(tmp_path, mlp):
+    (tmp_path / "part.md").write_text("{{ model.name }}")
+    assert _render(tmp_path, mlp, "[{% include 'part.md' %}]") == "[m]"
 
 
 def test_templates_still_render_what_they_may(tmp_path, mlp):

@@ -29,7 +29,7 @@ from . import fmt
 from .facts import layer_facts, model_facts
 from .formats import FLAVORS, FORMATS
 from .printers import TexMath, TextMath
-from .sandbox import environment, formula, load, render
+from .sandbox import FolderLoader, environment, formula, load, render
 from .symbols import symbol_names
 
 __all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
@@ -132,7 +132,7 @@ def render_template(stats: ModelStats, path: Path, *, compare: bool = True,
     path = Path(path)
     if latex_delimiters is None:
         latex_delimiters = ".tex" in path.suffixes
-    env = _environment(latex_delimiters, jinja2.FileSystemLoader(str(path.parent or ".")))
+    env = _environment(latex_delimiters, FolderLoader(str(path.parent or ".")))
     where = f"template {path}"
     template = load(env, path.name, str(path))
     ctx = context(stats, fmt_name="latex" if latex_delimiters else "markdown",

@@ -20,13 +20,17 @@ Every crossing is a :class:`TemplateError` naming the limit, which
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import inspect
 import math
 import numbers
-import operator
+import os
 import re
+import signal
 import string
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import wraps
@@ -82,8 +86,7 @@ class _Budget:
             raise TemplateError(f"the template takes more than {MAX_TEMPLATE_STEPS:,} steps "
                                 f"(loop iterations, calls and operations; MAX_TEMPLATE_STEPS)")
         if time.monotonic() > self.deadline:
-            raise TemplateError(f"the template ran longer than {MAX_TEMPLATE_SECONDS} s "
-                                f"(MAX_TEMPLATE_SECONDS)")
+            raise _too_long()
 
 
 _BUDGET: contextvars.ContextVar[Optional[_Budget]] = contextvars.ContextVar(
@@ -286,28 +289,59 @@ def _check_str_method(text: str, name: str, args) -> None:
         times = text.count(old) if old else len(text) + 1
         if len(text) + times * max(len(new) - len(old), 0) > MAX_TEMPLATE_OUTPUT:
             raise _limit("this replacement exceeds the limit")
-    elif name == "join" and args:
-        items = list(args[0]) if not isinstance(args[0], (list, tuple, str)) else args[0]
-        if size(items) + len(text) * len(items) > MAX_TEMPLATE_OUTPUT:
+    elif name == "join" and args and isinstance(args[0], (list, tuple)):
+        if size(args[0]) + len(text) * len(args[0]) > MAX_TEMPLATE_OUTPUT:
             raise _limit("joining these exceeds the limit")
+
+
+def _check_filter(name: str, a: dict) -> None:
+    """Refuse a filter call whose result would pass the limits, before it runs
+    (``a``: the filter's arguments by name, defaults filled in)."""
+    text = str(a.get("value", a.get("s", "")))
+    if name in ("center", "indent"):
+        width = a.get("width")
+        width = len(width) if isinstance(width, str) else width
+        lines = text.count("\n") + 1 if name == "indent" else 1
+        if isinstance(width, int) and width * lines > MAX_TEMPLATE_OUTPUT:
+            raise _limit(f"the filter {name} with width {width:,} exceeds the limit")
+    elif name == "wordwrap":
+        width = a.get("width") if isinstance(a.get("width"), int) else 79
+        wrap = a.get("wrapstring") or "\n"
+        if len(text) // max(width, 1) * len(str(wrap)) > MAX_TEMPLATE_OUTPUT:
+            raise _limit("the filter wordwrap exceeds the limit")
+    elif name == "replace":
+        _check_str_method(text, "replace", (a.get("old"), a.get("new")))
+    elif name in ("slice", "batch"):
+        count = a.get("slices", a.get("linecount"))
+        if isinstance(count, int) and count > MAX_TEMPLATE_STEPS:
+            raise TemplateError(f"the filter {name} with {count:,} parts takes more than "
+                                f"{MAX_TEMPLATE_STEPS:,} steps (MAX_TEMPLATE_STEPS)")
+    elif name == "format":
+        _check_percent_format(text)
+
+
+_CHECKED_FILTERS = ("center", "indent", "wordwrap", "replace", "slice", "batch", "format")
 
 
 def _checked_filter(name: str, f: Callable) -> Callable:
     """A Jinja filter that refuses arguments or results past the size limits."""
+    signature = inspect.signature(f) if name in _CHECKED_FILTERS else None
+    # A filter Jinja wraps for async use is passed a context its signature omits.
+    skip = int(getattr(f, "jinja_pass_arg", None) is not None and signature is not None
+               and next(iter(signature.parameters)) not in ("environment", "env",
+                                                             "eval_ctx", "context"))
+
     @wraps(f)
     def run(*args, **kwargs):
         _step()
-        if name in ("center", "indent", "truncate", "wordwrap"):
-            width = kwargs.get("width", kwargs.get("length"))
-            width = width if width is not None else next(
-                (a for a in args[1:] if isinstance(a, (int, str))), 0)
-            width = len(width) if isinstance(width, str) else width
-            lines = str(args[0]).count("\n") + 1 if args else 1
-            if isinstance(width, int) and width * (lines if name == "indent" else 1) \
-                    > MAX_TEMPLATE_OUTPUT:
-                raise _limit(f"the filter {name} with width {width:,} exceeds the limit")
-        if name == "format" and args:
-            _check_percent_format(str(args[0]))
+        if signature is not None:
+            try:
+                bound = signature.bind(*args[skip:], **kwargs)
+            except TypeError:
+                pass  # the filter itself says what is wrong
+            else:
+                bound.apply_defaults()
+                _check_filter(name, bound.arguments)
         return _check_size(f(*args, **kwargs))
     return run
 
@@ -407,6 +441,23 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return "".join(parts)
 
 
+class FolderLoader(jinja2.FileSystemLoader):
+    """A user's template and what it includes, imports or extends: files in its folder
+    (Jinja refuses ``..``), none hidden (``.ssh/id_rsa``, ``.env``) and none larger
+    than the output limit."""
+
+    def get_source(self, environment, template):
+        pieces = jinja2.loaders.split_template_path(template)
+        if any(piece.startswith(".") for piece in pieces):
+            raise jinja2.exceptions.SecurityError(f"a template may not read the hidden "
+                                                  f"file {template!r}")
+        for folder in self.searchpath:
+            path = os.path.join(folder, *pieces)
+            if os.path.isfile(path) and os.path.getsize(path) > MAX_TEMPLATE_OUTPUT:
+                raise _limit(f"the template {template!r} is larger than the limit")
+        return super().get_source(environment, template)
+
+
 def environment(latex: bool, loader: jinja2.BaseLoader, filters: dict) -> Sandbox:
     """A sandbox with symparam's options: strict undefined variables, LaTeX-friendly
     delimiters (``\\VAR{}``, ``\\BLOCK{}``) when ``latex``, and ``filters`` added."""
@@ -435,6 +486,36 @@ def load(env: Sandbox, name: str, where: str) -> jinja2.Template:
         raise SymparamError(f"template {where}: cannot compile it: {_reason(err)}") from None
 
 
+def _too_long() -> TemplateError:
+    return TemplateError(f"the template ran longer than {MAX_TEMPLATE_SECONDS} s "
+                         f"(MAX_TEMPLATE_SECONDS)")
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float):
+    """A backstop for the time limit: a loop inside a function the template calls
+    never reaches the budget's checks, so a timer interrupts it (in the main thread,
+    where Python delivers signals; elsewhere the budget's checks alone apply)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise _too_long()
+    old = signal.signal(signal.SIGALRM, expired)
+    previous, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if previous:  # someone else's timer: give it back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(previous - (time.monotonic() - start),
+                                                     0.001))
+
+
 def render(template: jinja2.Template, ctx: dict, where: str) -> str:
     """Render within the limits; any failure is one clear error with the line."""
     budget = _Budget(time.monotonic() + MAX_TEMPLATE_SECONDS)
@@ -442,12 +523,13 @@ def render(template: jinja2.Template, ctx: dict, where: str) -> str:
     out: list[str] = []
     length = 0
     try:
-        for chunk in template.generate(**ctx):
-            length += len(chunk)
-            if length > MAX_TEMPLATE_OUTPUT:
-                raise TemplateError(f"the output is larger than {MAX_TEMPLATE_OUTPUT:,} "
-                                    f"characters (MAX_TEMPLATE_OUTPUT)")
-            out.append(chunk)
+        with _alarm(MAX_TEMPLATE_SECONDS + 1):
+            for chunk in template.generate(**ctx):
+                length += len(chunk)
+                if length > MAX_TEMPLATE_OUTPUT:
+                    raise TemplateError(f"the output is larger than {MAX_TEMPLATE_OUTPUT:,} "
+                                        f"characters (MAX_TEMPLATE_OUTPUT)")
+                out.append(chunk)
     except jinja2.exceptions.SecurityError as err:
         raise SymparamError(f"{where}{_line(template)}: refused: {err} (templates run in "
                             f"a sandbox without access to Python internals)") from None
@@ -457,6 +539,9 @@ def render(template: jinja2.Template, ctx: dict, where: str) -> str:
         raise SymparamError(f"{where}{_line(template)}: {err.message}") from None
     except jinja2.exceptions.UndefinedError as err:
         raise SymparamError(f"{where}{_line(template)}: {err.message}") from None
+    except jinja2.exceptions.TemplateNotFound as err:
+        raise SymparamError(f"{where}{_line(template)}: no such template {err.name!r} (a "
+                            f"template reads only files in its own folder)") from None
     except jinja2.exceptions.TemplateError as err:
         raise SymparamError(f"{where}{_line(template)}: {err}") from None
     except Exception as err:  # noqa: BLE001 - a user's template: never a traceback
