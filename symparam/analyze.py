@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 import sympy
 
+from .exprs import as_expr
 from . import ast
 from .errors import SourceError, SymparamError, UsageError
 from .layers import base as lb
@@ -373,7 +374,7 @@ class _Analyzer(SharingMixin):
         for where, dims in [("output", applied.output)] + [
                 (f"weight '{w.name}'", w.shape) for w in applied.weights]:
             for d in dims:
-                d = sympy.sympify(d)
+                d = as_expr(d)
                 if d in seen:
                     continue
                 seen.add(d)

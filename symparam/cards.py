@@ -26,6 +26,7 @@ from typing import Optional
 
 import sympy
 
+from .exprs import as_expr
 from .analyze import analyze
 from .errors import SymparamError, UsageError
 from .layers import REGISTRY
@@ -256,7 +257,7 @@ def _side(kind: LayerKind, convention: str) -> Side:
 # ---- what differs, read off the two analyses ------------------------------------------
 
 def _same(a, b) -> bool:
-    return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
+    return sympy.expand(as_expr(a) - as_expr(b)) == 0
 
 
 def _shape_text(shape) -> str:
@@ -588,7 +589,7 @@ def _math(c: Card):
     names = symbol_names(c.symbols)
 
     def latex(expr) -> str:
-        return sympy.latex(sympy.sympify(expr), symbol_names=names)
+        return sympy.latex(as_expr(expr), symbol_names=names)
 
     def shape(dims) -> str:
         return r" \times ".join(latex(d) for d in dims) if dims else "1"
@@ -601,22 +602,15 @@ def _math(c: Card):
 
 
 def _environment(latex: bool):
+    """The cards' templates run in the same sandbox as every template."""
     import jinja2
 
     from .render import fmt
+    from .render.sandbox import environment
     from .resources import resource_dir
-    options = dict(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
-                   undefined=jinja2.StrictUndefined, trim_blocks=True,
-                   lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    if latex:
-        options.update(block_start_string=r"\BLOCK{", block_end_string="}",
-                       variable_start_string=r"\VAR{", variable_end_string="}",
-                       comment_start_string=r"\#{", comment_end_string="}",
-                       line_statement_prefix="%%", line_comment_prefix="%#")
-    env = jinja2.Environment(**options)
-    env.filters.update(tex=_tex_prose, md=fmt.md_code, plain=plain,
-                       formula=fmt.formula, array=array_text, number=number_text)
-    return env
+    return environment(latex, jinja2.FileSystemLoader(str(resource_dir("templates"))),
+                       dict(tex=_tex_prose, md=fmt.md_code, plain=plain, formula=fmt.formula,
+                            array=array_text, number=number_text))
 
 
 _TEX_SYMBOLS = {"±": r"$\pm$", "×": r"$\times$"}
@@ -641,11 +635,12 @@ def _tex_prose(text) -> str:
 _ENVS: dict = {}
 
 
-def _template(name: str):
+def _render(name: str, ctx: dict) -> str:
+    from .render.sandbox import render
     latex = name.endswith(".tex.j2")
     if latex not in _ENVS:
         _ENVS[latex] = _environment(latex)
-    return _ENVS[latex].get_template(name)
+    return render(_ENVS[latex].get_template(name), ctx, f"template {name}")
 
 
 def render(c: Card, fmt_name: str = "text", convention: Optional[str] = None,
@@ -659,16 +654,16 @@ def render(c: Card, fmt_name: str = "text", convention: Optional[str] = None,
     if fmt_name not in FORMATS:
         raise UsageError(f"unknown format '{fmt_name}': use {', '.join(FORMATS)}")
     sides = c.sides if convention != "torch" else (c.torch, c.keras)
-    return _template(FORMATS[fmt_name]).render(
-        card=c, sides=sides, math=_math(c), evaluation=evaluation, heading=True)
+    return _render(FORMATS[fmt_name], dict(card=c, sides=sides, math=_math(c),
+                                           evaluation=evaluation, heading=True))
 
 
 def reference() -> str:
     """``docs/layers.md``: every layer kind's card, by family."""
     cards = [card(k.names[0]) for k in kinds()]
     groups = [(FAMILY_TITLE[f], [c for c in cards if c.family == f]) for f in _FAMILIES]
-    return _template("card.index.md.j2").render(
-        groups=[(t, cs) for t, cs in groups if cs], math_for=_math)
+    return _render("card.index.md.j2", dict(groups=[(t, cs) for t, cs in groups if cs],
+                                            math_for=_math))
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 import sympy
+from .exprs import as_expr
 
 ZERO = sympy.Integer(0)
 PARTS = ("macs", "bias", "activations", "elementwise")
@@ -44,13 +45,13 @@ class Cost:
     elementwise: sympy.Expr = ZERO
 
     def __add__(self, other: "Cost") -> "Cost":
-        return Cost(*[sympy.sympify(getattr(self, p)) + getattr(other, p) for p in PARTS])
+        return Cost(*[as_expr(getattr(self, p)) + getattr(other, p) for p in PARTS])
 
     def times(self, k) -> "Cost":
         """Every part multiplied by ``k`` (a repeat's count, a number of steps)."""
         if k == 1:
             return self
-        return Cost(*[k * sympy.sympify(getattr(self, p)) for p in PARTS])
+        return Cost(*[k * as_expr(getattr(self, p)) for p in PARTS])
 
 
 def total(costs) -> Cost:
@@ -66,7 +67,7 @@ def elements(shape) -> sympy.Expr:
 
 def activation_ops(function: Optional[str], n) -> sympy.Expr:
     """One evaluation per element, none for no activation or ``linear``."""
-    return ZERO if function in (None, "linear") else sympy.sympify(n)
+    return ZERO if function in (None, "linear") else as_expr(n)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class FlopConvention:
     backward_factor: int = 3
 
     def flops(self, cost: Cost) -> sympy.Expr:
-        out = self.flops_per_mac * sympy.sympify(cost.macs)
+        out = self.flops_per_mac * as_expr(cost.macs)
         for part in ("bias", "activations", "elementwise"):
             if getattr(self, part):
                 out = out + getattr(cost, part)

@@ -21,3 +21,13 @@ MAX_UNROLL = 10_000
 # Levels of nesting in the text: brackets, calls, operators (a chain `a + b + c` counts
 # one level per operator) and indented bodies, blocks used inside blocks included.
 MAX_NESTING = 100
+
+# Rendering a template (derivations, --template, cards): wall time in seconds,
+# steps (loop iterations, calls and operations), nested calls (macros, recursive loops),
+# characters of the output and of any text or list it builds (items for a list), and
+# characters it may build in all, intermediate texts included.
+MAX_TEMPLATE_SECONDS = 10
+MAX_TEMPLATE_STEPS = 1_000_000
+MAX_TEMPLATE_DEPTH = 50
+MAX_TEMPLATE_OUTPUT = 10_000_000
+MAX_TEMPLATE_WORK = 100_000_000

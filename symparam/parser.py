@@ -78,6 +78,16 @@ def _parser() -> Lark:
                 propagate_positions=True, maybe_placeholders=True, cache=_cache_file())
 
 
+@lru_cache(maxsize=1)
+def _fragment_parser() -> Lark:
+    """The same grammar started at ``formula`` or ``condition`` (its own cache file)."""
+    grammar = (resource_dir("grammar") / "symparam.lark").read_text(encoding="utf-8")
+    cache = _cache_file()
+    return Lark(grammar, parser="lalr", postlex=_SymparamIndenter(),
+                start=["formula", "condition"], propagate_positions=True,
+                maybe_placeholders=True, cache=cache and cache + "-fragments")
+
+
 def _pos(meta) -> dict:
     return {"line": getattr(meta, "line", 0), "column": getattr(meta, "column", 0)}
 
@@ -253,6 +263,7 @@ class _Builder(Transformer):
 _TOKEN_WORDS = {
     "_NL": "end of line", "_INDENT": "an indented body", "_DEDENT": "end of the block",
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "end of file",
+    "COMPARE": "a comparison (==, !=, <, <=, >, >=)",
 }
 _OPEN = {"(": ")", "[": "]"}
 _CLOSE = {")": "(", "]": "["}
@@ -437,6 +448,23 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
     except RecursionError:
         raise SymparamError("the text is nested too deeply to parse") from None
     return ast.Document(defs, convention, source, filename)
+
+
+def parse_fragment(text: str, start: str):
+    """The parse tree of one formula or condition (the grammar's ``formula`` and
+    ``condition`` rules); a syntax error names its column, with a caret.
+
+    >>> str(parse_fragment("d % h == 0", "condition").data)
+    'condition'
+    """
+    try:
+        return _fragment_parser().parse(text, start=start)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text).with_source(text) from None
+    except SourceError as err:
+        raise err.with_source(text) from None
+    except RecursionError:
+        raise SymparamError(f"the {start} is nested too deeply to read") from None
 
 
 def parse_file(path: str | Path) -> ast.Document:

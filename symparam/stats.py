@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import sympy
 
+from .exprs import as_expr
 from .costs import Cost, FlopConvention, total
 from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
 
@@ -41,7 +42,7 @@ def structured(sizes) -> sympy.Expr:
     """
     # Equal sizes (a stacked RNN lists the same shapes per layer) are added up first:
     # the result is the same, and its cost no longer grows with the number of weights.
-    sizes = [k * t for t, k in Counter(sympy.sympify(t) for t in sizes).items()]
+    sizes = [k * t for t, k in Counter(as_expr(t) for t in sizes).items()]
     if len(sizes) < 2:
         return sizes[0] if sizes else sympy.Integer(0)
     split = [t.as_coeff_Mul() for t in sizes]
@@ -123,7 +124,7 @@ class LayerStats:
     @property
     def macs(self) -> Optional[sympy.Expr]:
         """Multiply-accumulates of the forward pass per example (None: not counted)."""
-        return None if self.cost is None else sympy.sympify(self.cost.macs)
+        return None if self.cost is None else as_expr(self.cost.macs)
 
 
 @dataclass
@@ -209,8 +210,8 @@ class ModelStats:
     def at(self, expr) -> sympy.Expr:
         """``expr`` with the values in effect substituted (partly, if some are missing)."""
         if not self.values:
-            return sympy.sympify(expr)
-        return sympy.sympify(expr).xreplace(self.values)
+            return as_expr(expr)
+        return as_expr(expr).xreplace(self.values)
 
     def value(self, expr) -> Optional[int]:
         """The exact integer value of ``expr``, or None while a symbol has no value."""

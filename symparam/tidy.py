@@ -19,6 +19,7 @@ approximation.
 from __future__ import annotations
 
 import sympy
+from .exprs import as_expr
 
 
 def _collapse(e):
@@ -70,7 +71,7 @@ def tidy(expr):
     >>> tidy(sympy.floor((sympy.ceiling(H / 2) - 1) / 2) + 1)   # then a 3x3 pool, likewise
     ceiling(H/4)
     """
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     if not expr.has(sympy.floor, sympy.ceiling):
         return expr
     for _ in range(8):  # each rule can make work for the other: run both until settled

@@ -16,6 +16,7 @@ import sympy
 
 from . import ast
 from .errors import SourceError
+from .exprs import as_expr
 from .limits import MAX_DIGITS, MAX_EXPONENT
 
 
@@ -285,7 +286,7 @@ def at_values(expr, values: Mapping) -> Any:
                 raise TooLarge(digits(out))
         memo[e] = out
         return out
-    return walk(sympy.sympify(expr))
+    return walk(as_expr(expr))
 
 
 def _check_power(base, exponent, node: ast.Node) -> None:

@@ -117,7 +117,7 @@ def test_bad_targets(text, message):
 
 @pytest.mark.parametrize("text, message", [
     ("d % heads == 0", "unknown symbol heads"), ("d", "compare two expressions"),
-    ("d == (", "cannot read it"),
+    ("d == (", "column 6: the text ends too early"),
 ])
 def test_bad_conditions(gpt3, text, message):
     with pytest.raises(SymparamError, match=message):

@@ -19,6 +19,7 @@ from typing import Optional
 
 import sympy
 
+from ..exprs import as_expr
 from ..costs import PARTS, FlopConvention
 from ..errors import UsageError
 from ..layers.base import closest
@@ -75,7 +76,7 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
     sym = _per_symbol(stats, per)
 
     def scale(e):
-        e = sympy.sympify(e)
+        e = as_expr(e)
         return e if sym is None else sympy.expand(e / sym)
 
     rows = []

@@ -15,6 +15,7 @@ from typing import Optional
 
 import sympy
 
+from ..exprs import as_expr
 from ..stats import LayerStats, ModelStats, structured
 
 ROLES = ("params", "trainable", "non_trainable", "buffers")
@@ -64,7 +65,7 @@ def _values(a: ModelStats, b: ModelStats) -> dict:
 
 
 def _value(expr, values) -> Optional[int]:
-    v = sympy.sympify(expr).xreplace(values)
+    v = as_expr(expr).xreplace(values)
     return int(v) if v.is_Integer else None
 
 

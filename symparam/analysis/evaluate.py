@@ -1,11 +1,11 @@
 """Exact evaluation of a formula over many points at once.
 
-A formula is compiled once into NumPy code on integers. Rational coefficients are
-cleared by a common denominator ``D`` (the code computes ``D * f`` and divides at the
-end), and floor, ceiling and Mod become integer floor division and remainder, so
+A formula is compiled once into nested NumPy operations on integers (closures: no
+code is generated). Rational coefficients are cleared by a common denominator ``D``
+(the operations compute ``D * f`` and divide at the end), and floor, ceiling and Mod become integer floor division and remainder, so
 nothing passes through floating point. Before running, the largest magnitude any
 intermediate value can reach on the grid is bounded (interval arithmetic on absolute
-values, with Python integers); if it fits in 64 bits the code runs on ``int64``
+values, with Python integers); if it fits in 64 bits they run on ``int64``
 arrays, otherwise on arrays of Python integers, which are exact at any size. What
 the compiler does not understand is evaluated point by point with sympy.
 
@@ -20,11 +20,13 @@ the compiler does not understand is evaluated point by point with sympy.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Sequence
 
 import sympy
+from ..exprs import as_expr
 
 INT64_LIMIT = 2**63 - 1
 
@@ -34,76 +36,112 @@ class _Unsupported(Exception):
 
 
 class _Printer:
-    """sympy expression -> (code for D*expr, D, code bounding |D*expr| at the maxima)."""
+    """sympy expression -> (function computing D*expr from the symbols' arrays, D,
+    function bounding |D*expr| from the symbols' largest magnitudes, recording every
+    intermediate bound). Plain closures: no code is generated or executed."""
 
     def __init__(self, symbols):
-        self.names = {s: f"x{i}" for i, s in enumerate(symbols)}
-        self.bounds = {s: f"m{i}" for i, s in enumerate(symbols)}
+        self.index = {s: i for i, s in enumerate(symbols)}
 
     def emit(self, e):
-        if e.is_Integer:
-            v = int(e)
-            return (f"({v})", 1, str(abs(v)))
-        if e.is_Rational:
-            return (f"({e.p})", int(e.q), str(abs(e.p)))
+        if e.is_Integer or e.is_Rational:
+            p, q = int(e.p), int(e.q)
+            return (lambda xs: p), q, (lambda ms, rec: abs(p))
         if e.is_Symbol:
-            if e not in self.names:
+            if e not in self.index:
                 raise _Unsupported(f"symbol {e} has no value")
-            return (self.names[e], 1, self.bounds[e])
+            i = self.index[e]
+            return (lambda xs: xs[i]), 1, (lambda ms, rec: ms[i])
         method = getattr(self, "emit_" + type(e).__name__, None)
         if method is None:
             raise _Unsupported(type(e).__name__)
         return method(e)
 
     def _common(self, args):
+        """The arguments' functions over one common denominator D."""
         parts = [self.emit(a) for a in args]
-        D = math.lcm(*[p[1] for p in parts])
-        codes = [c if D == q else f"{c}*{D // q}" for c, q, _ in parts]
-        bounds = [b if D == q else f"{b}*{D // q}" for _, q, b in parts]
-        return codes, D, bounds
+        D = math.lcm(*[q for _, q, _ in parts])
+        return ([_scaled(run, D // q) for run, q, _ in parts], D,
+                [_scaled_bound(bound, D // q) for _, q, bound in parts])
 
     def emit_Add(self, e):
-        codes, D, bounds = self._common(e.args)
-        return ("(" + " + ".join(codes) + ")", D, "_r(" + " + ".join(bounds) + ")")
+        runs, D, bounds = self._common(e.args)
+        return (_fold(runs, operator.add), D,
+                lambda ms, rec: _record(rec, sum(b(ms, rec) for b in bounds)))
 
     def emit_Mul(self, e):
         parts = [self.emit(a) for a in e.args]
-        return ("(" + "*".join(p[0] for p in parts) + ")", math.prod(p[1] for p in parts),
-                "_r(" + "*".join(p[2] for p in parts) + ")")
+        bounds = [b for _, _, b in parts]
+        return (_fold([r for r, _, _ in parts], operator.mul), math.prod(q for _, q, _ in parts),
+                lambda ms, rec: _record(rec, math.prod(b(ms, rec) for b in bounds)))
 
     def emit_Pow(self, e):
         base, exp = e.args
         if not (exp.is_Integer and exp > 0):
             raise _Unsupported(f"power {exp}")
-        c, D, b = self.emit(base)
+        run, D, bound = self.emit(base)
         n = int(exp)
-        return (f"({c}**{n})", D**n, f"_r({b}**{n})")
+        return (lambda xs: run(xs) ** n), D**n, (lambda ms, rec: _record(rec, bound(ms, rec) ** n))
 
     def emit_floor(self, e):
-        c, D, b = self.emit(e.args[0])
-        return (c, 1, b) if D == 1 else (f"({c}//{D})", 1, f"({b}//{D} + 1)")
+        run, D, bound = self.emit(e.args[0])
+        if D == 1:
+            return run, 1, bound
+        return (lambda xs: run(xs) // D), 1, (lambda ms, rec: bound(ms, rec) // D + 1)
 
     def emit_ceiling(self, e):
-        c, D, b = self.emit(e.args[0])
-        return (c, 1, b) if D == 1 else (f"(-((-{c})//{D}))", 1, f"({b}//{D} + 1)")
+        run, D, bound = self.emit(e.args[0])
+        if D == 1:
+            return run, 1, bound
+        return (lambda xs: -((-run(xs)) // D)), 1, (lambda ms, rec: bound(ms, rec) // D + 1)
 
     def emit_Mod(self, e):
-        (ca, Da, ba), (cb, Db, bb) = self.emit(e.args[0]), self.emit(e.args[1])
-        return (f"(({ca}*{Db}) % ({cb}*{Da}))", Da * Db, f"_r2({ba}*{Db}, {bb}*{Da})")
+        (ra, Da, ba), (rb, Db, bb) = self.emit(e.args[0]), self.emit(e.args[1])
 
-    def _extreme(self, e, fn):
-        codes, D, bounds = self._common(e.args)
-        return (f"{fn}(" + ", ".join(codes) + ")", D, "_r(max(" + ", ".join(bounds) + "))")
+        def bound(ms, rec):
+            _record(rec, ba(ms, rec) * Db)
+            return _record(rec, bb(ms, rec) * Da)
+        return (lambda xs: (ra(xs) * Db) % (rb(xs) * Da)), Da * Db, bound
+
+    def _extreme(self, e, np_fn):
+        runs, D, bounds = self._common(e.args)
+        return (_fold(runs, np_fn), D,
+                lambda ms, rec: _record(rec, max(b(ms, rec) for b in bounds)))
 
     def emit_Min(self, e):
-        return self._extreme(e, "_min")
+        import numpy as np
+        return self._extreme(e, np.minimum)
 
     def emit_Max(self, e):
-        return self._extreme(e, "_max")
+        import numpy as np
+        return self._extreme(e, np.maximum)
 
     def emit_Abs(self, e):
-        c, D, b = self.emit(e.args[0])
-        return (f"abs({c})", D, b)
+        run, D, bound = self.emit(e.args[0])
+        return (lambda xs: abs(run(xs))), D, bound
+
+
+def _record(rec: list, v):
+    rec.append(v)
+    return v
+
+
+def _scaled(run, k: int):
+    return run if k == 1 else (lambda xs: run(xs) * k)
+
+
+def _scaled_bound(bound, k: int):
+    return bound if k == 1 else (lambda ms, rec: bound(ms, rec) * k)
+
+
+def _fold(runs, op):
+    """``op`` applied left to right over the runs' results: a + b + c."""
+    def run(xs):
+        out = runs[0](xs)
+        for r in runs[1:]:
+            out = op(out, r(xs))
+        return out
+    return run
 
 
 def _max_abs(values) -> int:
@@ -117,15 +155,6 @@ def _max_abs(values) -> int:
     return max(abs(int(a.max())), abs(int(a.min())))
 
 
-def _reduce(np_fn):
-    def fn(*xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = np_fn(out, x)
-        return out
-    return fn
-
-
 @dataclass
 class CompiledFormula:
     """A formula compiled for exact evaluation on arrays (see the module docstring).
@@ -133,7 +162,7 @@ class CompiledFormula:
 
     expr: sympy.Expr
     symbols: tuple
-    code: str | None          # None: evaluated point by point with sympy
+    code: str | None          # the formula compiled; None: evaluated point by point
     denominator: int
     _run: Callable | None
     _bound: Callable | None
@@ -189,26 +218,18 @@ def compile_formula(expr, symbols: Sequence[sympy.Symbol]) -> CompiledFormula:
     evaluation on integer arrays."""
     import numpy as np
 
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     symbols = tuple(symbols)
     missing = expr.free_symbols - set(symbols)
     if missing:
         raise ValueError(f"symbols without values: {sorted(map(str, missing))}")
     printer = _Printer(symbols)
     try:
-        code, D, bound = printer.emit(expr)
+        run, D, bound = printer.emit(expr)
     except _Unsupported:
         return CompiledFormula(expr, symbols, None, 1, None, None)
-    xs = ", ".join(printer.names[s] for s in symbols)
-    ms = ", ".join(printer.bounds[s] for s in symbols)
-    env = {"_min": _reduce(np.minimum), "_max": _reduce(np.maximum)}
-    src = (f"def _run({xs}):\n    return {code}\n"
-           f"def _bound(_rec, {ms}):\n"
-           f"    def _r(v):\n        _rec.append(v)\n        return v\n"
-           f"    def _r2(a, b):\n        _rec.append(a)\n        return _r(b)\n"
-           f"    return _r({bound})\n")
-    exec(compile(src, "<symparam formula>", "exec"), env)  # noqa: S102 - our own printer's code
-    return CompiledFormula(expr, symbols, code, D, env["_run"], env["_bound"])
+    return CompiledFormula(expr, symbols, str(expr), D, lambda *xs: run(xs),
+                           lambda rec, *ms: _record(rec, bound(ms, rec)))
 
 
 _RELATION_METHODS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__",
@@ -216,14 +237,22 @@ _RELATION_METHODS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le_
 
 
 def relation_mask(rel, symbols: Sequence[sympy.Symbol], columns):
-    """Where a sympy relation (``Eq(Mod(d, H), 0)``, ``d >= 64``) holds, exactly, as a
-    boolean array over the columns; None for a condition that is not a relation."""
+    """Where a sympy relation (``Eq(Mod(d, H), 0)``, ``d >= 64``), or relations joined
+    by And, Or and Not, holds, exactly, as a boolean array over the columns; None for a
+    condition that is not one."""
     import numpy as np
 
     n = len(columns[0]) if columns else 1
-    rel = sympy.sympify(rel)
+    rel = as_expr(rel)
     if rel is sympy.true or rel is sympy.false:
         return np.full(n, rel is sympy.true)
+    if isinstance(rel, (sympy.And, sympy.Or, sympy.Not)):
+        masks = [relation_mask(a, symbols, columns) for a in rel.args]
+        if any(m is None for m in masks):
+            return None
+        if isinstance(rel, sympy.Not):
+            return ~masks[0]
+        return (np.logical_and if isinstance(rel, sympy.And) else np.logical_or).reduce(masks)
     method = _RELATION_METHODS.get(getattr(rel, "rel_op", None))
     if method is None:
         return None

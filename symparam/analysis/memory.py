@@ -32,6 +32,7 @@ from typing import Optional
 
 import sympy
 
+from ..exprs import as_expr
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
@@ -68,7 +69,7 @@ def parameter_memory(stats: ModelStats, dtype: str = "fp32") -> sympy.Expr:
 def _batch(batch) -> sympy.Expr:
     if batch is None:
         return BATCH
-    b = sympy.sympify(batch)
+    b = as_expr(batch)
     if not (b.is_Integer and b > 0) and not b.is_Symbol:
         raise UsageError(f"the batch size must be a positive whole number, got {batch}")
     return b

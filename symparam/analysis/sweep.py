@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence
 
 import sympy
 
+from ..exprs import as_expr
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
@@ -83,7 +84,7 @@ def grid_symbols(stats: ModelStats, names: Sequence[str]) -> list[sympy.Symbol]:
 def fixed_values(stats: ModelStats, exprs, free: Sequence[sympy.Symbol], what: str) -> dict:
     """Values for the symbols of ``exprs`` not in ``free``: those in effect, or an
     error naming the ones without a value."""
-    needed = set().union(*(sympy.sympify(e).free_symbols for e in exprs)) - set(free)
+    needed = set().union(*(as_expr(e).free_symbols for e in exprs)) - set(free)
     missing = sorted(s.name for s in needed if s not in stats.values)
     if missing:
         raise UsageError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "

@@ -12,6 +12,7 @@ from fractions import Fraction
 import sympy
 
 from ..errors import UsageError
+from ..formulas import read_condition
 from ..stats import ModelStats
 
 _SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12,
@@ -45,35 +46,14 @@ def parse_target(text: str) -> tuple[str, int]:
     return metric[0], parse_quantity(value)
 
 
-_RELATIONS = (("==", sympy.Eq), ("!=", sympy.Ne), ("<=", sympy.Le), (">=", sympy.Ge),
-              ("<", sympy.Lt), (">", sympy.Gt))
-
-
-def parse_condition(text: str, stats: ModelStats):
-    """A condition on the model's symbols, such as ``d % H == 0`` or ``d >= 1024``;
-    conditions joined by ``and`` are all required. Returns a list of sympy relations."""
-    from sympy.parsing.sympy_parser import parse_expr
-
-    local = {s.name: s for s in stats.symbols}
-    out = []
-    for part in re.split(r"\s+and\s+", text.strip()):
-        for op, rel in _RELATIONS:
-            if op in part:
-                left, right = part.split(op, 1)
-                break
-        else:
-            raise UsageError(f"bad condition '{part}': compare two expressions with ==, !=, "
+def parse_condition(text: str, stats: ModelStats) -> list:
+    """A condition on the model's symbols, such as ``d % H == 0`` or ``d >= 1024``,
+    read by symparam's grammar: comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``,
+    ``>=``) of formulas, joined by ``and``, ``or`` and ``not``. Returns the conditions
+    that must all hold (one per comparison joined by a top-level ``and``)."""
+    conds = read_condition(text, stats.symbols, what=f"bad condition '{text}'")
+    for cond in conds:
+        if not isinstance(cond, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
+            raise UsageError(f"bad condition '{text}': compare two formulas with ==, !=, "
                              f"<, <=, > or >=, such as 'd % H == 0'")
-        try:
-            sides = [parse_expr(side, local_dict=dict(local)) for side in (left, right)]
-        except Exception:  # sympy's parser raises many kinds of errors
-            raise UsageError(f"bad condition '{part}': cannot read it as an expression") from None
-        for side in sides:
-            unknown = sorted(str(s) for s in getattr(side, "free_symbols", ())
-                             if s.name not in local or local[s.name] != s)
-            if unknown or not isinstance(side, sympy.Expr):
-                raise UsageError(f"bad condition '{part}': "
-                                 + (f"unknown symbol {', '.join(unknown)}; the model's symbols: "
-                                    f"{', '.join(local)}" if unknown else "not an expression"))
-        out.append(rel(*sides, evaluate=False))
-    return out
+    return conds

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
 import sympy
 
+from ..exprs import as_expr
 from ..errors import SourceError
 from ..values import Word, describe
 
@@ -97,7 +98,7 @@ class Context:
         ``message`` is a string, or a function returning one: printing sympy
         expressions is slow, so a check that passes should not pay for its message
         (see :func:`message_text`)."""
-        cond = sympy.sympify(condition)
+        cond = as_expr(condition)
         if cond is sympy.true:
             return
         if cond is sympy.false:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..exprs import as_expr
 from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, choice,
                    join_channels, number, optional, register, signed, size, sizes,
@@ -128,7 +129,7 @@ class Upsample(LayerKind):
                 ctx.convention == "torch" and args.get("size") is not None):
             return None
         factors = factor if isinstance(factor, tuple) else (factor or 2,) * self.rank
-        if any(not sympy.sympify(f).is_integer for f in factors):
+        if any(not as_expr(f).is_integer for f in factors):
             return None
         rank, factors = self.rank, tuple(int(f) for f in factors)
 

@@ -6,10 +6,11 @@ renamed or removed, and ``schema`` says which version a document follows. Every
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Iterable, Optional
 
 import sympy
 
+from .. import formulas
 from ..stats import LayerStats, ModelStats
 from ..values import symbol
 from .fmt import formula, unreached_note
@@ -96,14 +97,17 @@ def model_dict(stats: ModelStats) -> dict:
     }
 
 
-def read_formula(text: str, symbols: Optional[Mapping] = None) -> sympy.Expr:
-    """A formula string back into sympy, its symbols positive integers as in the
-    model (so ``N`` or ``E`` stay symbols, not sympy's functions or constants).
+def read_formula(text: str, symbols: Optional[Iterable] = None) -> sympy.Expr:
+    """A formula string back into sympy, read by symparam's own grammar (never
+    evaluated as Python). ``symbols``: the names it may use (a model's symbols, a dict
+    such as ``--json``'s ``"symbols"``, or a string of one-letter names); each is a
+    positive integer, as in the model, so ``N`` or ``E`` stay symbols. Without
+    ``symbols`` every name in the text is one. An unknown name, a function symparam
+    does not print, text or any other Python is an error naming its column.
 
     >>> read_formula("h*(n + 1)", {"n": 4, "h": None}) == symbol("h") * (symbol("n") + 1)
     True
+    >>> read_formula("ceiling(H/2)", ["H"])
+    ceiling(H/2)
     """
-    names = list(symbols or ())
-    local = {name: symbol(name) for name in names}
-    return sympy.sympify(text, locals=local)
-
+    return formulas.read(text, symbols)

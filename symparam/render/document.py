@@ -7,30 +7,29 @@ LaTeX-friendly delimiters, ``\\VAR{...}`` and ``\\BLOCK{...}``, so braces and ``
 stay plain TeX. Prose is escaped with the ``tex`` (or ``md``) filter; math comes
 from ``sympy.latex`` and is never escaped.
 
-Every template, shipped or not, runs in Jinja's immutable sandbox with undefined
+Every template, shipped or not, runs in the sandbox of :mod:`.sandbox` with undefined
 variables as errors: a template cannot reach Python internals, call methods of the
-formulas (sympy's would evaluate text as code), change the data, or print nothing
-silently. See ``docs/derivations.md`` for the context a template sees.
+formulas (sympy's would evaluate text as code), hand text to sympy, change the data,
+print nothing silently, or run past the limits of time and size. See
+``docs/derivations.md`` for the context a template sees.
 """
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 import jinja2
-import sympy
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..errors import SymparamError, UsageError
+from ..errors import UsageError
 from ..resources import resource_dir
 from ..stats import LayerStats, ModelStats
 from . import fmt
 from .facts import layer_facts, model_facts
 from .formats import FLAVORS, FORMATS
 from .printers import TexMath, TextMath
+from .sandbox import FolderLoader, environment, formula, load, render
 from .symbols import symbol_names
 
 __all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
@@ -38,85 +37,31 @@ __all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
 
 HTML = "derive.html.j2"  # for Jupyter (ModelStats._repr_html_), not a --format
 STANDALONE = "derive-standalone.tex.j2"
-_LATEX_DELIMITERS = dict(block_start_string=r"\BLOCK{", block_end_string="}",
-                         variable_start_string=r"\VAR{", variable_end_string="}",
-                         comment_start_string=r"\#{", comment_end_string="}",
-                         line_statement_prefix="%%", line_comment_prefix="%#")
-# The only attributes a template may read from a sympy object (its methods would
-# turn text into code: sympy.sympify evaluates strings).
-_EXPR_ATTRS = frozenset({"is_number", "is_Integer", "is_Add", "is_Mul", "is_Symbol", "name"})
-
-
-def _formula(x):
-    """An expression from a template: numbers and sympy objects, never text (which
-    sympy would evaluate as Python)."""
-    if isinstance(x, (str, bytes)):
-        raise jinja2.exceptions.SecurityError(
-            f"a formula is expected here, not the text {str(x)[:40]!r} (symparam never "
-            f"evaluates text from a template)")
-    return sympy.sympify(x, strict=True)
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, closed further: sympy objects expose no methods and
-    analysis objects no callables, classes cannot be called."""
-
-    def is_safe_attribute(self, obj, attr, value):
-        if isinstance(obj, sympy.Basic) or (isinstance(obj, type) and
-                                            issubclass(obj, sympy.Basic)):
-            return attr in _EXPR_ATTRS
-        if attr in ("document", "costing"):
-            return False
-        return super().is_safe_attribute(obj, attr, value)
-
-    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's names)
-        if not __self.is_safe_callable(__obj):
-            what = getattr(__obj, "__qualname__", type(__obj).__name__)
-            raise jinja2.exceptions.SecurityError(f"calling {what} is not allowed")
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def is_safe_callable(self, obj):
-        if isinstance(obj, type):
-            return False
-        owner = getattr(obj, "__self__", None)
-        if owner is not None and not isinstance(owner, TexMath) and (
-                isinstance(owner, (sympy.Basic, ModelStats, LayerStats))
-                or type(owner).__module__.split(".")[0] in ("symparam", "sympy")):
-            return False
-        if type(obj).__module__.split(".")[0] == "sympy":
-            return False
-        return super().is_safe_callable(obj)
 
 
 @jinja2.pass_context
 def _latex_filter(ctx, e) -> str:
-    return ctx["tex_math"](_formula(e))
+    return ctx["tex_math"](formula(e))
 
 
 @jinja2.pass_context
 def _text_filter(ctx, e) -> str:
-    return ctx["text_math"](_formula(e))
+    return ctx["text_math"](formula(e))
 
 
 FILTERS = {
     "tex": fmt.tex_escape,
     "md": fmt.md_code,
     "md_escape": fmt.md_escape,
-    "num": lambda v: fmt.number(int(_formula(v))),
-    "formula": lambda e: fmt.formula(_formula(e)),
+    "num": lambda v: fmt.number(int(formula(v))),
+    "formula": lambda e: fmt.formula(formula(e)),
     "latex": _latex_filter,
     "text": _text_filter,
 }
 
 
 def _environment(latex: bool, loader: jinja2.BaseLoader) -> jinja2.Environment:
-    options = dict(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                   lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    if latex:
-        options.update(_LATEX_DELIMITERS)
-    env = _Sandbox(**options)
-    env.filters.update(FILTERS)
-    return env
+    return environment(latex, loader, FILTERS)
 
 
 @lru_cache(maxsize=None)
@@ -140,39 +85,10 @@ def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
         "math": text if fmt_name == "text" else tex,
         "tex_math": tex,
         "text_math": text,
-        "at": lambda e: stats.at(_formula(e)),
+        "at": lambda e: stats.at(formula(e)),
         "flavor": flavor,
         "standalone": standalone,
     }
-
-
-def _render(template: jinja2.Template, ctx: dict, where: str) -> str:
-    try:
-        return template.render(**ctx)
-    except jinja2.exceptions.SecurityError as err:
-        raise SymparamError(f"{where}{_line(template)}: refused: {err} (templates run in "
-                            f"a sandbox without access to Python internals)") from None
-    except sympy.SympifyError:
-        raise SymparamError(f"{where}{_line(template)}: refused: a formula is expected, not "
-                            f"text (symparam never evaluates text from a template)") from None
-    except jinja2.exceptions.UndefinedError as err:
-        raise SymparamError(f"{where}{_line(template)}: {err.message}") from None
-    except jinja2.exceptions.TemplateError as err:
-        raise SymparamError(f"{where}{_line(template)}: {err}") from None
-    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as err:
-        raise SymparamError(f"{where}{_line(template)}: {type(err).__name__}: {err}") from None
-
-
-def _line(template: jinja2.Template) -> str:
-    """``, line N``: where in the template the error happened (Jinja rewrites the
-    traceback so that its frames name the template's lines)."""
-    tb = sys.exc_info()[2]
-    line = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == (template.filename or "<template>"):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f", line {line}" if line else ""
 
 
 def derivation(stats: ModelStats, fmt_name: str = "markdown", *, flavor: str = "github",
@@ -197,7 +113,7 @@ def derivation(stats: ModelStats, fmt_name: str = "markdown", *, flavor: str = "
     ctx = context(stats, fmt_name=fmt_name, compare=compare, flavor=flavor,
                   standalone=standalone)
     # The templates favour readable logic over exact spacing: one blank line at most.
-    return re.sub(r"\n{3,}", "\n\n", _render(template, ctx, f"template {name}"))
+    return re.sub(r"\n{3,}", "\n\n", render(template, ctx, f"template {name}"))
 
 
 def render_template(stats: ModelStats, path: Path, *, compare: bool = True,
@@ -216,26 +132,19 @@ def render_template(stats: ModelStats, path: Path, *, compare: bool = True,
     path = Path(path)
     if latex_delimiters is None:
         latex_delimiters = ".tex" in path.suffixes
-    env = _environment(latex_delimiters, jinja2.FileSystemLoader(str(path.parent or ".")))
+    env = _environment(latex_delimiters, FolderLoader(str(path.parent or ".")))
     where = f"template {path}"
-    try:
-        template = env.get_template(path.name)
-    except jinja2.exceptions.TemplateNotFound:
-        raise SymparamError(f"no such template: {path}") from None
-    except jinja2.exceptions.TemplateSyntaxError as err:
-        raise SymparamError(f"{where}, line {err.lineno}: {err.message}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SymparamError(f"cannot read template {path}: {err}") from None
+    template = load(env, path.name, str(path))
     ctx = context(stats, fmt_name="latex" if latex_delimiters else "markdown",
                   compare=compare)
-    return _render(template, ctx, where)
+    return render(template, ctx, where)
 
 
 def html(stats: ModelStats) -> str:
     """The derivation as an HTML fragment for Jupyter: a table of the layers and the
     totals, math in ``\\(...\\)`` for the notebook's MathJax or KaTeX."""
     template = _shipped_environment(False).get_template(HTML)
-    return _render(template, context(stats, fmt_name="markdown"), f"template {HTML}")
+    return render(template, context(stats, fmt_name="markdown"), f"template {HTML}")
 
 
 def totals_latex(stats: ModelStats) -> str:

@@ -14,6 +14,7 @@ from typing import Optional
 
 import sympy
 
+from ..exprs import as_expr
 from ..layers.base import BUFFER, NON_TRAINABLE, SHARED, TRAINABLE
 from ..stats import LayerStats, ModelStats, structured
 from .fmt import unreached_note
@@ -248,7 +249,7 @@ def layer_facts(layer: LayerStats, stats: Optional[ModelStats] = None,
     """
     weights = _weights(layer)
     terms = tuple(w.size for w in weights if w.counted)
-    at = stats.at if stats is not None else sympy.sympify
+    at = stats.at if stats is not None else as_expr
     value = stats.value(layer.params) if stats is not None else None
     layout = stats.layout if stats is not None else "channels_last"
     return LayerFacts(
@@ -269,7 +270,7 @@ def closed_form(expr) -> sympy.Expr:
     >>> closed_form(d * (d + 1) + d * (d + 1))
     2*d*(d + 1)
     """
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     if not expr.free_symbols or len(sympy.Add.make_args(expr)) > FACTOR_LIMIT:
         return expr
     expanded = sympy.expand(expr)

@@ -1,8 +1,9 @@
 """Small formatting helpers shared by every renderer: numbers, formulas, shapes,
 and escaping of prose for LaTeX and Markdown.
 
-Formulas in text are ``str()`` of the sympy expression, so that ``sympy.sympify``
-reads them back; math in LaTeX is ``sympy.latex`` and is never escaped.
+Formulas in text are ``str()`` of the sympy expression, so that
+:func:`symparam.render.read_formula` reads them back; math in LaTeX is ``sympy.latex`` and
+is never escaped.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 from typing import Iterable, Optional
 
 import sympy
+from ..exprs import as_expr
 
 
 def number(value: int) -> str:
@@ -22,18 +24,18 @@ def number(value: int) -> str:
 
 
 def formula(expr) -> str:
-    """A formula as text that ``sympy.sympify`` reads back.
+    """A formula as text that :func:`symparam.render.read_formula` reads back.
 
     >>> n, h = sympy.symbols("n h")
     >>> formula(h * (n + 1))
     'h*(n + 1)'
     """
-    return str(sympy.sympify(expr))
+    return str(as_expr(expr))
 
 
 def as_int(expr) -> Optional[int]:
     """The integer an expression is, or None while it holds a symbol."""
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     if expr.is_Integer or (expr.is_number and expr.is_integer):
         return int(expr)
     return None
@@ -66,7 +68,7 @@ def times(per_copy, multiplier) -> str:
     '(4*C + 1) × L'
     """
     text = formula(per_copy)
-    if isinstance(sympy.sympify(per_copy), sympy.Add):
+    if isinstance(as_expr(per_copy), sympy.Add):
         text = f"({text})"
     return f"{text} × {formula(multiplier)}"
 
@@ -100,7 +102,7 @@ def tex_number(value: int) -> str:
 def tex_quantity(expr) -> str:
     """Math for a count: the number when it is one, else ``sympy.latex``."""
     value = as_int(expr)
-    return tex_number(value) if value is not None else sympy.latex(sympy.sympify(expr))
+    return tex_number(value) if value is not None else sympy.latex(as_expr(expr))
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$~])")

@@ -15,6 +15,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from ..exprs import as_expr
 from ..stats import ModelStats
 from . import fmt
 from .facts import LayerFacts, TotalFacts
@@ -24,9 +25,9 @@ from .symbols import symbol_names
 Step = tuple  # the terms of one side of an equation
 
 
-def _expr(x):
-    """A sympy expression; text is refused (sympy would evaluate it as Python)."""
-    return sympy.sympify(x, strict=True)
+# Every value a template hands the printers is checked first (sympy would read text).
+_expr = as_expr
+
 MAX_PARTS = 12  # a total lists its layers' numbers only up to this many
 
 

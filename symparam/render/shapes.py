@@ -13,6 +13,7 @@ from typing import Optional
 
 import sympy
 
+from ..exprs import as_expr
 from ..stats import LayerStats
 
 # rule -> (LaTeX, text); {n} {k} {s} {d} {p} are filled in, {p2} is 2p. A stride of 1
@@ -115,12 +116,12 @@ def _spatial(shape: tuple, rank: int, layout: str) -> tuple:
 
 
 def _rounded(expr) -> bool:
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     return bool(expr.free_symbols) and expr.has(sympy.floor, sympy.ceiling)
 
 
 def _drop_rounding(expr):
-    return sympy.sympify(expr).replace(sympy.floor, lambda x: x).replace(
+    return as_expr(expr).replace(sympy.floor, lambda x: x).replace(
         sympy.ceiling, lambda x: x)
 
 
