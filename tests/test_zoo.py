@@ -34,6 +34,8 @@ PUBLISHED = {
     # torchvision.models.resnet18: its 20 BatchNorm2d layers keep running_mean and
     # running_var (9,600 values) and num_batches_tracked (20) as buffers.
     ("resnet18", None): (11_689_512, 11_689_512, 0, 9_620),
+    # torchvision.models.squeezenet1_0 (max pooling with ceil_mode)
+    ("squeezenet", None): (1_248_424, 1_248_424, 0, 0),
     # torchvision.models.alexnet
     ("alexnet", None): (61_100_840, 61_100_840, 0, 0),
     # transformers GPT2LMHeadModel (gpt2), tied and untied head.

@@ -439,17 +439,35 @@ class Pool(LayerKind):
         for n, k, s, d, p in zip(spatial, a.pool, stride, a.dilation, pads):
             if not isinstance(p, str):
                 ctx.require(sympy.Le(2 * p, k), f"padding {p} is more than half the window {k}")
-            length = conv_length(n, k, s, d, p, ctx, "the pooling")
             if a.ceil_mode:
-                length = _ceil_mode_length(n, k, s, d, 0 if isinstance(p, str) else p)
+                length = _ceil_mode_length(n, k, s, d, 0 if isinstance(p, str) else p, ctx)
+            else:
+                length = conv_length(n, k, s, d, p, ctx, "the pooling")
             out.append(length)
         return Applied(join_channels(out, c, ctx))
 
 
-def _ceil_mode_length(n, k, s, d, p):
-    # PyTorch: round up, but the last window must start inside the input or left padding.
-    o = sympy.ceiling((n + 2 * p - d * (k - 1) - 1) / s) + 1
-    return sympy.Piecewise((o - 1, (o - 1) * s >= n + p), (o, True))
+def _ceil_mode_length(n, k, s, d, p, ctx):
+    """PyTorch's ceil_mode length, as one floor (no Piecewise to nest down a chain).
+
+    PyTorch computes o = ceil((n + 2p - e)/s) + 1 for a window of extent e = d(k - 1) + 1,
+    minus 1 when the last window would start at or after n + p. The windows start at
+    j*s, j >= 0; the first rule keeps j*s <= n + 2p - e + s - 1, the second
+    j*s <= n + p - 1 = (n + 2p - e) + (e - p) - 1. So the starts kept are those with
+    j*s <= n + 2p - e + min(s, e - p) - 1, and their count is that over s, floored, plus
+    one (checked against PyTorch for every small case in tests/test_hostile_analysis.py).
+    """
+    eff = d * (k - 1) + 1
+    last = n + 2 * p - eff + sympy.Min(s, eff - p) - 1  # the last start allowed
+
+    def too_big():
+        return (f"the pooling window of size {eff} is larger than its input of size {n}"
+                + (f" plus padding {2 * p}" if p else "")
+                + " (with ceil_mode, PyTorch would give an output of size 0)")
+    if last.is_number and last < 0:
+        raise ArgError(too_big())
+    ctx.require(sympy.Ge(last, 0), too_big)
+    return sympy.floor(last / s) + 1
 
 
 class _EachElementOnce:

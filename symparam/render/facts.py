@@ -18,6 +18,7 @@ from ..exprs import as_expr
 from ..layers.base import BUFFER, NON_TRAINABLE, SHARED, TRAINABLE
 from ..stats import LayerStats, ModelStats, structured
 from .fmt import unreached_note
+from ..values import digits
 from .shapes import ShapeRule, shape_rule
 from .symbols import symbol_latex
 
@@ -31,6 +32,9 @@ ROLE_CONSEQUENCE = {  # (one weight, several)
              "so PyTorch keeps them as buffers, not parameters"),
 }
 FACTOR_LIMIT = 40  # terms: above this, a total is left as the sum of its layers
+# Digits of the largest number in a total: above this, factoring (which works modulo
+# primes that must exceed its coefficients) takes minutes; the sum is left as it is.
+FACTOR_DIGITS = 30
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,8 @@ def closed_form(expr) -> sympy.Expr:
     """
     expr = as_expr(expr)
     if not expr.free_symbols or len(sympy.Add.make_args(expr)) > FACTOR_LIMIT:
+        return expr
+    if any(digits(n) > FACTOR_DIGITS for n in expr.atoms(sympy.Rational)):
         return expr
     expanded = sympy.expand(expr)
     if len(sympy.Add.make_args(expanded)) > FACTOR_LIMIT:
