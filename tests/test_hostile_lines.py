@@ -152,6 +152,13 @@ def test_a_control_character_in_a_comment_on_the_error_line_is_not_printed():
     assert str(err).splitlines()[1] == "        dense q  # \ufffd[2J\ufffd"
 
 
+def test_the_caret_lines_up_after_wide_characters():
+    # Two CJK characters take four terminal columns: the caret sits under the x.
+    err = _error('model m(n = 2 "\u6f22\u5b57" x):\n    input [n]\n')
+    assert str(err).splitlines()[1:] == ['    model m(n = 2 "\u6f22\u5b57" x):',
+                                         "                         ^"]
+
+
 def test_control_names_are_unicode_names():
     # The table's names are Unicode's own aliases of the control characters.
     for code, name in CONTROL_NAMES.items():
