@@ -269,6 +269,26 @@ def test_values_that_break_the_check_are_refused_at_its_line(key, line, message,
     assert out.splitlines()[0] == f"error: {f}, line {line}, column 5: {message} (with d = 13)"
 
 
+def test_a_residual_and_branches_wait_for_the_values_too():
+    res = "model m(d = 12):\n    input [d]\n    residual:\n        dense 12\n"
+    br = ("model m(d = 12):\n    input [d]\n    branches add:\n        branch:\n"
+          "            dense 12\n        branch:\n            dense d\n")
+    # Dense(12) on 12 features: 156; the two branches: 156 each (Keras and PyTorch alike).
+    assert [symparam.analyze(src).value(symparam.analyze(src).total)
+            for src in (res, br)] == [156, 312]
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(res, values={"d": 13})
+    assert (info.value.line, info.value.message) == (3, (
+        "residual (the body's output is added to its input, as it has no shortcut): "
+        "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d "
+        "(with d = 13)"))
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(br, values={"d": 13})
+    assert (info.value.line, info.value.message) == (3, (
+        "branches add (the outputs of its 2 branches): cannot add tensors of shapes "
+        "(None, 12) and (None, d): 12 must equal d (with d = 13)"))
+
+
 @pytest.mark.parametrize("body, message", [
     ("input [2 * d] as x\n    dense d\n    add x",
      "add: cannot add tensors of shapes (None, d) and (None, 2*d)"),
