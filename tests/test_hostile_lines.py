@@ -401,3 +401,19 @@ def test_json_derive_costs_and_memory_agree_with_the_counts(tmp_path):
     assert "unused (Dense)" not in text and NOTE_KERAS in text and "= 18" in text
     text = derivation(torch, "text")
     assert "unused (Linear), line 3" in text and NOTE_TORCH in text and "= 90" in text
+
+
+@pytest.mark.oracle
+def test_a_symbolic_repeat_that_keeps_the_shape_at_the_values_counts(frameworks):
+    # L copies of Dense(12) on 12 features: as PyTorch counts three Linear(12, 12).
+    torch = frameworks["torch"]
+    expected = sum(p.numel() for p in torch.nn.Sequential(
+        *[torch.nn.Linear(12, 12) for _ in range(3)]).parameters())
+    src = "model m(d = 12, L = 3):\n    input [d]\n    repeat L:\n        dense 12\n"
+    s = symparam.analyze(src)
+    assert s.value(s.total) == expected == 468
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(src, values={"d": 13})
+    assert (info.value.line, info.value.message) == (3, (
+        "repeat L: the repeated body must keep the shape (None, d), but gives (None, 12): "
+        "d vs 12 (with d = 13, L = 3)"))
