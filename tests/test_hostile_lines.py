@@ -373,7 +373,7 @@ def test_the_oracle_agrees_on_a_dead_branch(convention, frameworks):
 def test_count_and_summary_say_so(convention, total, note, tmp_path):
     f = tmp_path / "m.symp"
     f.write_text(UNUSED)
-    for command in ("count", "summary"):
+    for command in ("count", "summary", "cost"):
         code, out = _cli([command, str(f), "--convention", convention])
         assert code == 0 and out.rstrip().splitlines()[-1] == note
     _, out = _cli(["summary", str(f), "--convention", convention])
