@@ -417,3 +417,15 @@ def test_a_symbolic_repeat_that_keeps_the_shape_at_the_values_counts(frameworks)
     assert (info.value.line, info.value.message) == (3, (
         "repeat L: the repeated body must keep the shape (None, d), but gives (None, 12): "
         "d vs 12 (with d = 13, L = 3)"))
+
+
+def test_diff_of_the_two_conventions_names_the_unreached_layer(tmp_path):
+    f = tmp_path / "m.symp"
+    f.write_text(UNUSED)
+    code, out = _cli(["diff", str(f), "--convention", "keras", "--against", "torch"])
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.startswith(" unused ")]
+    # Keras 18 - PyTorch 90: the 72 of the layer Keras leaves out, on its own row.
+    assert rows == [["unused", "dense", "(none)", "8*(n", "+", "1)", "8*(-n", "-", "1)", "=",
+                     "-72", "0", "0"]]
+    assert "params         -8*n - 8 = -72" in out
