@@ -20,7 +20,7 @@ from .errors import SourceError, SymparamError, UsageError
 from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
                           message_text)
-from .layers.merge import same_dim
+from .layers.merge import never_equal, same_dim
 from .limits import MAX_DIGITS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .reach import mark_unreached
@@ -521,10 +521,17 @@ class _Analyzer(SharingMixin):
             y = inner.current
             kept = len(y.shape) == len(x.shape) and all(
                 same_dim(a, b) is not False for a, b in zip(x.shape, y.shape))
+            if not kept and not count.is_number and len(y.shape) == len(x.shape):
+                # A body that keeps the shape for some values only (dense 12 on d
+                # features): checked when they are given (a number of times unrolls).
+                kept = not any(never_equal(a, b) for a, b in zip(x.shape, y.shape))
             if kept:
+                self.ctx.where = node
                 for a, b in zip(x.shape, y.shape):
                     self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b:
-                                     f"the repeated body must keep the shape: {a} vs {b}")
+                                     f"repeat {count}: the repeated body must keep the shape "
+                                     f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}: "
+                                     f"{a} vs {b}")
                 scope.current = y
                 return
             if not count.is_number:

@@ -85,6 +85,19 @@ def source_lines(text: str) -> list[str]:
     return lines[:-1] if len(lines) > 1 and not lines[-1] else lines
 
 
+def width(text: str) -> int:
+    """Terminal columns ``text`` takes (tabs already expanded): a wide (CJK) character
+    two, a combining mark none, so a caret under a string of them lines up.
+
+    >>> width("ab"), width("\u6f22\u5b57"), width("e\u0301")
+    (2, 4, 1)
+    """
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def showable(line: str) -> str:
     """A line safe to print under a message: characters that would act on the terminal
     or print as nothing become U+FFFD, one column each, so the caret still lines up."""

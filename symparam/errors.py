@@ -5,7 +5,7 @@ exit code, so a user never sees a Python traceback for bad input.
 """
 from __future__ import annotations
 
-from .chars import showable, source_lines
+from .chars import showable, source_lines, width
 
 
 class SymparamError(Exception):
@@ -66,7 +66,7 @@ class SourceError(SymparamError):
             return head
         raw = showable(lines[self.line - 1])
         # Columns count characters; the line is shown with tabs expanded, so is the caret.
-        caret = " " * len(raw[:max(self.column or 1, 1) - 1].expandtabs(8)) + "^"
+        caret = " " * width(raw[:max(self.column or 1, 1) - 1].expandtabs(8)) + "^"
         text = raw.expandtabs(8)
         return f"{head}\n    {text}\n    {caret}"
 

@@ -152,6 +152,13 @@ def test_a_control_character_in_a_comment_on_the_error_line_is_not_printed():
     assert str(err).splitlines()[1] == "        dense q  # \ufffd[2J\ufffd"
 
 
+def test_the_caret_lines_up_after_wide_characters():
+    # Two CJK characters take four terminal columns: the caret sits under the x.
+    err = _error('model m(n = 2 "\u6f22\u5b57" x):\n    input [n]\n')
+    assert str(err).splitlines()[1:] == ['    model m(n = 2 "\u6f22\u5b57" x):',
+                                         "                         ^"]
+
+
 def test_control_names_are_unicode_names():
     # The table's names are Unicode's own aliases of the control characters.
     for code, name in CONTROL_NAMES.items():
@@ -262,6 +269,26 @@ def test_values_that_break_the_check_are_refused_at_its_line(key, line, message,
     assert out.splitlines()[0] == f"error: {f}, line {line}, column 5: {message} (with d = 13)"
 
 
+def test_a_residual_and_branches_wait_for_the_values_too():
+    res = "model m(d = 12):\n    input [d]\n    residual:\n        dense 12\n"
+    br = ("model m(d = 12):\n    input [d]\n    branches add:\n        branch:\n"
+          "            dense 12\n        branch:\n            dense d\n")
+    # Dense(12) on 12 features: 156; the two branches: 156 each (Keras and PyTorch alike).
+    assert [symparam.analyze(src).value(symparam.analyze(src).total)
+            for src in (res, br)] == [156, 312]
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(res, values={"d": 13})
+    assert (info.value.line, info.value.message) == (3, (
+        "residual (the body's output is added to its input, as it has no shortcut): "
+        "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d "
+        "(with d = 13)"))
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(br, values={"d": 13})
+    assert (info.value.line, info.value.message) == (3, (
+        "branches add (the outputs of its 2 branches): cannot add tensors of shapes "
+        "(None, 12) and (None, d): 12 must equal d (with d = 13)"))
+
+
 @pytest.mark.parametrize("body, message", [
     ("input [2 * d] as x\n    dense d\n    add x",
      "add: cannot add tensors of shapes (None, d) and (None, 2*d)"),
@@ -346,7 +373,7 @@ def test_the_oracle_agrees_on_a_dead_branch(convention, frameworks):
 def test_count_and_summary_say_so(convention, total, note, tmp_path):
     f = tmp_path / "m.symp"
     f.write_text(UNUSED)
-    for command in ("count", "summary"):
+    for command in ("count", "summary", "cost"):
         code, out = _cli([command, str(f), "--convention", convention])
         assert code == 0 and out.rstrip().splitlines()[-1] == note
     _, out = _cli(["summary", str(f), "--convention", convention])
@@ -374,3 +401,31 @@ def test_json_derive_costs_and_memory_agree_with_the_counts(tmp_path):
     assert "unused (Dense)" not in text and NOTE_KERAS in text and "= 18" in text
     text = derivation(torch, "text")
     assert "unused (Linear), line 3" in text and NOTE_TORCH in text and "= 90" in text
+
+
+@pytest.mark.oracle
+def test_a_symbolic_repeat_that_keeps_the_shape_at_the_values_counts(frameworks):
+    # L copies of Dense(12) on 12 features: as PyTorch counts three Linear(12, 12).
+    torch = frameworks["torch"]
+    expected = sum(p.numel() for p in torch.nn.Sequential(
+        *[torch.nn.Linear(12, 12) for _ in range(3)]).parameters())
+    src = "model m(d = 12, L = 3):\n    input [d]\n    repeat L:\n        dense 12\n"
+    s = symparam.analyze(src)
+    assert s.value(s.total) == expected == 468
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(src, values={"d": 13})
+    assert (info.value.line, info.value.message) == (3, (
+        "repeat L: the repeated body must keep the shape (None, d), but gives (None, 12): "
+        "d vs 12 (with d = 13, L = 3)"))
+
+
+def test_diff_of_the_two_conventions_names_the_unreached_layer(tmp_path):
+    f = tmp_path / "m.symp"
+    f.write_text(UNUSED)
+    code, out = _cli(["diff", str(f), "--convention", "keras", "--against", "torch"])
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.startswith(" unused ")]
+    # Keras 18 - PyTorch 90: the 72 of the layer Keras leaves out, on its own row.
+    assert rows == [["unused", "dense", "(none)", "8*(n", "+", "1)", "8*(-n", "-", "1)", "=",
+                     "-72", "0", "0"]]
+    assert "params         -8*n - 8 = -72" in out

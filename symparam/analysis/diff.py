@@ -70,12 +70,18 @@ def _value(expr, values) -> Optional[int]:
 
 
 def _pairs(a: ModelStats, b: ModelStats):
-    la = [x for x in a.layers if x.kind != "input"]
-    lb = [x for x in b.layers if x.kind != "input"]
+    la = [x for x in a.model_layers if x.kind != "input"]
+    lb = [x for x in b.model_layers if x.kind != "input"]
     # Same names (one model, two conventions): pair by name. Otherwise align the
     # sequences of layer kinds, as diff aligns lines.
     if [x.name for x in la] == [x.name for x in lb]:
         return list(zip(la, lb))
+    by_a, by_b = {x.name: x for x in la}, {x.name: x for x in lb}
+    if a.name == b.name and (by_a.keys() <= by_b.keys() or by_b.keys() <= by_a.keys()):
+        # One model, and one convention leaves layers out (Keras: those that do not
+        # reach the output): by name still, the others alone.
+        longer = la if len(la) >= len(lb) else lb
+        return [(by_a.get(x.name), by_b.get(x.name)) for x in longer]
     out = []
     matcher = difflib.SequenceMatcher(a=[x.kind for x in la], b=[x.kind for x in lb],
                                       autojunk=False)

@@ -41,8 +41,13 @@ def cost(stats, flops_per_mac, with_bias, with_activations, with_elementwise, ba
     """
     from ..analysis.costs import cost_json, cost_report, cost_text
     from ..costs import FlopConvention
+    from ..render.fmt import unreached_note
 
     convention = FlopConvention(int(flops_per_mac), with_bias, with_activations,
                                 with_elementwise, backward, backward_factor)
     report = cost_report(stats, convention, per)
-    click.echo(cost_json(report) if as_json else cost_text(report))
+    if as_json:
+        click.echo(cost_json(report))
+        return
+    note = unreached_note(stats)  # what Keras leaves out of the model costs nothing
+    click.echo(cost_text(report) + ("\n\n" + note if note else ""))
