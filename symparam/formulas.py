@@ -110,6 +110,9 @@ class _Reader(Transformer):
     def string(self, meta, items):
         raise _Error("text is not part of a formula", _at(items[0]))
 
+    def paren(self, meta, items):
+        return items[0]
+
     def list_expr(self, meta, items):
         raise _Error("a list is not part of a formula", getattr(meta, "column", None))
 
