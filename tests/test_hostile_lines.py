@@ -303,6 +303,30 @@ def test_shapes_that_can_never_agree_are_refused_at_once(body, message):
     assert err.message.startswith(message)
 
 
+def test_a_strided_body_added_to_its_input_is_refused_without_values():
+    # H and floor(H/2) are never equal (H >= 1): no values are needed to say so. (A
+    # stride-2 "same" convolution gives ceiling(H/2), which is H when H = 1: that one
+    # waits for the values.)
+    src = ("model m(H, C = 8):\n    input [H, H, C]\n    residual:\n"
+           "        conv2d C, 3, padding = same\n        maxpool2d 2\n")
+    err = _error(src)
+    assert (err.line, err.message) == (3, (
+        "residual: the body's output is added to its input, as it has no shortcut, but "
+        "add: cannot add tensors of shapes (None, floor(H/2), floor(H/2), C) and "
+        "(None, H, H, C)"))
+
+
+def test_sizes_equal_for_some_values_only_wait_for_them():
+    # Pooled by 16 then upsampled by 16: the input's size again when 16 divides H.
+    src = ("model m(H = 64):\n    input [H, 4] as x\n    maxpool1d 16\n"
+           "    upsampling1d 16\n    add x\n")
+    s = symparam.analyze(src)
+    assert s.shape_at(s.layers[-1].output_shape) == (64, 4)
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(src, values={"H": 65})
+    assert info.value.line == 5 and "16*floor(H/16) must equal H" in info.value.message
+
+
 def test_attention_key_and_value_steps_wait_for_the_values():
     # 12 key steps and T value steps agree when T = 12 (as any framework would take).
     src = ("model m(T = 12, d = 8):\n    input [12, d] as k\n    input [T, d] as v\n"
