@@ -52,7 +52,8 @@ def never_equal(a, b) -> bool:
     a merge of them is an error at once. Dimensions that agree for some values only
     (12 and d; a map pooled four times then upsampled four times, which matches the
     original when 16 divides it) are checked when the symbols get values instead.
-    Never decided by trying values: a value not tried may be the one that agrees.
+    Never decided by sampling a few values (a value not tried may be the one that
+    agrees): by a proof, or by trying every value where agreement is still possible.
 
     >>> H = sympy.Symbol("H", integer=True, positive=True)
     >>> never_equal(2 * sympy.floor(H / 2), H), never_equal(H + 1, H), never_equal(12, H)
