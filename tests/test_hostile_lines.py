@@ -451,3 +451,11 @@ def test_diff_of_the_two_conventions_names_the_unreached_layer(tmp_path):
     assert rows == [["unused", "dense", "(none)", "8*(n", "+", "1)", "8*(-n", "-", "1)", "=",
                      "-72", "0", "0"]]
     assert "params         -8*n - 8 = -72" in out
+
+
+def test_the_note_names_the_block_instance_a_layer_is_in():
+    src = ("block enc(h):\n    dense h\n\nmodel m(n = 4):\n    input [n] as x\n"
+           "    enc 3 as e\n    from x\n    dense 2\n")
+    from symparam.render.fmt import unreached_note
+    assert unreached_note(symparam.analyze(src)).startswith(
+        "Note: dense 'dense' (line 2, in e) does not reach the output:")
