@@ -40,6 +40,14 @@ def _error(text: str) -> SourceError:
     return info.value
 
 
+def _valid_then_refused(src: str, **values):
+    """The model analyzed at its defaults, and the error the given values cause."""
+    stats = symparam.analyze(src)
+    with pytest.raises(SourceError) as info:
+        symparam.analyze(src, values=values)
+    return stats, info.value
+
+
 def _cli(args: list[str], stdin: bytes | None = None):
     """The command line in-process; its exit code and everything it printed."""
     result = CliRunner().invoke(main, args, input=stdin)
@@ -274,17 +282,13 @@ def test_a_residual_and_branches_wait_for_the_values_too():
     br = ("model m(d = 12):\n    input [d]\n    branches add:\n        branch:\n"
           "            dense 12\n        branch:\n            dense d\n")
     # Dense(12) on 12 features: 156; the two branches: 156 each (Keras and PyTorch alike).
-    assert [symparam.analyze(src).value(symparam.analyze(src).total)
-            for src in (res, br)] == [156, 312]
-    with pytest.raises(SourceError) as info:
-        symparam.analyze(res, values={"d": 13})
-    assert (info.value.line, info.value.message) == (3, (
+    (s1, err1), (s2, err2) = (_valid_then_refused(src, d=13) for src in (res, br))
+    assert [s1.value(s1.total), s2.value(s2.total)] == [156, 312]
+    assert (err1.line, err1.message) == (3, (
         "residual (the body's output is added to its input, as it has no shortcut): "
         "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d "
         "(with d = 13)"))
-    with pytest.raises(SourceError) as info:
-        symparam.analyze(br, values={"d": 13})
-    assert (info.value.line, info.value.message) == (3, (
+    assert (err2.line, err2.message) == (3, (
         "branches add (the outputs of its 2 branches): cannot add tensors of shapes "
         "(None, 12) and (None, d): 12 must equal d (with d = 13)"))
 
@@ -303,15 +307,35 @@ def test_shapes_that_can_never_agree_are_refused_at_once(body, message):
     assert err.message.startswith(message)
 
 
+def test_a_strided_body_added_to_its_input_is_refused_without_values():
+    # H and floor(H/2) are never equal (H >= 1): no values are needed to say so. (A
+    # stride-2 "same" convolution gives ceiling(H/2), which is H when H = 1: that one
+    # waits for the values.)
+    src = ("model m(H, C = 8):\n    input [H, H, C]\n    residual:\n"
+           "        conv2d C, 3, padding = same\n        maxpool2d 2\n")
+    err = _error(src)
+    assert (err.line, err.message) == (3, (
+        "residual: the body's output is added to its input, as it has no shortcut, but "
+        "add: cannot add tensors of shapes (None, floor(H/2), floor(H/2), C) and "
+        "(None, H, H, C)"))
+
+
+def test_sizes_equal_for_some_values_only_wait_for_them():
+    # Pooled by 16 then upsampled by 16: the input's size again when 16 divides H.
+    src = ("model m(H = 64):\n    input [H, 4] as x\n    maxpool1d 16\n"
+           "    upsampling1d 16\n    add x\n")
+    s, err = _valid_then_refused(src, H=65)
+    assert s.shape_at(s.layers[-1].output_shape) == (64, 4)
+    assert err.line == 5 and "16*floor(H/16) must equal H" in err.message
+
+
 def test_attention_key_and_value_steps_wait_for_the_values():
     # 12 key steps and T value steps agree when T = 12 (as any framework would take).
     src = ("model m(T = 12, d = 8):\n    input [12, d] as k\n    input [T, d] as v\n"
            "    attention 2, 4, key = k, value = v\n")
-    s = symparam.analyze(src)
+    s, err = _valid_then_refused(src, T=13)
     assert s.shape_at(s.layers[-1].output_shape) == (12, 8)
-    with pytest.raises(SourceError) as info:
-        symparam.analyze(src, values={"T": 13})
-    assert (info.value.line, info.value.message) == (
+    assert (err.line, err.message) == (
         4, "attention: key and value steps 12 and T differ (with T = 13, d = 8)")
 
 
@@ -410,11 +434,9 @@ def test_a_symbolic_repeat_that_keeps_the_shape_at_the_values_counts(frameworks)
     expected = sum(p.numel() for p in torch.nn.Sequential(
         *[torch.nn.Linear(12, 12) for _ in range(3)]).parameters())
     src = "model m(d = 12, L = 3):\n    input [d]\n    repeat L:\n        dense 12\n"
-    s = symparam.analyze(src)
+    s, err = _valid_then_refused(src, d=13)
     assert s.value(s.total) == expected == 468
-    with pytest.raises(SourceError) as info:
-        symparam.analyze(src, values={"d": 13})
-    assert (info.value.line, info.value.message) == (3, (
+    assert (err.line, err.message) == (3, (
         "repeat L: the repeated body must keep the shape (None, d), but gives (None, 12): "
         "d vs 12 (with d = 13, L = 3)"))
 
@@ -429,3 +451,11 @@ def test_diff_of_the_two_conventions_names_the_unreached_layer(tmp_path):
     assert rows == [["unused", "dense", "(none)", "8*(n", "+", "1)", "8*(-n", "-", "1)", "=",
                      "-72", "0", "0"]]
     assert "params         -8*n - 8 = -72" in out
+
+
+def test_the_note_names_the_block_instance_a_layer_is_in():
+    src = ("block enc(h):\n    dense h\n\nmodel m(n = 4):\n    input [n] as x\n"
+           "    enc 3 as e\n    from x\n    dense 2\n")
+    from symparam.render.fmt import unreached_note
+    assert unreached_note(symparam.analyze(src)).startswith(
+        "Note: dense 'dense' (line 2, in e) does not reach the output:")

@@ -10,6 +10,9 @@ from .base import (Applied, Arg, ArgError, Example, LayerKind, fmt_shape, normal
 # The highest degree of a one-symbol polynomial whose whole roots never_equal looks
 # for (exactly); above it, the merge is checked when values are given.
 _MAX_DEGREE = 8
+# The most values of a symbol never_equal tries exactly, where a difference of floors
+# could vanish; more, and the merge is checked when values are given.
+_MAX_TRIED = 256
 
 # Each element-wise merge's equation, for its card (K tensors x_1 ... x_K).
 _EQUATIONS = {
@@ -49,13 +52,14 @@ def never_equal(a, b) -> bool:
     a merge of them is an error at once. Dimensions that agree for some values only
     (12 and d; a map pooled four times then upsampled four times, which matches the
     original when 16 divides it) are checked when the symbols get values instead.
-    Never decided by trying values: a value not tried may be the one that agrees.
+    Never decided by sampling a few values (a value not tried may be the one that
+    agrees): by a proof, or by trying every value where agreement is still possible.
 
     >>> H = sympy.Symbol("H", integer=True, positive=True)
     >>> never_equal(2 * sympy.floor(H / 2), H), never_equal(H + 1, H), never_equal(12, H)
     (False, True, False)
-    >>> never_equal(2 * H, H), never_equal(H ** 2, 2)
-    (True, True)
+    >>> never_equal(2 * H, H), never_equal(H ** 2, 2), never_equal(sympy.floor(H / 2), H)
+    (True, True, True)
     """
     diff = sympy.expand(a - b)
     if diff.is_number:
@@ -63,11 +67,55 @@ def never_equal(a, b) -> bool:
     if diff.is_zero is False:  # sympy proves it from the assumptions (d vs 2d)
         return True
     free = diff.free_symbols
-    if len(free) == 1 and diff.is_polynomial(*free):
-        poly = sympy.Poly(diff, *free)
+    if len(free) != 1:
+        return False
+    (s,) = free
+    if diff.is_polynomial(s):
+        poly = sympy.Poly(diff, s)
         if poly.degree() <= _MAX_DEGREE:  # no positive whole root: never equal
             return not any(r.is_integer and r.is_positive for r in poly.real_roots())
-    return False
+        return False
+    return _no_root_near_line(diff, s)
+
+
+def _smooth(e) -> tuple | None:
+    """``e`` without its floors and ceilings, and a bound on what that changes:
+    (smooth, error) with |e - smooth| <= error, or None when ``e`` is not a sum of
+    numbers times (nested) floors and ceilings of such sums."""
+    if e.is_Symbol or e.is_number:
+        return e, 0
+    if isinstance(e, (sympy.floor, sympy.ceiling)):
+        inner = _smooth(e.args[0])
+        return None if inner is None else (inner[0], inner[1] + 1)
+    if e.is_Add:
+        parts = [_smooth(a) for a in e.args]
+        if any(p is None for p in parts):
+            return None
+        return sympy.Add(*[p[0] for p in parts]), sum(p[1] for p in parts)
+    if e.is_Mul:
+        coeff, rest = e.as_coeff_Mul()
+        inner = _smooth(rest) if coeff != 1 else None
+        return None if inner is None else (coeff * inner[0], abs(coeff) * inner[1])
+    return None
+
+
+def _no_root_near_line(diff, s) -> bool:
+    """A difference of floors and ceilings of one symbol is a line a*s + b give or take
+    a bounded error: it can vanish only where the line is within the error of zero, a
+    few values of s, which are tried exactly (H and floor(H/2): never equal)."""
+    smooth = _smooth(diff)
+    if smooth is None or not sympy.expand(smooth[0]).is_polynomial(s):
+        return False
+    line, err = sympy.Poly(smooth[0], s), smooth[1]
+    if line.degree() > 1:
+        return False
+    a, b = (line.all_coeffs() if line.degree() == 1 else [0, line.all_coeffs()[0]])
+    if a == 0:
+        return abs(b) > err
+    last = int((err + abs(b)) / abs(a)) + 1  # beyond it, |a*s + b| > err
+    if last > _MAX_TRIED:
+        return False
+    return all(diff.xreplace({s: sympy.Integer(v)}) != 0 for v in range(1, last + 1))
 
 
 class Elementwise(LayerKind):

@@ -142,7 +142,9 @@ def unreached_note(stats, limit: int = 5) -> str:
     if not names:
         return ""
     lines = {layer.name: layer for layer in stats.layers}
-    listed = [f"{lines[n].kind} '{n}' (line {lines[n].line})" for n in names[:limit]]
+    listed = [f"{lines[n].kind} '{n}' (line {lines[n].line}"
+              + (f", in {'/'.join(lines[n].path)})" if lines[n].path else ")")
+              for n in names[:limit]]
     if len(names) > limit:
         listed.append(f"{len(names) - limit} more")
     one = len(names) == 1
