@@ -397,6 +397,18 @@ def test_templates_still_render_what_they_may(tmp_path, mlp):
         "m h*(n + 1) 10 2*h*(n + 1)     3|a    7 abcabc kernel,bias,")
 
 
+def test_a_models_symbolic_exponent_renders_and_repeated_squaring_is_refused(tmp_path):
+    stats = analyze("model p(k = 3, n = 4):\n    input [n]\n    dense 2**k\n")
+    path = tmp_path / "t.md"
+    path.write_text("{{ stats.total | text }} = {{ at(stats.total) | num }}")
+    assert render_template(stats, path) == "2**k*(n + 1) = 40"
+    path.write_text("{% macro sq(x, n) %}{{ sq(x * x, n - 1) if n else at(x) }}{% endmacro %}"
+                    "{{ sq(stats.total, 45) }}")
+    with pytest.raises(SymparamError, match=r"a power with exponent 1024(\*k)?: a template.s "
+                                            r"exponents hold numbers of at most 1,000"):
+        render_template(stats, path)
+
+
 def test_a_template_syntax_error_keeps_its_line(tmp_path, mlp):
     with pytest.raises(SymparamError, match=r"t.md, line 2: unexpected '}'"):
         _render(tmp_path, mlp, "ok\n{{ model.name }\n")

@@ -47,6 +47,8 @@ from ..errors import SymparamError
 from ..exprs import NotAFormula, as_expr
 from ..limits import (MAX_DIGITS, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_OUTPUT,
                       MAX_TEMPLATE_SECONDS, MAX_TEMPLATE_STEPS, MAX_TEMPLATE_WORK)
+from ..stats import LayerStats, ModelStats
+from .printers import TexMath
 
 LATEX_DELIMITERS = dict(block_start_string=r"\BLOCK{", block_end_string="}",
                         variable_start_string=r"\VAR{", variable_end_string="}",
@@ -151,10 +153,9 @@ def check_formula(expr: sympy.Basic) -> sympy.Basic:
         if max(abs(int(atom.p)).bit_length(), int(atom.q).bit_length()) > _MAX_BITS:
             raise TemplateError(f"a number of more than {MAX_DIGITS:,} digits (MAX_DIGITS)")
     for power in expr.atoms(sympy.Pow):
-        exp = power.exp
-        if not exp.is_number or abs(exp) > MAX_DIGITS:
-            raise TemplateError(f"a power with exponent {exp}: a template's exponents are "
-                                f"numbers of at most {MAX_DIGITS:,} (MAX_DIGITS)")
+        if any(abs(n) > MAX_DIGITS for n in power.exp.atoms(sympy.Rational)):
+            raise TemplateError(f"a power with exponent {power.exp}: a template's exponents "
+                                f"hold numbers of at most {MAX_DIGITS:,} (MAX_DIGITS)")
     return expr
 
 
@@ -375,8 +376,6 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def is_safe_callable(self, obj):
-        from ..stats import LayerStats, ModelStats
-        from .printers import TexMath
         if isinstance(obj, type):
             return False
         owner = getattr(obj, "__self__", None)
