@@ -268,14 +268,27 @@ def _delta(e, v) -> str:
     return formula(e) + (f" = {v:,}" if v is not None else "")
 
 
+def _side_value(v) -> str:
+    return "has no value" if v is None else f"= {int(v):,}"
+
+
 def diff_text(d, label_a: str, label_b: str, show_all: bool = False) -> str:
     lines = [f"A = {label_a}", f"B = {label_b}", ""]
+    if d.split:
+        lines.append("each side at its own values; these differ, and are two symbols below:")
+        for s, va, vb in d.split:
+            sa, sb = d.renamed[s]
+            lines.append(f"  {s}: A {_side_value(va)}, B {_side_value(vb)}  "
+                         f"(written {sa} and {sb})")
+        lines.append("")
+    rename_a = {s: names[0] for s, names in d.renamed.items()}
+    rename_b = {s: names[1] for s, names in d.renamed.items()}
     rows = []
     for ld in d.layers:
         if not (show_all or ld.changed):
             continue
-        pa = quantity(ld.a.params) if ld.a else "(none)"
-        pb = quantity(ld.b.params) if ld.b else "(none)"
+        pa = quantity(ld.a.params.xreplace(rename_a)) if ld.a else "(none)"
+        pb = quantity(ld.b.params.xreplace(rename_b)) if ld.b else "(none)"
         mult = (ld.a or ld.b).multiplier
         cells = [ld.name + (f" (×{formula(mult)})" if mult != 1 else ""), ld.kind, pa, pb]
         for role in ("params", "non_trainable", "buffers"):
