@@ -13,3 +13,10 @@ MAX_DIGITS = 1000
 # Copies of a repeat that must be unrolled (its body changes the shape or uses its
 # index). A repeat over a symbol, or whose body keeps the shape, is never unrolled.
 MAX_UNROLL = 10_000
+
+# How far `solve` walks from a root, each way, for a value that meets the conditions.
+SOLVE_STEPS = 1_000_000
+
+# How many values meeting the conditions `solve` has `count` refuse before it gives up
+# (each is a full analysis of the model at that value).
+SOLVE_RECOUNTS = 50

@@ -105,3 +105,131 @@ def test_llama2_and_mistral_against_transformers():
             model = transformers.AutoModelForCausalLM.from_config(cfg)
         counts.append(sum(p.numel() for p in model.parameters()))
     assert counts == [count_params(LLAMA), count_params(MISTRAL)]
+
+
+# ---- solve: only values `count` accepts, counted as `count` counts them ------------
+
+def offered(output: str) -> list[tuple[str, int, int]]:
+    """(side, value, count) of each row of solve's table."""
+    rows = []
+    for line in output.splitlines():
+        parts = line.split()
+        if parts and parts[0] in ("below", "above", "exact") and parts[2] == "=":
+            rows.append((parts[0], int(parts[3].replace(",", "")),
+                         int(parts[4].replace(",", ""))))
+    return rows
+
+
+def test_solve_offers_only_what_count_accepts(tmp_path):
+    path = write(tmp_path, "m.symp", ISSUE_SOLVE)
+    result = run("solve", path, "--for", "d", "--target", "params=1000")
+    assert result.exit_code == 0, result.output
+    rows = offered(result.output)
+    assert count_params(path, d=55) is None            # the value the issue saw offered
+    assert 55 not in [v for _, v, _ in rows]
+    assert [(side, v) for side, v, _ in rows] == [("below", 54), ("above", 57)]
+    for _, v, n in rows:                                # exactly what count prints
+        assert n == count_params(path, d=v)
+    # Between them no admissible value: count refuses 55 and 56.
+    assert [count_params(path, d=v) for v in (55, 56)] == [None, None]
+
+
+def test_solve_without_model_checks_never_offers_a_fractional_count(tmp_path):
+    path = write(tmp_path, "m.symp", ISSUE_SOLVE)
+    result = run("solve", path, "--for", "d", "--target", "params=1000",
+                 "--ignore-model-checks")
+    assert result.exit_code == 0, result.output
+    # d (d + 1) / 3 is whole only where d / 3 is a size: 54 and 57, not 55 (3080/3).
+    assert [v for _, v, _ in offered(result.output)] == [54, 57]
+    assert "/" not in "".join(line for line in result.output.splitlines()
+                              if line.startswith(("below", "above")))
+
+
+def test_solve_respects_heads_as_count_does():
+    # Mistral's layout with 64 heads: d must be a multiple of 64 (the query heads) and
+    # of 8 (the key/value heads' width d * 8 / 64).
+    result = run("solve", MISTRAL, "--for", "d", "--target", "params=7e9", "--set", "heads=64")
+    assert result.exit_code == 0, result.output
+    rows = offered(result.output)
+    assert [(side, v % 64) for side, v, _ in rows] == [("below", 0), ("above", 0)]
+    lo, hi = rows[0][1], rows[1][1]
+    assert hi - lo == 64
+    for v in range(lo + 1, hi):                         # nothing admissible in between
+        assert v % 64 != 0
+    for _, v, n in rows:
+        assert n == count_params(MISTRAL, d=v, heads=64)
+    assert count_params(MISTRAL, d=lo + 8, heads=64) is None
+
+
+def test_solve_follows_a_default_that_uses_the_symbol(tmp_path):
+    # ff = 4 * d: `count --set d=N` has ff = 4N, and so must solve.
+    path = write(tmp_path, "m.symp", "model m(n = 10, d = 8, ff = 4 * d):\n"
+                                     "    input [n]\n    dense d\n    dense ff\n")
+    result = run("solve", path, "--for", "d", "--target", "params=10000")
+    assert result.exit_code == 0, result.output
+    assert "ff = 4*d (its default)" in result.output
+    rows = offered(result.output)
+    assert rows and all(n == count_params(path, d=v) for _, v, n in rows)
+    # by hand: d (n + 1) + 4d (d + 1) with n = 10
+    assert all(n == v * 11 + 4 * v * (v + 1) for _, v, n in rows)
+
+
+# ---- sweep: points `count` refuses are marked, never counted -----------------------
+
+def test_sweep_marks_what_count_refuses(tmp_path):
+    path = write(tmp_path, "m.symp", ISSUE_SOLVE)
+    result = run("sweep", path, "-g", "d=54..60", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    for row in rows:
+        counted = count_params(path, d=row["d"])
+        if counted is None:
+            assert row["params"] == "" and row["admissible"] == "no"
+            assert row["refused"] == "d/3 is a whole number (layer 'dense', line 3)"
+        else:
+            assert int(row["params"]) == counted and row["admissible"] == "yes"
+    assert [r["d"] for r in rows if r["admissible"] == "yes"] == ["54", "57", "60"]
+    assert "4 of 7 points break the model's condition d/3 is a whole number" in result.stderr
+
+
+def test_sweep_json_and_table_say_it(tmp_path):
+    path = write(tmp_path, "m.symp", ISSUE_SOLVE)
+    data = json.loads(run("sweep", path, "-g", "d=54,55", "--format", "json").stdout)
+    assert data == [
+        {"d": 54, "params": 990, "admissible": True, "refused": None},
+        {"d": 55, "params": None, "admissible": False,
+         "refused": "d/3 is a whole number (layer 'dense', line 3)"}]
+    table = run("sweep", path, "-g", "d=54,55").stdout.splitlines()
+    assert table[2].split()[:3] == ["55", "-", "no"]
+    assert "3080/3" not in run("sweep", path, "-g", "d=55", "--format", "markdown").stdout
+
+
+def test_sweep_checks_a_deferred_argument(tmp_path):
+    # A stride given as a formula: count refuses odd s (the stride s/2 is no integer),
+    # which no output size shows (the output length is a floor).
+    path = write(tmp_path, "m.symp", "model m(T = 64, s = 2):\n    input [T, 1]\n"
+                                     "    conv1d 1, 3, stride = s / 2\n    flatten\n"
+                                     "    dense 1\n")
+    rows = list(csv.DictReader(io.StringIO(
+        run("sweep", path, "-g", "s=2..5", "--format", "csv").stdout)))
+    for row in rows:
+        counted = count_params(path, s=row["s"])
+        assert (row["params"] or None) == (None if counted is None else str(counted))
+    assert [r["admissible"] for r in rows] == ["yes", "no", "yes", "no"]
+
+
+def test_analysis_md_solve_example_is_real(tmp_path):
+    import re
+    import shlex
+    import textwrap
+
+    text = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
+    section = text[text.index("The issue's model, `dense d / h`"):]
+    source = re.search(r"```symparam\n(.*?)```", section, re.S).group(1)
+    assert source == ISSUE_SOLVE
+    shown = re.search(r"```\n\n((?:    .*\n|\n)+)", section).group(1)
+    command, _, output = textwrap.dedent(shown).partition("\n")
+    path = write(tmp_path, "m.symp", source)
+    args = [path if a == "m.symp" else a for a in shlex.split(command)[2:]]
+    result = run(*args)
+    assert result.exit_code == 0 and result.output.rstrip("\n") == output.rstrip("\n")
