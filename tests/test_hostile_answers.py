@@ -218,18 +218,76 @@ def test_sweep_checks_a_deferred_argument(tmp_path):
     assert [r["admissible"] for r in rows] == ["yes", "no", "yes", "no"]
 
 
-def test_analysis_md_solve_example_is_real(tmp_path):
+@pytest.mark.parametrize("marker, source", [
+    ("The issue's model, `dense d / h`", ISSUE_SOLVE),
+    ("**Floor and ceiling stay exact.**",
+     "model m(d = 96):\n    input [d]\n    dense 256 * ceil(d / 96)\n")])
+def test_analysis_md_examples_on_the_issues_models_are_real(tmp_path, marker, source):
     import re
     import shlex
     import textwrap
 
     text = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
-    section = text[text.index("The issue's model, `dense d / h`"):]
-    source = re.search(r"```symparam\n(.*?)```", section, re.S).group(1)
-    assert source == ISSUE_SOLVE
+    section = text[text.index(marker):]
+    assert re.search(r"```symparam\n(.*?)```", section, re.S).group(1) == source
     shown = re.search(r"```\n\n((?:    .*\n|\n)+)", section).group(1)
     command, _, output = textwrap.dedent(shown).partition("\n")
     path = write(tmp_path, "m.symp", source)
     args = [path if a == "m.symp" else a for a in shlex.split(command)[2:]]
     result = run(*args)
-    assert result.exit_code == 0 and result.output.rstrip("\n") == output.rstrip("\n")
+    assert result.exit_code == 0
+    # The page shows the output, or its beginning.
+    assert output.strip() and result.output.startswith(output.rstrip("\n")), result.output
+
+
+# ---- leading: exact terms when floor and ceiling appear ----------------------------
+
+CEIL_MODEL = "model m(d = 96):\n    input [d]\n    dense 256 * ceil(d / 96)\n"
+
+
+def test_leading_with_ceiling_is_not_printed_as_exact(tmp_path):
+    path = write(tmp_path, "c.symp", CEIL_MODEL)
+    result = run("leading", path, "--in", "d")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "  degree 1: 8*d/3" not in lines                 # the issue's wrong line
+    assert lines[1:5] == [
+        "  degree 2: 8*d**2/3",
+        "  degree 1: 256*d*ε1 + 8*d/3   (between 8*d/3 and 776*d/3)",
+        "  degree 0: 256*ε1             (between 0 and 256)",
+        "  where ε1 = ceiling(d/96) - d/96; each 0 <= ε < 1 (floor and ceiling written as "
+        "their argument and a bounded error: every term is exact)"]
+
+
+def test_leading_terms_add_up_to_the_count_exactly(tmp_path):
+    import sympy
+
+    from symparam.analysis.leading import leading
+
+    s = symparam.analyze(CEIL_MODEL)
+    r = leading(s, ["d"])
+    (eps, _), = r.errors
+    d = s.symbols[0]
+    total = sum(t for _, t in r.orders)
+    for n in (1, 95, 96, 97, 1000, 12345):
+        e = sympy.Rational(-n, 96) % 1                     # ceil(n/96) - n/96, by hand
+        by_hand = 256 * (n + 1) * math.ceil(n / 96)        # units x (inputs + 1)
+        assert total.subs({d: n, eps: e}) == by_hand == count_params(
+            write(tmp_path, "c.symp", CEIL_MODEL), d=n)
+        low, high = r.bounds[1]
+        deg1 = dict(r.orders)[1].subs({d: n, eps: e})
+        assert low.subs(d, n) <= deg1 < high.subs(d, n)
+
+
+def test_leading_with_floors_keeps_the_negative_lower_terms():
+    import sympy
+
+    from symparam.analysis.leading import leading
+
+    # VGG16 as H, W grow: floor(H/32) falls short of H/32 by up to 31/32, which makes a
+    # degree-1 term (down to -65536 (H + W)), not part of a constant.
+    r = leading(symparam.analyze(ROOT / "zoo" / "vgg16.symp"), ["H", "W"])
+    degrees = dict(r.orders)
+    assert set(degrees) == {2, 1, 0} and r.bounds[1][1] == 0
+    H, W = (s for s in symparam.analyze(ROOT / "zoo" / "vgg16.symp").symbols[:2])
+    assert sympy.expand(r.bounds[1][0] + 65536 * (H + W)) == 0

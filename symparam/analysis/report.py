@@ -276,14 +276,31 @@ def _pct(v) -> str:
     return "" if v is None else f"{100 * v:.2f}%"
 
 
+def _error_text(definition) -> str:
+    """``ceiling(d/96) - d/96`` (sympy would write -d/96 + ceiling(d/96))."""
+    for t in sympy.Add.make_args(definition):
+        if isinstance(t, sympy.ceiling):
+            return f"{formula(t)} - {formula(t - definition)}"
+        if isinstance(-t, sympy.floor):
+            return f"{formula(definition - t)} - {formula(-t)}"
+    return formula(definition)  # pragma: no cover
+
+
 def leading_text(r) -> str:
     names = ", ".join(map(str, r.symbols))
     lines = [f"{r.metric} as {names} grow:"]
+    width = max((len(formula(t)) for deg, t in r.orders if deg in r.bounds), default=0)
     for deg, terms in r.orders:
-        lines.append(f"  degree {deg}: {formula(terms)}")
-    if r.approximated:
-        lines.append("  (floor and ceiling replaced by their arguments: exact up to "
-                     "lower-order terms)")
+        text = f"  degree {deg}: {formula(terms)}"
+        if deg in r.bounds:
+            low, high = r.bounds[deg]
+            text = (f"  degree {deg}: {formula(terms).ljust(width)}   "
+                    f"(between {formula(low)} and {formula(high)})")
+        lines.append(text)
+    if r.errors:
+        defs = ", ".join(f"{eps} = {_error_text(d)}" for eps, d in r.errors)
+        lines.append(f"  where {defs}; each 0 <= ε < 1 (floor and ceiling written as their "
+                     f"argument and a bounded error: every term is exact)")
     lead = r.orders[0][1]
     lines.append("")
     lines.append(f"leading term: {formula(lead)}")
