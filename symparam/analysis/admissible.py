@@ -168,9 +168,12 @@ def holds(c: Condition, symbols: Sequence[sympy.Symbol], columns):
             return mask
     if c.kind == ARGUMENT and isinstance(c.expr, sympy.Basic):
         # Once per distinct value of the argument (4*d: as many as the values of d).
-        values = np.asarray(compile_formula(c.expr, symbols)(*columns)).tolist()
-        verdict = {v: _accepts(c, _sympy_number(v)) for v in set(values)}
-        return np.fromiter((verdict[v] for v in values), dtype=bool, count=len(values))
+        values = np.asarray(compile_formula(c.expr, symbols)(*columns))
+        if values.dtype != object:  # int64: NumPy finds the distinct values
+            return _per_distinct(values, lambda v: _accepts(c, sympy.Integer(v)))
+        values = values.tolist()
+        verdicts = {v: _accepts(c, _sympy_number(v)) for v in set(values)}
+        return np.fromiter((verdicts[v] for v in values), dtype=bool, count=len(values))
     # Anything else: once per distinct combination of the values it depends on.
     used = [i for i, s in enumerate(symbols) if s in c.free_symbols]
     if not used:
@@ -180,6 +183,26 @@ def holds(c: Condition, symbols: Sequence[sympy.Symbol], columns):
     for key in dict.fromkeys(keys):
         verdict[key] = _holds_at(c, {symbols[i]: sympy.Integer(v) for i, v in zip(used, key)})
     return np.fromiter((verdict[k] for k in keys), dtype=bool, count=len(keys))
+
+
+def _per_distinct(values, verdict):
+    """``verdict(v)`` for each int64 value, computed once per distinct value: through a
+    table indexed by value when the values lie close together (O(n)), else np.unique."""
+    import numpy as np
+
+    if not len(values):
+        return np.ones(0, dtype=bool)
+    low, high = int(values.min()), int(values.max())
+    if high - low <= 4 * len(values):
+        seen = np.zeros(high - low + 1, dtype=bool)
+        seen[values - low] = True
+        table = np.zeros(high - low + 1, dtype=bool)
+        for i in np.flatnonzero(seen).tolist():
+            table[i] = verdict(i + low)
+        return table[values - low]
+    distinct, index = np.unique(values, return_inverse=True)
+    table = np.array([verdict(int(v)) for v in distinct], dtype=bool)
+    return table[index.reshape(-1)]
 
 
 def _sympy_number(v):
