@@ -31,3 +31,10 @@ MAX_TEMPLATE_STEPS = 1_000_000
 MAX_TEMPLATE_DEPTH = 50
 MAX_TEMPLATE_OUTPUT = 10_000_000
 MAX_TEMPLATE_WORK = 100_000_000
+
+# How far `solve` walks from a root, each way, for a value that meets the conditions.
+SOLVE_STEPS = 1_000_000
+
+# How many values meeting the conditions `solve` has `count` refuse before it gives up
+# (each is a full analysis of the model at that value).
+SOLVE_RECOUNTS = 50

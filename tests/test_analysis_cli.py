@@ -29,11 +29,11 @@ def by_hand(d, L, T=1024, V=50257):
 
 
 def test_sweep_csv_is_exact():
-    out = run("sweep", GPT2, "--grid", "d=768,12288,1000000000000", "--grid", "L=12,96",
+    out = run("sweep", GPT2, "--grid", "d=768,12288,1200000000000", "--grid", "L=12,96",
               "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(int(r["d"]), int(r["L"])) for r in rows] == [
-        (768, 12), (768, 96), (12288, 12), (12288, 96), (10**12, 12), (10**12, 96)]
+        (768, 12), (768, 96), (12288, 12), (12288, 96), (12 * 10**11, 12), (12 * 10**11, 96)]
     assert [int(r["params"]) for r in rows] == [by_hand(int(r["d"]), int(r["L"])) for r in rows]
 
 
@@ -48,10 +48,12 @@ def test_sweep_table_and_markdown():
     table = run("sweep", GPT2, "-g", "d=768,1536").stdout.splitlines()
     assert table[0].split() == ["d", "params"]
     assert table[1].split() == ["768", "124,439,808"]
-    # d = 1024 with the default H = 12 heads breaks attention's divisibility: flagged.
+    # d = 1024 with the default H = 12 heads breaks attention's divisibility: flagged,
+    # and no number given for a model `count` refuses.
     result = run("sweep", GPT2, "-g", "d=768,1024", "--format", "csv")
-    assert result.stdout.splitlines()[1:] == ["768,124439808,yes", "1024,203668480,no"]
-    assert "1 of 2 points breaks the model's condition d % H == 0" in result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "768,124439808,yes,", "1024,,no,\"d % 12 == 0 (layer 'attn', line 19)\""]
+    assert "1 of 2 points breaks the model's condition d % 12 == 0" in result.stderr
     md = run("sweep", GPT2, "-g", "L=12", "--format", "markdown").stdout.splitlines()
     assert md[0] == "| L | params |" and md[2] == "| 12 | 124,439,808 |"
 

@@ -40,7 +40,8 @@ def plot_sweep(result, out: Path, units: dict | None = None) -> Path:
     x_name = result.grid[0]
     series_name = result.grid[1] if len(result.grid) > 1 else None
     xs_all = np.asarray(result.columns[x_name])
-    mask = np.ones(result.size, dtype=bool)
+    # Points `count` refuses have no numbers to draw.
+    mask = np.ones(result.size, dtype=bool) if result.valid is None else result.valid.copy()
     for other in result.grid[2:]:  # hold the third and later symbols at their first value
         col = np.asarray(result.columns[other])
         mask &= col == col[0]

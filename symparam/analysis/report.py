@@ -46,45 +46,59 @@ CHUNK_ROWS = 65_536  # rows per piece of CSV or JSON text
 
 
 def _column_text(values: list, kind: str) -> list[str]:
-    """One column as CSV or JSON literals; whole numbers go through ``str`` at C speed."""
+    """One column as CSV or JSON literals; whole numbers go through ``str`` at C speed.
+    None (a metric where `count` refuses the model) is empty in CSV, null in JSON."""
     if all(type(v) is int for v in values):
         return list(map(str, values))
     if kind == "json":
-        return [("true" if v else "false") if isinstance(v, bool) else
+        return ["null" if v is None else ("true" if v else "false") if isinstance(v, bool)
+                else json.dumps(v) if isinstance(v, str) else
                 f'"{v.numerator}/{v.denominator}"' if isinstance(v, Fraction) else str(v)
                 for v in values]
-    return [exact(v, commas=False) for v in values]
+    return ["" if v is None else _csv_text(v) if isinstance(v, str) else exact(v, commas=False)
+            for v in values]
+
+
+def _csv_text(v: str) -> str:
+    return f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\n') else v
+
+
+def _extra(result, start: int = 0, stop=None) -> list[list]:
+    """The admissible and refused columns (or none, when `count` accepts every point)."""
+    if result.valid is None:
+        return []
+    return [result.valid[start:stop].tolist(), result.refused[start:stop].tolist()]
 
 
 def _pieces(result, header: list, kind: str) -> Iterator[str]:
     """CSV rows or JSON objects, built column by column, a chunk of rows at a time."""
-    cols = [result.columns[c] for c in result.grid + result.metrics]
-    if result.valid is not None:
-        cols.append(result.valid)
     n = result.size
     if kind == "json":
         keys = [json.dumps(h) + ": " for h in header]
     for start in range(0, n, CHUNK_ROWS):
-        text = [_column_text(c[start:start + CHUNK_ROWS].tolist(), kind) for c in cols]
+        stop = start + CHUNK_ROWS
+        cols = [result.column(c, start, stop) for c in result.grid + result.metrics]
+        text = [_column_text(c, kind) for c in cols + _extra(result, start, stop)]
         if kind == "csv":
             yield "\n".join(map(",".join, zip(*text)))
         else:
             text = [[k + v for v in col] for k, col in zip(keys, text)]
-            last = start + CHUNK_ROWS >= n
+            last = stop >= n
             body = ",\n".join("  {" + ", ".join(row) + "}" for row in zip(*text))
             yield body + ("" if last else ",")
 
 
 def sweep_lines(result, fmt: str = "table") -> Iterator[str]:
     """The sweep as text, piece by piece (each piece one or more whole lines, without
-    the final newline): a million rows stream out in seconds."""
+    the final newline): a million rows stream out in seconds. Where `count` refuses
+    the model, the metrics are left empty (``-`` in tables, null in JSON), and the
+    columns ``admissible`` and ``refused`` (the first condition broken) say why."""
     header = result.grid + result.metrics
-    valid = result.valid
-    if valid is not None:  # some points break a condition of the model: say which
-        header = header + ["valid"]
-        rows = ((*row, ok) for row, ok in zip(result.rows(), valid.tolist()))
-    else:
-        rows = result.rows()
+    extra = _extra(result)
+    if extra:  # some points break a condition of the model: say which
+        header = header + ["admissible", "refused"]
+    rows = ((*row, *more) for row, *more in zip(result.rows(), *extra)) if extra \
+        else result.rows()
     if fmt == "json":
         yield "["
         yield from _pieces(result, header, "json")
@@ -96,28 +110,36 @@ def sweep_lines(result, fmt: str = "table") -> Iterator[str]:
         yield "| " + " | ".join(header) + " |"
         yield "|" + "|".join("---:" for _ in header) + "|"
         for row in rows:
-            yield "| " + " | ".join(exact(v) for v in row) + " |"
+            yield "| " + " | ".join(_cell(v) for v in row) + " |"
     else:
-        rows = [[exact(v) for v in row] for row in rows]
+        rows = [[_cell(v) for v in row] for row in rows]
         widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
         yield "  ".join(h.rjust(w) for h, w in zip(header, widths))
         for r in rows:
             yield "  ".join(c.rjust(w) for c, w in zip(r, widths))
 
 
+def _cell(v) -> str:
+    return "-" if v is None else v if isinstance(v, str) else exact(v)
+
+
 def sweep_notes(result) -> list[str]:
     """What the sweep held fixed and how it computed (for stderr)."""
+    from .admissible import message
+
     notes = []
     if result.fixed:
-        notes.append("fixed: " + ", ".join(f"{k} = {v:,}" for k, v in result.fixed.items()))
+        notes.append("fixed: " + ", ".join(
+            f"{k} = {v:,}" if isinstance(v, int) else f"{k} = {formula(v)} (its default)"
+            for k, v in result.fixed.items()))
     modes = sorted(set(result.modes.values()))
     points = f"{result.size:,} point{'s' if result.size != 1 else ''}"
     notes.append(f"{points}, exact ({', '.join(modes)} arithmetic)")
     for cond, mask in result.broken:
         bad = int((~mask).sum())
         notes.append(f"{bad:,} of {points} break{'s' if bad == 1 else ''} the model's "
-                     f"condition {condition(cond)} "
-                     f"(column 'valid')")
+                     f"condition {message(cond)}: count refuses "
+                     f"{'it' if bad == 1 else 'them'} (no numbers; column 'refused')")
     return notes
 
 
@@ -189,7 +211,9 @@ def solve_text(r, stats: ModelStats) -> str:
     x = r.symbol
     lines = [f"{r.metric}({x}) = {formula(r.equation)}"]
     if r.fixed:
-        lines.append("with " + ", ".join(f"{k} = {int(v):,}" for k, v in r.fixed.items()))
+        lines.append("with " + ", ".join(
+            f"{k} = {int(v):,}" if v.is_Integer else f"{k} = {formula(v)} (its default)"
+            for k, v in r.fixed.items()))
     lines.append(f"target: {r.metric} = {r.target:,}")
     lines.append("")
     if r.roots:
@@ -200,8 +224,16 @@ def solve_text(r, stats: ModelStats) -> str:
     elif r.bracket:
         lines.append(f"{r.metric} is a step function of {x} (floor/ceiling): it passes "
                      f"{r.target:,} between {x} = {r.bracket[0]:,} and {r.bracket[1]:,}")
-    if r.conditions:
-        lines.append("admissible: " + " and ".join(condition(c) for c in r.conditions))
+    # The conditions that pick values: relations, and sizes that must come out whole
+    # (that a size is at least 1, or an argument is valid, `count` checks silently).
+    shown = list(dict.fromkeys(c.description for c in r.conditions if c.kind == "holds"
+                               or (c.kind == "size" and not c.expr.is_integer)))
+    if shown:
+        lines.append("admissible: " + " and ".join(shown))
+    if r.refused:
+        lines.append(f"passed over (count --set refuses them): {_refused(x, r.refused)}")
+    if not r.recounted:
+        lines.append("the model's own conditions ignored: `count` may refuse these values")
     rows = []
     for c in r.candidates:
         diff = c.metric - r.target
@@ -210,6 +242,12 @@ def solve_text(r, stats: ModelStats) -> str:
     lines.append("")
     lines += table(["", "value", r.metric, "- target", ""], rows, indent="")
     return "\n".join(lines)
+
+
+def _refused(x, refused) -> str:
+    values = [f"{n:,}" for n, _ in refused]
+    text = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
+    return f"{x} = {text}"
 
 
 _OPS = {"==": "==", "!=": "!=", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
@@ -238,14 +276,31 @@ def _pct(v) -> str:
     return "" if v is None else f"{100 * v:.2f}%"
 
 
+def _error_text(definition) -> str:
+    """``ceiling(d/96) - d/96`` (sympy would write -d/96 + ceiling(d/96))."""
+    for t in sympy.Add.make_args(definition):
+        if isinstance(t, sympy.ceiling):
+            return f"{formula(t)} - {formula(t - definition)}"
+        if isinstance(-t, sympy.floor):
+            return f"{formula(definition - t)} - {formula(-t)}"
+    return formula(definition)  # pragma: no cover
+
+
 def leading_text(r) -> str:
     names = ", ".join(map(str, r.symbols))
     lines = [f"{r.metric} as {names} grow:"]
+    width = max((len(formula(t)) for deg, t in r.orders if deg in r.bounds), default=0)
     for deg, terms in r.orders:
-        lines.append(f"  degree {deg}: {formula(terms)}")
-    if r.approximated:
-        lines.append("  (floor and ceiling replaced by their arguments: exact up to "
-                     "lower-order terms)")
+        text = f"  degree {deg}: {formula(terms)}"
+        if deg in r.bounds:
+            low, high = r.bounds[deg]
+            text = (f"  degree {deg}: {formula(terms).ljust(width)}   "
+                    f"(between {formula(low)} and {formula(high)})")
+        lines.append(text)
+    if r.errors:
+        defs = ", ".join(f"{eps} = {_error_text(d)}" for eps, d in r.errors)
+        lines.append(f"  where {defs}; each 0 <= ε < 1 (floor and ceiling written as their "
+                     f"argument and a bounded error: every term is exact)")
     lead = r.orders[0][1]
     lines.append("")
     lines.append(f"leading term: {formula(lead)}")
@@ -268,14 +323,27 @@ def _delta(e, v) -> str:
     return formula(e) + (f" = {v:,}" if v is not None else "")
 
 
+def _side_value(v) -> str:
+    return "has no value" if v is None else f"= {int(v):,}"
+
+
 def diff_text(d, label_a: str, label_b: str, show_all: bool = False) -> str:
     lines = [f"A = {label_a}", f"B = {label_b}", ""]
+    if d.split:
+        lines.append("each side at its own values; these differ, and are two symbols below:")
+        for s, va, vb in d.split:
+            sa, sb = d.renamed[s]
+            lines.append(f"  {s}: A {_side_value(va)}, B {_side_value(vb)}  "
+                         f"(written {sa} and {sb})")
+        lines.append("")
+    rename_a = {s: names[0] for s, names in d.renamed.items()}
+    rename_b = {s: names[1] for s, names in d.renamed.items()}
     rows = []
     for ld in d.layers:
         if not (show_all or ld.changed):
             continue
-        pa = quantity(ld.a.params) if ld.a else "(none)"
-        pb = quantity(ld.b.params) if ld.b else "(none)"
+        pa = quantity(ld.a.params.xreplace(rename_a)) if ld.a else "(none)"
+        pb = quantity(ld.b.params.xreplace(rename_b)) if ld.b else "(none)"
         mult = (ld.a or ld.b).multiplier
         cells = [ld.name + (f" (×{formula(mult)})" if mult != 1 else ""), ld.kind, pa, pb]
         for role in ("params", "non_trainable", "buffers"):

@@ -1,10 +1,21 @@
 """Solve for one symbol: the size that meets a target, exactly.
 
+The exact real root comes first; then the nearest values below and above it that
+are *admissible*: whole numbers at least 1 that meet the ``where`` conditions and that
+`count --set SYMBOL=VALUE` accepts (every deferred condition of the model holds, every
+size is a positive whole number, see :mod:`.admissible`). Each candidate is counted by
+analyzing the model again at that value, as `count` does, so the number reported is
+the one `count --set` prints. The search is bounded (:data:`~symparam.limits.SOLVE_STEPS`
+values each way, :data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses).
+
 >>> from symparam import analyze
 >>> s = analyze("model m(n = 100, h = 2):\\n    input [n]\\n    dense h\\n")
 >>> r = solve(s, "h", "params", 1000)
 >>> r.roots, [(c.value, c.metric) for c in r.candidates]
 ([1000/101], [(9, 909), (10, 1010)])
+>>> s = analyze("model m(d = 63, h = 3):\\n    input [d]\\n    dense d / h\\n")
+>>> [(c.value, c.metric) for c in solve(s, "d", "params", 1000).candidates]
+[(54, 990), (57, 1102)]
 """
 from __future__ import annotations
 
@@ -14,12 +25,11 @@ from typing import Optional, Sequence
 import sympy
 
 from ..errors import UsageError
+from ..limits import SOLVE_RECOUNTS, SOLVE_STEPS
 from ..stats import ModelStats
-from .evaluate import relation_mask
+from .admissible import ARGUMENT, HOLDS, Condition, holds, model_conditions, recount
 from .metrics import MetricOptions, metric_expr
-from .sweep import fixed_values, grid_symbols
-
-MAX_STEPS = 1_000_000  # how far to walk from a root looking for an admissible integer
+from .sweep import bindings, fixed_values, grid_symbols
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,12 @@ class SolveResult:
     roots: list               # exact positive real roots (sympy numbers); [] for steps
     bracket: Optional[tuple]  # (n, n+1) the target lies between, when no closed form
     candidates: list          # nearest admissible integers with their exact metric
-    conditions: list          # what "admissible" meant
+    conditions: list          # what "admissible" meant (admissible.Condition)
     fixed: dict
+    # Was each candidate counted by `count` itself (the model analyzed at that value)?
+    # False with model_checks=False: then only the sizes were required to be whole.
+    recounted: bool = True
+    refused: tuple = ()       # (value, count's message) for values passed over
 
 
 def _polynomial_roots(f, x) -> Optional[list]:
@@ -85,21 +99,21 @@ def solve(stats: ModelStats, symbol: str, metric: str, target: int,
           model_checks: bool = True) -> SolveResult:
     """The values of ``symbol`` for which ``metric`` equals ``target``: the exact
     positive real roots, then the nearest admissible integers below and above each
-    with their exact metric. Admissible: ``where`` relations hold, and (with
-    ``model_checks``) the model's own conditions such as divisibility by the heads."""
+    with their exact metric. Admissible: ``where`` relations hold, every size is a
+    positive whole number, and (with ``model_checks``) `count` accepts the model at
+    that value: its own conditions, such as divisibility by the heads, hold."""
     (x,) = grid_symbols(stats, [symbol])
     expr = metric_expr(stats, metric, options)
-    conds = list(where)
-    if model_checks:
-        conds += [c for c, _, _ in stats.checks]
-    fixed = fixed_values(stats, [expr, *conds], [x], f"solve for it")
+    conds = [Condition(HOLDS, rel) for rel in where]
+    conds += model_conditions(stats, model_checks)
+    fixed = fixed_values(stats, [expr, *conds], [x], "solve for it")
     g = expr.xreplace(fixed)
     if x not in g.free_symbols:
         raise UsageError(f"{metric} does not depend on {x} (with "
                          f"{', '.join(f'{k} = {v}' for k, v in fixed.items()) or 'no values'})"
                          f": {metric} = {g}")
-    conds = [c.xreplace(fixed) for c in conds]
-    conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))  # once each
+    conds = [c.bound(fixed) for c in conds]
+    conds = [c for c in conds if not c.trivial]
     at_one = _at(g, x, 1)
     roots = _polynomial_roots(sympy.expand(g) - target, x)
     bracket = None
@@ -115,48 +129,93 @@ def solve(stats: ModelStats, symbol: str, metric: str, target: int,
         for r in roots:
             lo, hi = int(sympy.floor(r)), int(sympy.ceiling(r))
             starts.append((max(lo, 1), hi))
+    counter = _Counter(stats, x, metric, options, g, model_checks)
     candidates: list[Candidate] = []
     for lo, hi in starts:
         exact = lo == hi
         for start, step, side in ((lo, -1, "below"), (hi, 1, "above")):
-            n = _walk(conds, x, start, step)
-            if n is None:
+            found = _walk(conds, x, start, step, counter)
+            if found is None:
                 continue
-            c = Candidate(n, int(_at(g, x, n)), "exact" if exact and n == lo else side)
+            n, value = found
+            c = Candidate(n, value, "exact" if exact and n == lo else side)
             if c not in candidates:
                 candidates.append(c)
     if not candidates:
-        raise UsageError(f"no admissible value of {x} near the root: the conditions "
-                         f"{', '.join(map(str, conds))} hold nowhere within "
-                         f"{MAX_STEPS:,} steps")
-    return SolveResult(x, metric, target, g, roots or [], bracket, candidates, conds, fixed)
+        raise UsageError(_none_admissible(x, conds, counter))
+    return SolveResult(x, metric, target, g, roots or [], bracket, candidates, conds, fixed,
+                       model_checks, tuple(counter.refused))
+
+
+class _Counter:
+    """The metric at a value of the symbol as `count --set` gives it: the model analyzed
+    again at that value (with the other symbols as given; a default that uses the
+    symbol follows it), or, without the model's checks, the formula, when whole."""
+
+    def __init__(self, stats, x, metric, options, g, model_checks: bool):
+        self.stats, self.x, self.metric, self.options, self.g = stats, x, metric, options, g
+        self.model_checks = model_checks
+        self.given = {s.name: int(v) for s, v in bindings(stats, [x]).items() if v.is_Integer}
+        self.refused: list[tuple[int, str]] = []
+
+    def __call__(self, n: int) -> Optional[int]:
+        if not self.model_checks:
+            v = _at(self.g, self.x, n)
+            return int(v) if v.is_Integer else None
+        again, why = recount(self.stats, {**self.given, self.x.name: n})
+        if again is None:
+            self.refused.append((n, why))
+            return None
+        v = again.value(metric_expr(again, self.metric, self.options))
+        return v  # None: not a whole number, which `count` would have refused
+
+    @property
+    def exhausted(self) -> bool:
+        return len(self.refused) >= SOLVE_RECOUNTS
 
 
 WALK_CHUNK = 4096
 
 
-def _walk(conds, x, start: int, step: int) -> Optional[int]:
+def _walk(conds, x, start: int, step: int, counter: _Counter):
     """The first n from ``start`` in direction ``step`` (n >= 1) where every condition
-    holds; checked a chunk of candidates at a time with the exact compiled evaluator."""
+    holds and `count` accepts the model, with its metric; the conditions are checked a
+    chunk of candidates at a time (vectorized), `count` only for those that pass."""
     import numpy as np
 
     done = 0
-    while done < MAX_STEPS:
-        ns = start + step * np.arange(done, done + WALK_CHUNK, dtype=object)
+    while done < SOLVE_STEPS and not counter.exhausted:
+        ns = start + step * np.arange(done, min(done + WALK_CHUNK, SOLVE_STEPS), dtype=object)
         ns = ns[ns >= 1]
         if not len(ns):
             return None
         ok = np.ones(len(ns), dtype=bool)
         for c in conds:
-            mask = relation_mask(c, (x,), [ns])
-            if mask is None:  # not a relation: check these candidates one by one
-                mask = np.array([bool(c.xreplace({x: sympy.Integer(int(v))})) for v in ns])
-            ok &= mask
-        hits = np.flatnonzero(ok)
-        if len(hits):
-            return int(ns[hits[0]])
+            if c.kind != ARGUMENT:  # arguments: `count` itself checks them, once per value
+                ok &= holds(c, (x,), [ns])
+        for i in np.flatnonzero(ok):
+            n = int(ns[i])
+            value = counter(n)
+            if value is not None:
+                return n, value
+            if counter.exhausted:
+                return None
         done += WALK_CHUNK
     return None
+
+
+def _none_admissible(x, conds, counter: _Counter) -> str:
+    from .admissible import message
+
+    text = f"no admissible value of {x} near the root"
+    if counter.exhausted:
+        shown = ", ".join(f"{x} = {n:,}" for n, _ in counter.refused[:3])
+        return (f"{text}: count refuses the {len(counter.refused)} nearest values that "
+                f"meet the conditions ({shown}, ...; at most {SOLVE_RECOUNTS} are tried), "
+                f"for instance: {counter.refused[0][1]}")
+    where = "; ".join(message(c) for c in conds) or "count accepts the model"
+    return (f"{text}: the conditions {where} hold nowhere within {SOLVE_STEPS:,} "
+            f"values each way")
 
 
 def _unreachable(metric, x, target, at_one) -> str:

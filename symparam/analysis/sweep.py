@@ -17,7 +17,8 @@ from ..exprs import as_expr
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
-from .evaluate import compile_formula, relation_mask
+from .admissible import failed, message, model_conditions
+from .evaluate import compile_formula
 from .grid import MAX_POINTS
 from .memory import BATCH
 from .metrics import MetricOptions, metric_expr
@@ -37,29 +38,51 @@ class SweepResult:
     fixed: dict                     # symbol name -> value used for symbols not swept
     modes: dict = field(default_factory=dict)  # metric -> 'int64' | 'python int' | 'sympy'
     formulas: dict = field(default_factory=dict)
-    # The model's own conditions (divisibility by the heads, ...) that some point breaks:
-    # (condition, boolean array of the points where it holds).
+    # What `count` requires (divisibility by the heads, sizes that are positive whole
+    # numbers, ...) and some point breaks: (admissible.Condition, boolean array of the
+    # points where it holds). At the other points the metrics are no model's counts.
     broken: list = field(default_factory=list)
 
     @property
     def valid(self):
-        """Where every condition of the model holds (None: it holds everywhere)."""
+        """Where `count` accepts the model (None: at every point)."""
+        import numpy as np
+
         if not self.broken:
             return None
-        ok = self.broken[0][1].copy()
-        for _, mask in self.broken[1:]:
-            ok &= mask
-        return ok
+        return np.logical_and.reduce([mask for _, mask in self.broken])
+
+    @property
+    def refused(self):
+        """Per point, the first condition it breaks (None where none), as text."""
+        import numpy as np
+
+        if not self.broken:
+            return None
+        out = np.full(self.size, None, dtype=object)
+        for c, mask in reversed(self.broken):
+            out[~mask] = message(c)
+        return out
 
     @property
     def size(self) -> int:
         return len(self.columns[self.grid[0]]) if self.grid else 0
 
     def rows(self):
-        """Rows of Python values (ints, Fractions), grid columns first."""
+        """Rows of Python values (ints, Fractions), grid columns first; a metric is
+        None at a point `count` refuses (see :attr:`valid`)."""
         # tolist() converts a column at C speed; indexing NumPy arrays per element
         # would cost microseconds a value.
-        return zip(*[self.columns[c].tolist() for c in self.grid + self.metrics])
+        return zip(*[self.column(c) for c in self.grid + self.metrics])
+
+    def column(self, name: str, start: int = 0, stop: Optional[int] = None) -> list:
+        """A column (or a slice of it) as Python values, None where the model is
+        refused for a metric."""
+        values = self.columns[name][start:stop].tolist()
+        valid = self.valid
+        if name in self.metrics and valid is not None:
+            values = [v if ok else None for v, ok in zip(values, valid[start:stop].tolist())]
+        return values
 
 
 def grid_symbols(stats: ModelStats, names: Sequence[str]) -> list[sympy.Symbol]:
@@ -81,16 +104,46 @@ def grid_symbols(stats: ModelStats, names: Sequence[str]) -> list[sympy.Symbol]:
     return out
 
 
+def bindings(stats: ModelStats, free: Sequence[sympy.Symbol]) -> dict:
+    """Values for the model's symbols not in ``free``: those in effect, except that a
+    symbol left at a default that uses a free symbol follows it (``ff = 4 * d`` is
+    ``4*d`` when d is swept or solved for), as ``count --set d=...`` would."""
+    free = set(free)
+    out: dict = {}
+    for s in stats.symbols:
+        if s in free:
+            continue
+        default, value = stats.defaults.get(s.name), stats.values.get(s)
+        if (value is not None and isinstance(default, sympy.Basic) and default.free_symbols
+                and default.xreplace(stats.values) == value):
+            follows = default.xreplace(out)
+            if follows.free_symbols & free:
+                out[s] = follows
+                continue
+        if value is not None:
+            out[s] = value
+    return out
+
+
 def fixed_values(stats: ModelStats, exprs, free: Sequence[sympy.Symbol], what: str) -> dict:
-    """Values for the symbols of ``exprs`` not in ``free``: those in effect, or an
+    """Values for the symbols of ``exprs`` not in ``free`` (see :func:`bindings`: a
+    number, or an expression in ``free`` for a default that follows them), or an
     error naming the ones without a value."""
-    needed = set().union(*(as_expr(e).free_symbols for e in exprs)) - set(free)
-    missing = sorted(s.name for s in needed if s not in stats.values)
+    needed = set().union(*(_symbols_of(e) for e in exprs)) - set(free)
+    bound = bindings(stats, free)
+    missing = sorted(s.name for s in needed if s not in bound)
     if missing:
         raise UsageError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
                          f"value: give {'it' if len(missing) == 1 else 'them'} with --set "
                          f"NAME=VALUE or {what}")
-    return {s: stats.values[s] for s in stats.symbols if s in needed}  # model order
+    return {s: bound[s] for s in stats.symbols if s in needed}  # model order
+
+
+def _symbols_of(e) -> set:
+    """The free symbols of an expression, a tuple of them or a Condition."""
+    if isinstance(e, tuple):
+        return set().union(set(), *(_symbols_of(x) for x in e))
+    return set(getattr(e, "free_symbols", None) or sympy.sympify(e).free_symbols)
 
 
 def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics: Sequence[str],
@@ -109,17 +162,15 @@ def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics:
     if npoints > MAX_POINTS:
         raise UsageError(f"the grid has {npoints:,} points; at most {MAX_POINTS:,} are allowed")
     exprs = {m: metric_expr(stats, m, options) for m in metrics}
-    conds = [c for c, _, _ in stats.checks]
+    conds = model_conditions(stats)
     fixed = fixed_values(stats, [*exprs.values(), *conds], symbols, "sweep it with --grid")
     axes = [np.asarray(v, dtype=object if max(v) > 2**62 else np.int64) for _, v in grid]
     mesh = [a.ravel() for a in np.meshgrid(*axes, indexing="ij")] if len(axes) > 1 else axes
     columns = {s.name: m for s, m in zip(symbols, mesh)}
     result = SweepResult(stats.name, [s.name for s in symbols], list(metrics), columns,
-                         {s.name: int(v) for s, v in fixed.items()})
-    for cond in conds:
-        mask = relation_mask(cond.xreplace(fixed), symbols, mesh)
-        if mask is not None and not mask.all():
-            result.broken.append((cond, mask))
+                         {s.name: int(v) if v.is_Integer else v for s, v in fixed.items()})
+    # Each condition over the points (vectorized; see admissible.holds).
+    _, result.broken = failed([c.bound(fixed) for c in conds], symbols, mesh)
     for name, expr in exprs.items():
         formula = compile_formula(expr.xreplace(fixed), symbols)
         result.formulas[name] = formula

@@ -194,7 +194,8 @@ def memory(stats, dtypes, all_layers, options) -> None:
 def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, model_b, sets,
          convention, against, show_all) -> None:
     """The symbolic difference A − B, layer by layer: two models, or one model
-    under two conventions.
+    under two conventions. Each side is counted at its own values (--set applies to
+    both); a symbol whose values differ is written h_A and h_B in the differences.
 
     \b
     Examples:
