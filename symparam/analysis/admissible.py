@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import sympy
 
+from ..exprs import as_expr
 from ..layers import REGISTRY
 from ..layers.base import ArgError, Context
 from ..stats import ModelStats
@@ -96,7 +97,7 @@ def _substitute(value, values: dict):
 def _size(expr, where: str) -> Condition | None:
     """The condition that a size is a positive whole number, or None for a number
     (which `analyze` has checked already)."""
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     return Condition(SIZE, expr, where) if expr.free_symbols else None
 
 
@@ -224,7 +225,7 @@ def _holds_at(c: Condition, values: dict) -> bool:
     if c.kind == ARGUMENT:
         return _accepts(c, value)
     try:  # as `count` decides: only a condition that is false fails
-        return sympy.sympify(value) is not sympy.false
+        return as_expr(value) is not sympy.false
     except TypeError:
         return True
 

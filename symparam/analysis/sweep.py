@@ -143,7 +143,7 @@ def _symbols_of(e) -> set:
     """The free symbols of an expression, a tuple of them or a Condition."""
     if isinstance(e, tuple):
         return set().union(set(), *(_symbols_of(x) for x in e))
-    return set(getattr(e, "free_symbols", None) or sympy.sympify(e).free_symbols)
+    return set(getattr(e, "free_symbols", None) or as_expr(e).free_symbols)
 
 
 def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics: Sequence[str],
