@@ -627,15 +627,16 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         at = (getattr(where, "line", 0), getattr(where, "column", 0))
         pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
+    memo: dict = {}  # values of subexpressions, shared by the layers (most repeat)
     for layer in stats.layers:
         for cond, message in pending.pop((layer.line, layer.column), ()):
             if _fails(cond, stats.values):
                 fail(message_text(message), layer.line, layer.column)
         try:
-            problem = _layer_problem(layer, stats.values, ctx) if stats.values else ""
+            problem = _layer_problem(layer, stats.values, ctx, memo) if stats.values else ""
             # A count past MAX_DIGITS digits, refused before it is computed.
-            at_values(layer.params, stats.values)
-            at_values(layer.buffers, stats.values)
+            at_values(layer.params, stats.values, memo)
+            at_values(layer.buffers, stats.values, memo)
         except TooLarge as err:
             problem = (f"a size or count here would have {err}, more than the limit "
                        f"MAX_DIGITS = {MAX_DIGITS:,}")
@@ -663,18 +664,18 @@ def _fails(cond, values: dict) -> bool:
         return False
 
 
-def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
+def _layer_problem(layer: LayerStats, values: dict, ctx: Context, memo: dict) -> str:
     """What is wrong with a layer once its symbols have values, or ''. Its arguments
     are checked again as numbers (a stride of n/2 is fine until n = 3), and so are
     the count of a repeat it stands in, its output and its weights."""
-    times = at_values(layer.multiplier, values)
+    times = at_values(layer.multiplier, values, memo)
     if times.is_number and (not times.is_integer or times < 1):
         return (f"it stands in a repeat of {layer.multiplier} times, which would be "
                 f"{times}, not a positive whole number")
     kind = REGISTRY.get(layer.kind)
     specs = {spec.name: spec for spec in (kind.args if kind else ()) if not spec.tensor}
     for name, value in layer.args.items():
-        given = _substitute(value, values)
+        given = _substitute(value, values, memo)
         if name not in specs or given == value or _symbolic(given):
             continue
         try:
@@ -688,17 +689,17 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
             if d in seen:
                 continue
             seen.add(d)
-            v = at_values(d, values)
+            v = at_values(d, values, memo)
             if v.is_number and (not v.is_integer or v < 1):
                 return f"{what} dimension {d} would be {v}, not a positive whole number"
     return ""
 
 
-def _substitute(value, values: dict):
+def _substitute(value, values: dict, memo: dict):
     if isinstance(value, tuple):
-        return tuple(_substitute(v, values) for v in value)
+        return tuple(_substitute(v, values, memo) for v in value)
     if isinstance(value, sympy.Basic) and value.free_symbols:
-        return at_values(value, values)
+        return at_values(value, values, memo)
     return value
 
 

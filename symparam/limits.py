@@ -21,3 +21,7 @@ MAX_UNROLL = 10_000
 # Levels of nesting in the text: brackets, calls, operators (a chain `a + b + c` counts
 # one level per operator) and indented bodies, blocks used inside blocks included.
 MAX_NESTING = 100
+
+# Layers a derivation (`derive`, a template) shows step by step, about 5 ms each: a
+# model of 10,000 layers is counted in seconds, but its derivation would be unreadable.
+MAX_DERIVED_LAYERS = 500

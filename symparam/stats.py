@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Optional
 
 import sympy
@@ -41,7 +41,12 @@ def structured(sizes) -> sympy.Expr:
     """
     # Equal sizes (a stacked RNN lists the same shapes per layer) are added up first:
     # the result is the same, and its cost no longer grows with the number of weights.
-    sizes = [k * t for t, k in Counter(sympy.sympify(t) for t in sizes).items()]
+    return _structured(tuple(k * t for t, k in
+                             Counter(sympy.sympify(t) for t in sizes).items()))
+
+
+@lru_cache(maxsize=4096)  # a model repeats its layers: 10,000 `dense d` are one call
+def _structured(sizes: tuple) -> sympy.Expr:
     if len(sizes) < 2:
         return sizes[0] if sizes else sympy.Integer(0)
     split = [t.as_coeff_Mul() for t in sizes]

@@ -248,7 +248,7 @@ class TooLarge(Exception):
         self.digits = size
 
 
-def at_values(expr, values: Mapping) -> Any:
+def at_values(expr, values: Mapping, memo: dict | None = None) -> Any:
     """``expr.xreplace(values)``, but refusing (:class:`TooLarge`) any number of more
     than MAX_DIGITS digits *before* computing it: a power or a product of big values
     is estimated from its factors' digits first, so ``d ** 1000`` at a 999-digit ``d``
@@ -257,8 +257,10 @@ def at_values(expr, values: Mapping) -> Any:
     >>> d = symbol("d")
     >>> at_values(d ** 2 + 1, {d: sympy.Integer(3)})
     10
+
+    ``memo`` (results by subexpression) may be shared between calls with the same values.
     """
-    memo: dict = {}
+    memo = {} if memo is None else memo
 
     def walk(e):
         if e in memo:

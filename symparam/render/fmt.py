@@ -28,7 +28,15 @@ def formula(expr) -> str:
     >>> formula(h * (n + 1))
     'h*(n + 1)'
     """
-    return str(sympy.sympify(expr))
+    expr = sympy.sympify(expr)
+    if expr.is_Add and len(expr.args) > LONG_SUM:
+        # Sorting the terms of a long sum asks sympy's assumptions about each: seconds
+        # for a model of 10,000 layers. Its terms are then left in sympy's own order.
+        return sympy.sstr(expr, order="none")
+    return str(expr)
+
+
+LONG_SUM = 100  # terms of a formula: above this, printed unsorted
 
 
 def as_int(expr) -> Optional[int]:
