@@ -214,11 +214,19 @@ def _log10(r: sympy.Rational) -> float:
 
 
 def digits(number) -> int:
-    """About how many decimal digits a whole number or a fraction has (the larger of its
-    numerator and denominator), without printing it."""
+    """How many decimal digits a whole number or a fraction has (the larger of its
+    numerator and denominator), without printing it (Python refuses past 4,300)."""
     r = sympy.Rational(number)
-    bits = max(abs(int(r.p)).bit_length(), int(r.q).bit_length())
-    return int(bits * 0.30103) + 1
+    return max(_int_digits(int(r.p)), _int_digits(int(r.q)))
+
+
+def _int_digits(n: int) -> int:
+    n = abs(n)
+    # 2**(b - 1) <= n < 2**b: the count is k + 1 or k + 2, with k = floor((b - 1) log10 2).
+    k = int((max(n.bit_length(), 1) - 1) * 0.30102999566398120)
+    if k > 100_000:  # far past every limit: the estimate will do
+        return k + 1
+    return k + 1 + (n >= 10 ** (k + 1))
 
 
 def show(value, width: int = 200) -> str:
