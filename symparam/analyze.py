@@ -627,7 +627,7 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         at = (getattr(where, "line", 0), getattr(where, "column", 0))
         pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
-    memo: dict = {}  # values of subexpressions, shared by the layers (most repeat)
+    memo = stats.memo  # values of subexpressions, shared by the layers (most repeat)
     for layer in stats.layers:
         for cond, message in pending.pop((layer.line, layer.column), ()):
             if _fails(cond, stats.values):
@@ -638,8 +638,8 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
             at_values(layer.params, stats.values, memo)
             at_values(layer.buffers, stats.values, memo)
         except TooLarge as err:
-            problem = (f"a size or count here would have {err}, more than the limit "
-                       f"MAX_DIGITS = {MAX_DIGITS:,}")
+            problem = (f"a size or count here would have about {err.digits:,} digits, more "
+                       f"than the limit MAX_DIGITS = {MAX_DIGITS:,}")
         if problem:
             fail(f"layer '{layer.name}': {problem}", layer.line, layer.column)
     for (line, column), checks in pending.items():

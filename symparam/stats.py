@@ -11,6 +11,7 @@ import sympy
 
 from .costs import Cost, FlopConvention, total
 from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
+from .values import at_values
 
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
 
@@ -149,6 +150,9 @@ class ModelStats:
     # The parsed document, so a renderer can analyze the same model under the other
     # convention (to say where Keras and PyTorch differ).
     document: object = field(default=None, repr=False, compare=False)
+    # Values of subexpressions at ``values``, shared by every at()/value() call: the
+    # total of a large model is the sum of the layers' counts, each computed once.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _sum(self, attr: str) -> sympy.Expr:
         return sympy.Add(*[getattr(layer, attr) for layer in self.layers])
@@ -201,7 +205,7 @@ class ModelStats:
         """``expr`` with the values in effect substituted (partly, if some are missing)."""
         if not self.values:
             return sympy.sympify(expr)
-        return sympy.sympify(expr).xreplace(self.values)
+        return at_values(expr, self.values, self.memo)
 
     def value(self, expr) -> Optional[int]:
         """The exact integer value of ``expr``, or None while a symbol has no value."""

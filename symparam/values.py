@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 import sympy
 
 from . import ast
-from .errors import SourceError
+from .errors import SourceError, SymparamError
 from .limits import MAX_DIGITS, MAX_EXPONENT
 
 
@@ -248,11 +248,14 @@ def show(value, width: int = 200) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-class TooLarge(Exception):
-    """A value that would have more than MAX_DIGITS digits (raised before it is built)."""
+class TooLarge(SymparamError):
+    """A value that would have more than MAX_DIGITS digits (raised before it is built).
+    The analyzer names the layer; elsewhere (a cost at given values) the message says
+    what the limit is."""
 
     def __init__(self, size: int):
-        super().__init__(f"about {size:,} digits")
+        super().__init__(f"a number here would have about {size:,} digits, more than "
+                         f"the limit MAX_DIGITS = {MAX_DIGITS:,}")
         self.digits = size
 
 
@@ -281,6 +284,9 @@ def at_values(expr, values: Mapping, memo: dict | None = None) -> Any:
                 raise TooLarge(digits(e))
         else:
             args = [walk(a) for a in e.args]
+            if all(a is b for a, b in zip(args, e.args)):  # untouched: kept as written
+                memo[e] = e
+                return e
             numbers = [a for a in args if isinstance(a, sympy.Rational)]
             if isinstance(e, sympy.Pow) and len(numbers) == 2 and args[0] != 0:
                 size = float(abs(args[1])) * _log10(args[0])
