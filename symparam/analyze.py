@@ -100,6 +100,7 @@ class _Analyzer(SharingMixin):
         self.layout_line = 0  # where `layout` was given, to refuse a second one
         self.nested = 0       # depth of residual/branches bodies (they share the scope)
         self.depth = 0        # bodies being run, blocks' bodies included (MAX_NESTING)
+        self.statement: Optional[ast.Node] = None  # the statement being analyzed
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
@@ -156,6 +157,7 @@ class _Analyzer(SharingMixin):
         self.depth += 1
         try:
             for stmt in stmts:
+                self.statement = stmt  # for the last-resort message on a RecursionError
                 handler = getattr(self, "stmt_" + type(stmt).__name__.lower())
                 handler(stmt, scope)
         finally:
@@ -788,7 +790,11 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
     written = doc.convention.value if doc.convention else "keras"
     analyzer = _Analyzer(doc, model_def, convention, DEFAULT_LAYOUT.get(written, "channels_last"))
     scope = Scope(env, {}, None, top=True)
-    analyzer.run_body(model_def.body, scope)
+    try:
+        analyzer.run_body(model_def.body, scope)
+    except RecursionError:  # the limits above should make this unreachable
+        raise node_error(analyzer.statement or model_def,
+                         "the model is nested too deeply to analyze") from None
     if not any(layer.kind == "input" for layer in analyzer.layers):
         raise node_error(model_def, f"model {model_def.name} has no input: add "
                                     f"`input [...]` to its body")
