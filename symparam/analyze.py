@@ -649,8 +649,11 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
             if _fails(cond, stats.values):
                 fail(message_text(message), line, column)
     for what in ("total", "buffers"):  # each layer fits, but the sum may not
-        value = stats.at(getattr(stats, what))
-        size = digits_of(value) if isinstance(value, sympy.Rational) else 0
+        try:
+            value = stats.at(getattr(stats, what))
+            size = digits_of(value) if isinstance(value, sympy.Rational) else 0
+        except TooLarge as err:
+            size = err.digits
         if size > MAX_DIGITS:
             fail(f"the {'total count' if what == 'total' else 'count of buffers'} would "
                  f"have about {size:,} digits, more than the limit MAX_DIGITS = "
