@@ -24,6 +24,7 @@ from symparam.cli import main
 from symparam.resources import resource_dir
 
 WATCHDOG = 60  # seconds: a hang, not a slow run, on a shared machine
+WATCHDOG_HUGE = 300  # the two cases of 10,000 layers, still seconds of work each
 COMMANDS = (["count"], ["count", "--json"], ["summary"], ["derive"])
 
 
@@ -45,10 +46,10 @@ def model(*lines: str, params: str = "d = 2", inputs: str = "[d]", head: str = "
         f"    {line}\n" for line in lines)
 
 
-def run(tmp_path, text: str, *args: str):
+def run(tmp_path, text: str, *args: str, seconds: int = WATCHDOG):
     path = tmp_path / "m.symp"
     path.write_text(text, encoding="utf-8")
-    with watchdog():
+    with watchdog(seconds):
         return CliRunner().invoke(main, [*args, str(path)], catch_exceptions=False)
 
 
@@ -157,7 +158,9 @@ def test_derive_of_a_total_with_an_800_digit_coefficient(tmp_path):
 def test_a_repeat_of_ten_thousand_using_its_index(tmp_path):
     """Layer 0: d(d + 1); layer i > 0: d + i units on d + i - 1 inputs, (d + i)**2."""
     text = model("repeat 10000 as i:", "    dense d + i")
-    result = run(tmp_path, text, "count", "--json")
+    # Still ~15 s of CPU (10,000 distinct layers, ~1.3 ms of sympy each; see
+    # docs/performance.md): the watchdog is for a hang only.
+    result = run(tmp_path, text, "count", "--json", seconds=WATCHDOG_HUGE)
     d = 2
     assert json.loads(result.output)["total"]["value"] == d * (d + 1) + sum(
         (d + i) ** 2 for i in range(1, 10000))
@@ -165,12 +168,12 @@ def test_a_repeat_of_ten_thousand_using_its_index(tmp_path):
 
 def test_ten_thousand_lines(tmp_path):
     text = model(*["dense d"] * 10_000)
-    for command in (["count"], ["count", "--json"], ["summary"]):
-        result = run(tmp_path, text, *command)
+    for command in (["count"], ["summary"]):
+        result = run(tmp_path, text, *command, seconds=WATCHDOG_HUGE)
         assert result.exit_code == 0
-    assert json.loads(run(tmp_path, text, "count", "--json").output)["total"]["value"] \
-        == 10_000 * 2 * (2 + 1)
-    result = run(tmp_path, text, "derive")
+    result = run(tmp_path, text, "count", "--json", seconds=WATCHDOG_HUGE)
+    assert json.loads(result.output)["total"]["value"] == 10_000 * 2 * (2 + 1)
+    result = run(tmp_path, text, "derive", seconds=WATCHDOG_HUGE)
     assert result.exit_code == 2
     assert (f"model m has 10,001 layers: a derivation shows each layer step by step, for "
             f"at most MAX_DERIVED_LAYERS = {limits.MAX_DERIVED_LAYERS}") in result.output
