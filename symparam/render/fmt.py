@@ -7,6 +7,7 @@ reads them back; math in LaTeX is ``sympy.latex`` and is never escaped.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, Optional
 
 import sympy
@@ -28,7 +29,11 @@ def formula(expr) -> str:
     >>> formula(h * (n + 1))
     'h*(n + 1)'
     """
-    expr = sympy.sympify(expr)
+    return _formula(sympy.sympify(expr))
+
+
+@lru_cache(maxsize=1 << 16)  # a model repeats its shapes and counts: each printed once
+def _formula(expr: sympy.Basic) -> str:
     if expr.is_Add and len(expr.args) > LONG_SUM:
         # Sorting the terms of a long sum asks sympy's assumptions about each: seconds
         # for a model of 10,000 layers. Its terms are then left in sympy's own order.
