@@ -102,6 +102,7 @@ class _Analyzer(SharingMixin):
         self.layout_line = 0  # where `layout` was given, to refuse a second one
         self.nested = 0       # depth of residual/branches bodies (they share the scope)
         self.depth = 0        # bodies being run, blocks' bodies included (MAX_NESTING)
+        self.statement: Optional[ast.Node] = None  # the statement being analyzed
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
@@ -158,6 +159,7 @@ class _Analyzer(SharingMixin):
         self.depth += 1
         try:
             for stmt in stmts:
+                self.statement = stmt  # for the last-resort message on a RecursionError
                 handler = getattr(self, "stmt_" + type(stmt).__name__.lower())
                 handler(stmt, scope)
         finally:
@@ -636,18 +638,19 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         at = (getattr(where, "line", 0), getattr(where, "column", 0))
         pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
+    memo = stats.memo  # values of subexpressions, shared by the layers (most repeat)
     for layer in stats.layers:
         for cond, message in pending.pop((layer.line, layer.column), ()):
             if _fails(cond, stats.values):
                 fail(message_text(message), layer.line, layer.column)
         try:
-            problem = _layer_problem(layer, stats.values, ctx) if stats.values else ""
+            problem = _layer_problem(layer, stats.values, ctx, memo) if stats.values else ""
             # A count past MAX_DIGITS digits, refused before it is computed.
-            at_values(layer.params, stats.values)
-            at_values(layer.buffers, stats.values)
+            at_values(layer.params, stats.values, memo)
+            at_values(layer.buffers, stats.values, memo)
         except TooLarge as err:
-            problem = (f"a size or count here would have {err}, more than the limit "
-                       f"MAX_DIGITS = {MAX_DIGITS:,}")
+            problem = (f"a size or count here would have about {err.digits:,} digits, more "
+                       f"than the limit MAX_DIGITS = {MAX_DIGITS:,}")
         if problem:
             fail(f"layer '{layer.name}': {problem}", layer.line, layer.column)
     for (line, column), checks in pending.items():
@@ -655,8 +658,11 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
             if _fails(cond, stats.values):
                 fail(message_text(message), line, column)
     for what in ("total", "buffers"):  # each layer fits, but the sum may not
-        value = stats.at(getattr(stats, what))
-        size = digits_of(value) if isinstance(value, sympy.Rational) else 0
+        try:
+            value = stats.at(getattr(stats, what))
+            size = digits_of(value) if isinstance(value, sympy.Rational) else 0
+        except TooLarge as err:
+            size = err.digits
         if size > MAX_DIGITS:
             fail(f"the {'total count' if what == 'total' else 'count of buffers'} would "
                  f"have about {size:,} digits, more than the limit MAX_DIGITS = "
@@ -672,18 +678,18 @@ def _fails(cond, values: dict) -> bool:
         return False
 
 
-def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
+def _layer_problem(layer: LayerStats, values: dict, ctx: Context, memo: dict) -> str:
     """What is wrong with a layer once its symbols have values, or ''. Its arguments
     are checked again as numbers (a stride of n/2 is fine until n = 3), and so are
     the count of a repeat it stands in, its output and its weights."""
-    times = at_values(layer.multiplier, values)
+    times = at_values(layer.multiplier, values, memo)
     if times.is_number and (not times.is_integer or times < 1):
         return (f"it stands in a repeat of {layer.multiplier} times, which would be "
                 f"{times}, not a positive whole number")
     kind = REGISTRY.get(layer.kind)
     specs = {spec.name: spec for spec in (kind.args if kind else ()) if not spec.tensor}
     for name, value in layer.args.items():
-        given = _substitute(value, values)
+        given = _substitute(value, values, memo)
         if name not in specs or given == value or _symbolic(given):
             continue
         try:
@@ -697,17 +703,17 @@ def _layer_problem(layer: LayerStats, values: dict, ctx: Context) -> str:
             if d in seen:
                 continue
             seen.add(d)
-            v = at_values(d, values)
+            v = at_values(d, values, memo)
             if v.is_number and (not v.is_integer or v < 1):
                 return f"{what} dimension {d} would be {v}, not a positive whole number"
     return ""
 
 
-def _substitute(value, values: dict):
+def _substitute(value, values: dict, memo: dict):
     if isinstance(value, tuple):
-        return tuple(_substitute(v, values) for v in value)
+        return tuple(_substitute(v, values, memo) for v in value)
     if isinstance(value, sympy.Basic) and value.free_symbols:
-        return at_values(value, values)
+        return at_values(value, values, memo)
     return value
 
 
@@ -796,7 +802,11 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
     written = doc.convention.value if doc.convention else "keras"
     analyzer = _Analyzer(doc, model_def, convention, DEFAULT_LAYOUT.get(written, "channels_last"))
     scope = Scope(env, {}, None, top=True)
-    analyzer.run_body(model_def.body, scope)
+    try:
+        analyzer.run_body(model_def.body, scope)
+    except RecursionError:  # the limits above should make this unreachable
+        raise node_error(analyzer.statement or model_def,
+                         "the model is nested too deeply to analyze") from None
     if not any(layer.kind == "input" for layer in analyzer.layers):
         raise node_error(model_def, f"model {model_def.name} has no input: add "
                                     f"`input [...]` to its body")

@@ -38,3 +38,7 @@ SOLVE_STEPS = 1_000_000
 # How many values meeting the conditions `solve` has `count` refuse before it gives up
 # (each is a full analysis of the model at that value).
 SOLVE_RECOUNTS = 50
+
+# Layers a derivation (`derive`, a template) shows step by step, about 5 ms each: a
+# model of 10,000 layers is counted in seconds, but its derivation would be unreadable.
+MAX_DERIVED_LAYERS = 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Optional
 
 import sympy
@@ -12,6 +12,7 @@ import sympy
 from .exprs import as_expr
 from .costs import Cost, FlopConvention, total
 from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
+from .values import at_values
 
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
 
@@ -42,7 +43,12 @@ def structured(sizes) -> sympy.Expr:
     """
     # Equal sizes (a stacked RNN lists the same shapes per layer) are added up first:
     # the result is the same, and its cost no longer grows with the number of weights.
-    sizes = [k * t for t, k in Counter(as_expr(t) for t in sizes).items()]
+    return _structured(tuple(k * t for t, k in
+                             Counter(as_expr(t) for t in sizes).items()))
+
+
+@lru_cache(maxsize=4096)  # a model repeats its layers: 10,000 `dense d` are one call
+def _structured(sizes: tuple) -> sympy.Expr:
     if len(sizes) < 2:
         return sizes[0] if sizes else sympy.Integer(0)
     split = [t.as_coeff_Mul() for t in sizes]
@@ -159,6 +165,9 @@ class ModelStats:
     def model_layers(self) -> tuple[LayerStats, ...]:
         """The layers the convention counts in the model (see LayerStats.in_model)."""
         return tuple(layer for layer in self.layers if layer.in_model)
+    # Values of subexpressions at ``values``, shared by every at()/value() call: the
+    # total of a large model is the sum of the layers' counts, each computed once.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _sum(self, attr: str) -> sympy.Expr:
         return sympy.Add(*[getattr(layer, attr) for layer in self.model_layers])
@@ -211,7 +220,7 @@ class ModelStats:
         """``expr`` with the values in effect substituted (partly, if some are missing)."""
         if not self.values:
             return as_expr(expr)
-        return as_expr(expr).xreplace(self.values)
+        return at_values(expr, self.values, self.memo)
 
     def value(self, expr) -> Optional[int]:
         """The exact integer value of ``expr``, or None while a symbol has no value."""

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 import sympy
 
 from . import ast
-from .errors import SourceError
+from .errors import SourceError, SymparamError
 from .exprs import as_expr
 from .limits import MAX_DIGITS, MAX_EXPONENT
 
@@ -215,11 +215,19 @@ def _log10(r: sympy.Rational) -> float:
 
 
 def digits(number) -> int:
-    """About how many decimal digits a whole number or a fraction has (the larger of its
-    numerator and denominator), without printing it."""
+    """How many decimal digits a whole number or a fraction has (the larger of its
+    numerator and denominator), without printing it (Python refuses past 4,300)."""
     r = sympy.Rational(number)
-    bits = max(abs(int(r.p)).bit_length(), int(r.q).bit_length())
-    return int(bits * 0.30103) + 1
+    return max(_int_digits(int(r.p)), _int_digits(int(r.q)))
+
+
+def _int_digits(n: int) -> int:
+    n = abs(n)
+    # 2**(b - 1) <= n < 2**b: the count is k + 1 or k + 2, with k = floor((b - 1) log10 2).
+    k = int((max(n.bit_length(), 1) - 1) * 0.30102999566398120)
+    if k > 100_000:  # far past every limit: the estimate will do
+        return k + 1
+    return k + 1 + (n >= 10 ** (k + 1))
 
 
 def show(value, width: int = 200) -> str:
@@ -241,15 +249,18 @@ def show(value, width: int = 200) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-class TooLarge(Exception):
-    """A value that would have more than MAX_DIGITS digits (raised before it is built)."""
+class TooLarge(SymparamError):
+    """A value that would have more than MAX_DIGITS digits (raised before it is built).
+    The analyzer names the layer; elsewhere (a cost at given values) the message says
+    what the limit is."""
 
     def __init__(self, size: int):
-        super().__init__(f"about {size:,} digits")
+        super().__init__(f"a number here would have about {size:,} digits, more than "
+                         f"the limit MAX_DIGITS = {MAX_DIGITS:,}")
         self.digits = size
 
 
-def at_values(expr, values: Mapping) -> Any:
+def at_values(expr, values: Mapping, memo: dict | None = None) -> Any:
     """``expr.xreplace(values)``, but refusing (:class:`TooLarge`) any number of more
     than MAX_DIGITS digits *before* computing it: a power or a product of big values
     is estimated from its factors' digits first, so ``d ** 1000`` at a 999-digit ``d``
@@ -258,8 +269,10 @@ def at_values(expr, values: Mapping) -> Any:
     >>> d = symbol("d")
     >>> at_values(d ** 2 + 1, {d: sympy.Integer(3)})
     10
+
+    ``memo`` (results by subexpression) may be shared between calls with the same values.
     """
-    memo: dict = {}
+    memo = {} if memo is None else memo
 
     def walk(e):
         if e in memo:
@@ -272,6 +285,9 @@ def at_values(expr, values: Mapping) -> Any:
                 raise TooLarge(digits(e))
         else:
             args = [walk(a) for a in e.args]
+            if all(a is b for a, b in zip(args, e.args)):  # untouched: kept as written
+                memo[e] = e
+                return e
             numbers = [a for a in args if isinstance(a, sympy.Rational)]
             if isinstance(e, sympy.Pow) and len(numbers) == 2 and args[0] != 0:
                 size = float(abs(args[1])) * _log10(args[0])

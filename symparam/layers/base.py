@@ -261,9 +261,18 @@ def integer(v, ctx=None, *, minimum: int | None = None, what: str = "an integer"
             raise ArgError(f"expected {what}, got {v}")
     elif v.is_integer is False:
         raise ArgError(f"expected {what}, got {v} (not a whole number)")
+    elif minimum is not None and _at_least(v, minimum):
+        pass
     elif minimum is not None and (v - minimum).is_negative:
         raise ArgError(f"expected {what}, got {v}")
     return v
+
+
+def _at_least(v, minimum: int) -> bool:
+    """A quick proof that v >= minimum: a number at least that plus nonnegative terms
+    (d + 3 >= 1). Asking sympy whether v - minimum is negative takes milliseconds."""
+    c, rest = v.as_coeff_Add()
+    return bool(c >= minimum and rest.is_nonnegative)
 
 
 def size(v, ctx=None):

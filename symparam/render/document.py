@@ -22,7 +22,8 @@ from typing import Optional
 
 import jinja2
 
-from ..errors import UsageError
+from ..errors import SymparamError, UsageError
+from ..limits import MAX_DERIVED_LAYERS
 from ..resources import resource_dir
 from ..stats import LayerStats, ModelStats
 from . import fmt
@@ -78,6 +79,11 @@ def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
     >>> sorted(c)
     ['at', 'flavor', 'math', 'model', 'standalone', 'stats', 'tex_math', 'text_math']
     """
+    if len(stats.layers) > MAX_DERIVED_LAYERS:
+        raise UsageError(f"model {stats.name} has {len(stats.layers):,} layers: a derivation "
+                         f"shows each layer step by step, for at most MAX_DERIVED_LAYERS = "
+                         f"{MAX_DERIVED_LAYERS:,} layers (use count or summary for its "
+                         f"totals, or a repeat over a symbol, which is not unrolled)")
     tex, text = TexMath(stats, breakable=fmt_name == "latex"), TextMath(stats)
     return {
         "model": model_facts(stats, compare=compare),

@@ -8,6 +8,7 @@ is never escaped.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, Optional
 
 import sympy
@@ -30,7 +31,19 @@ def formula(expr) -> str:
     >>> formula(h * (n + 1))
     'h*(n + 1)'
     """
-    return str(as_expr(expr))
+    return _formula(as_expr(expr))
+
+
+@lru_cache(maxsize=1 << 16)  # a model repeats its shapes and counts: each printed once
+def _formula(expr: sympy.Basic) -> str:
+    if expr.is_Add and len(expr.args) > LONG_SUM:
+        # Sorting the terms of a long sum asks sympy's assumptions about each: seconds
+        # for a model of 10,000 layers. Its terms are then left in sympy's own order.
+        return sympy.sstr(expr, order="none")
+    return str(expr)
+
+
+LONG_SUM = 100  # terms of a formula: above this, printed unsorted
 
 
 def as_int(expr) -> Optional[int]:
