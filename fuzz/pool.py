@@ -36,6 +36,9 @@ def _serve(conn, folder: str, target: Callable) -> None:
     fd = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    # Python's streams too (under pytest they are capture objects, not fds 1 and 2).
+    sys.stdout = open(1, "w", closefd=False, buffering=1, errors="replace")
+    sys.stderr = open(2, "w", closefd=False, buffering=1, errors="replace")
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=False)
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[0])

@@ -93,6 +93,15 @@ def save(folder: Path, seed: int, index: int, case: Case, result: Result,
     return path
 
 
+def _relative(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -162,7 +171,7 @@ def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
                     path = None
                 if j < 2:
                     shown.append({"input": i, "gen": case.gen, "detail": result.detail,
-                                  "path": str(path.relative_to(ROOT)) if path else None,
+                                  "path": _relative(path),
                                   "repro": _show((small or case).text, 400),
                                   "argv": list(case.argv), "source": bool(case.source)})
             report_groups.append({"class": cls, "signature": signature, "count": len(members),
