@@ -49,12 +49,12 @@ def make_case(seed: int, i: int) -> Case:
 
     rng = random.Random(f"{seed}:{i}")
     pick = rng.random()
-    # Shares: programs 30%, mutations 40%, raw and pathological 6% (where most hangs
+    # Shares: programs 30%, mutations 42%, raw and pathological 4% (where most hangs
     # are: each costs the whole time limit), templates 14%, command-line values and
     # formulas 10%.
     if pick < 0.30:
         case = gen_programs.program_case(rng)
-    elif pick < 0.70:
+    elif pick < 0.72:
         case = gen_mutations.mutation_case(rng)
     elif pick < 0.76:
         case = gen_raw.raw_case(rng)

@@ -9,8 +9,8 @@
 - ``hang``: the input ran past the time limit (twice: it is run again alone).
 - ``wrong line``: a position that does not point where the user's editor would.
 - ``template escape``: a canary was triggered (see :mod:`fuzz.target`), or a
-  template's output holds an object repr (``<function ...>``, ``... object at 0x``)
-  that is not in the inputs.
+  template's (or a formula's, or the command line's) output holds an object repr
+  (``<function ...>``, ``... object at 0x``) that is not in the inputs.
 
 The line checks, for an error with a line (and column) in a text the user wrote.
 Editor lines are the text split at ``\\n`` only (a ``\\r`` before it belongs to the
@@ -99,7 +99,7 @@ def line_problem(line, column, text: str, shown: str | None = None,
             return "line not shown", f"the message does not show line {line}"
         # The line shown may stop early (at a character Python takes for a line break),
         # but it must be the start of *that* line, not of another.
-        if not got or not row.expandtabs(8).startswith(got):
+        if not row.expandtabs(8).startswith(got):
             return "another line shown", (f"the message shows {got!r} for line {line}, "
                                           f"which is {row!r}")
     return None

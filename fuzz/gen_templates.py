@@ -154,7 +154,7 @@ def hostile(rng: random.Random, name: str) -> str:
         if rng.random() < 0.5:
             return "{{ " + x + " | " + rng.choice(FILTERS) + " }}"
         return "{{ " + rng.choice(CALLS).format(x=x) + " }}"
-    if r < 0.75:
+    if r < 0.85:
         return "{{ " + rng.choice(ESCAPES) + " }}"
     return rng.choice(STATEMENTS).replace("{name}", name)
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FINDINGS = ROOT / "fuzz" / "findings"
 SLOW = 2.0          # seconds: an input that took longer is listed, whatever the limit
 SHRINK_PER_SIGNATURE = 1
-CONFIRM_PER_SIGNATURE = 3  # hangs run again alone; past that, a hang where others hung counts
+CONFIRM_PER_SIGNATURE = 1  # hangs run again alone; past that, a hang where one hung counts
 SHOWN_PER_CLASS = 4
 
 
@@ -255,8 +255,14 @@ def main(argv=None) -> int:
             result = pool.run_one(case)
         print(f"\n=> {result.cls} ({result.seconds:.2f} s) {result.signature}\n{result.detail}")
         return 0
+    start = time.monotonic()
+
+    def progress(i: int) -> None:
+        if i and i % 1000 == 0:
+            print(f"... input {i:,} ({time.monotonic() - start:.0f} s)", file=sys.stderr,
+                  flush=True)
     report = fuzz(args.inputs, args.seed, args.jobs, args.timeout,
-                  shrink_budget=0 if args.no_shrink else 150)
+                  shrink_budget=0 if args.no_shrink else 150, progress=progress)
     if args.json == "-":
         print(json.dumps(report, indent=1, ensure_ascii=False))
     else:

@@ -41,11 +41,20 @@ def _line_candidates(case: Case):
 
 
 def _token_candidates(case: Case):
-    mark_line = case.expect_line
-    for m in reversed(list(_TOKEN.finditer(case.text))):
-        if mark_line and case.text.count("\n", 0, m.start()) + 1 == mark_line:
-            continue
-        yield replace(case, text=case.text[:m.start()] + case.text[m.end():])
+    """Runs of tokens deleted, halves first, then down to single tokens (none on the
+    marked line)."""
+    mark = case.expect_line
+    tokens = [m for m in _TOKEN.finditer(case.text)
+              if not mark or case.text.count("\n", 0, m.start()) + 1 != mark]
+    size = max(1, len(tokens) // 2)
+    while size >= 1:
+        for start in range(len(tokens) - size, -1, -size):
+            run = tokens[start:start + size]
+            if any(case.text.count("\n", a.end(), b.start()) for a, b in zip(run, run[1:])):
+                continue  # a run stays on one line, so lines keep their numbers
+            text = case.text[:run[0].start()] + case.text[run[-1].end():]
+            yield replace(case, text=text)
+        size //= 2
 
 
 def shrink(case: Case, want: Result, check: Callable[[Case], Result], budget: int = 150) -> Case:

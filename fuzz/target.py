@@ -51,9 +51,9 @@ _STATS: dict = {}
 
 def _render_all(stats, case: Case) -> list[str]:
     from symparam.render import count_text, derivation, model_dict, summary_text
-    out = [count_text(stats), summary_text(stats), json.dumps(model_dict(stats)),
-           str(stats.value(stats.total))]
+    out = [count_text(stats), json.dumps(model_dict(stats)), str(stats.value(stats.total))]
     if case.render:
+        out.append(summary_text(stats))
         fmt = ("markdown", "latex", "text")[len(case.text) % 3]
         out.append(derivation(stats, fmt))
         out.append(str(stats.macs))
@@ -271,7 +271,7 @@ def execute(case: Case, target=run) -> Result:
     if cls in (C.OK, C.CLEAR):
         leak = C.leaked_repr("\n".join(outputs), _texts(case))
         if leak is not None:
-            if case.kind == TEMPLATE:
+            if case.kind != SOURCE:  # reached through a template, a formula, a condition
                 return Result(C.ESCAPE, f"object repr in the output: {leak!r}",
                               f"escape: repr {C.LEAK.search(leak).group()[:20]}", seconds)
             return Result(C.TRACEBACK, f"object repr in the output: {leak!r}",
