@@ -5,7 +5,8 @@ Two families:
 
 - *marked*: one character that no token of the language may contain (a control
   character, a non-ASCII one, ``@``, a lone ``\\r``...) is put at a known line, outside
-  strings and comments, of a valid model. The model was valid up to there, so an error,
+  strings and comments, of a valid model (and sometimes, in a comment above it, a
+  character Python's ``splitlines`` takes for a line break, legal there). The model was valid up to there, so an error,
   if any, must be reported at that line or an earlier one: the case carries
   ``expect_line`` (see :mod:`fuzz.classify`).
 - *free*: one to four byte and token mutations (delete, duplicate, swap or move lines;
@@ -28,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ILLEGAL = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f)) + (
     "\x85", "\u2028", "\u2029", "\ufeff", "\u200b", "\u00a0", "\u3000", "é", "Д", "∑", "😀",
     "@", "$", "?", "!", "`", ";", "{", "}", "'", "&", "|", "^", "~", "<", ">", "\r")
+# Where Python's str.splitlines breaks a line besides \n: legal in comments and strings.
+BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 ODD = ILLEGAL + ("\t", "\n", "\r\n", "\\", "#", '"', "(", ")", "[", "]", ",", ":", "=", "\x00" * 3)
 NUMBERS = ("0", "-1", "-7", "0.5", "1e-9", "1e400", "10" * 40, "9" * 1001, "2 ** 2 ** 2 ** 2 ** 2",
            "(-1)", "1/0", "0 ** -1", "10 ** 10 ** 10", "2 ** 100000", "1" + "0" * 4299)
@@ -82,6 +85,12 @@ def marked(rng: random.Random, text: str) -> tuple[str, int]:
     if char == "\ufeff" and rng.random() < 0.5:
         k, col, line = 0, 0, lines[0]
     lines[k] = line[:col] + char + line[col:]
+    comments = [j for j in range(k) if len(code_spans(lines[j])[-1]) and
+                code_spans(lines[j])[-1][1] < len(lines[j])]
+    if comments and rng.random() < 0.4:  # a character Python breaks lines at, in a comment
+        j = rng.choice(comments)
+        at = code_spans(lines[j])[-1][1] + 1
+        lines[j] = lines[j][:at] + rng.choice(BREAKS) + lines[j][at:]
     return "\n".join(lines), k + 1
 
 

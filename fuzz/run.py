@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -244,6 +245,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", type=int, metavar="I", help="run input I of the seed, alone")
     parser.add_argument("--replay", metavar="FILE", help="run a saved finding again")
     args = parser.parse_args(argv)
+    # A terminated run still stops its workers and removes its scratch folders.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.only is not None or args.replay:
         if args.replay:
             text = Path(args.replay).read_text(encoding="utf-8", errors="surrogateescape")
