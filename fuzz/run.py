@@ -242,6 +242,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE", nargs="?", const="-",
                         help="also write the report as JSON (to FILE, or - for stdout)")
     parser.add_argument("--no-shrink", action="store_true")
+    parser.add_argument("--findings", metavar="DIR", type=Path, default=FINDINGS,
+                        help="where findings are saved (default fuzz/findings)")
     parser.add_argument("--only", type=int, metavar="I", help="run input I of the seed, alone")
     parser.add_argument("--replay", metavar="FILE", help="run a saved finding again")
     args = parser.parse_args(argv)
@@ -264,7 +266,7 @@ def main(argv=None) -> int:
         if i and i % 1000 == 0:
             print(f"... input {i:,} ({time.monotonic() - start:.0f} s)", file=sys.stderr,
                   flush=True)
-    report = fuzz(args.inputs, args.seed, args.jobs, args.timeout,
+    report = fuzz(args.inputs, args.seed, args.jobs, args.timeout, findings=args.findings,
                   shrink_budget=0 if args.no_shrink else 150, progress=progress)
     if args.json == "-":
         print(json.dumps(report, indent=1, ensure_ascii=False))

@@ -6,6 +6,8 @@ The fuzzer itself is run on demand (python3 -m fuzz; docs/testing.md, "Fuzzing")
 """
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -100,7 +102,11 @@ def test_line_rules(line, column, text, shown, expect, rule):
     assert (problem[0] if problem else None) == rule
 
 
-def test_a_short_real_run_classifies_every_input(tmp_path):
-    report = fuzz(30, 11, jobs=1, timeout=10.0, findings=tmp_path, shrink_budget=0)
+def test_the_documented_command_classifies_every_input(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "fuzz", "--inputs", "30", "--seed", "11",
+                          "--timeout", "10", "--no-shrink", "--json", "-", "--findings",
+                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
     assert sum(report["counts"].values()) == 30
     assert report["counts"][C.OK] + report["counts"][C.CLEAR] > 0
