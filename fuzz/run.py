@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FINDINGS = ROOT / "fuzz" / "findings"
 SLOW = 2.0          # seconds: an input that took longer is listed, whatever the limit
 SHRINK_PER_SIGNATURE = 1
+SHRINK_SECONDS = 240  # shrinking stops after this long (findings are still saved, whole)
 CONFIRM_PER_SIGNATURE = 1  # hangs run again alone; past that, a hang where one hung counts
 SHOWN_PER_CLASS = 4
 
@@ -121,6 +122,13 @@ def _count(i, case, result, counts, by_gen, found, slow) -> None:
         found.append((i, case, result))
 
 
+def _order(group) -> tuple:
+    """Hangs last (shrinking one costs the time limit per try), then by class, the
+    most frequent signature first."""
+    (cls, _), members = group
+    return cls == C.HANG, cls, -len(members)
+
+
 def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
          findings: Path | None = FINDINGS, shrink_budget: int = 150,
          make=make_case, progress=None) -> dict:
@@ -159,12 +167,14 @@ def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
         if findings is not None:
             for sub in C.CLASSES:
                 shutil.rmtree(findings / sub.replace(" ", "_"), ignore_errors=True)
-        for (cls, signature), members in sorted(groups.items(), key=lambda g: (g[0][0], -len(g[1]))):
+        shrink_until = time.monotonic() + SHRINK_SECONDS
+        for (cls, signature), members in sorted(groups.items(), key=_order):
             shown = []
             for j, (i, case, result) in enumerate(members):
                 small = None
-                if j < SHRINK_PER_SIGNATURE and shrink_budget:
-                    budget = shrink_budget if cls != C.HANG else 8
+                if j < SHRINK_PER_SIGNATURE and shrink_budget and \
+                        time.monotonic() < shrink_until:
+                    budget = shrink_budget if cls != C.HANG else 4
                     small = shrink(case, result, pool.run_one, budget)
                 if findings is not None:
                     path = save(findings, seed, i, case, result, small)
