@@ -15,7 +15,7 @@ context) and one to three hostile snippets:
 
 The code payloads would leave canaries if run (:mod:`fuzz.target`): a file
 ``FUZZ_CANARY_WRITTEN`` in the worker's folder, the product ``123456789 * 987654321``
-printed (it appears nowhere in a template), the secret of the environment variable
+printed on the worker's stdout, the secret of the environment variable
 ``SYMPARAM_FUZZ_SECRET`` in any output, or the module ``this`` imported.
 """
 from __future__ import annotations

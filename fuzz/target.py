@@ -3,10 +3,10 @@
 :func:`execute` is the harness: it calls a *target* (by default :func:`run`, which
 uses symparam's public API; the smoke test plants fake ones), classifies what came
 out (:mod:`fuzz.classify`) and looks for canaries a hostile input would leave: the
-file ``FUZZ_CANARY_WRITTEN`` in the worker's folder, the printed product
-``123456789 * 987654321`` or the secret of ``SYMPARAM_FUZZ_SECRET`` (set only in the
-workers' environment) in any output or in the worker's own stdout/stderr (its file
-descriptors go to a file), or a canary module (``this``...) imported.
+file ``FUZZ_CANARY_WRITTEN`` in the worker's folder, the product ``123456789 *
+987654321`` printed on the worker's own stdout or stderr (its file descriptors go to a
+file), the secret of ``SYMPARAM_FUZZ_SECRET`` (set only in the workers' environment)
+in any output, or a canary module (``this``...) imported.
 """
 from __future__ import annotations
 
@@ -242,7 +242,9 @@ def _canaries(outputs: list[str], captured: str) -> str | None:
     everything = "\n".join(outputs) + "\n" + captured
     if secret and secret in everything:
         found = found or f"read the environment variable {SECRET_ENV}"
-    if CANARY_PRINT in everything:
+    # The product itself is no evidence (sympy computes it from the text without the
+    # print, legitimately): only its printing to the worker's own streams is.
+    if CANARY_PRINT in captured:
         found = found or "ran print(123456789*987654321)"
     for name in CANARY_MODULES:
         if name in sys.modules:
