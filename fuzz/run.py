@@ -137,7 +137,7 @@ def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
     by_gen: dict = defaultdict(Counter)
     found: list = []
     slow: list = []
-    start = time.monotonic()
+    start, commit = time.monotonic(), _commit()  # the code the run starts with
     with Pool(jobs, timeout, target) as pool:
         cases = ((i, make(seed, i)) for i in range(inputs))
         hangs = []
@@ -190,7 +190,7 @@ def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
     return {"seed": seed, "inputs": inputs, "jobs": jobs, "timeout": timeout,
             "seconds": round(elapsed, 1), "per_input_ms": round(1000 * elapsed / max(inputs, 1), 1),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": _commit(),
+            "commit": commit,
             "counts": {cls: counts.get(cls, 0) for cls in C.CLASSES},
             "by_generator": {g: _gen_counts(c) for g, c in sorted(by_gen.items())},
             "slow": slow[:50], "findings": report_groups}
