@@ -13,8 +13,8 @@
   (``<function ...>``, ``... object at 0x``) that is not in the inputs.
 
 The line checks, for an error with a line (and column) in a text the user wrote.
-Editor lines are the text split at ``\\n`` only (a ``\\r`` before it belongs to the
-line end, as in ``\\r\\n``):
+Editor lines are the text split at ``\\n``, ``\\r\\n`` and a lone ``\\r``, the rule
+docs/language.md states (form feeds, U+2028 and the like do not end a line):
 
 1. the line is one of the text's lines (the empty line after a final newline
    included), and the column is within that line or one past its end;
@@ -81,8 +81,20 @@ def leaked_repr(output: str, inputs: tuple[str, ...]) -> str | None:
 
 
 def editor_lines(text: str) -> list[str]:
-    """The lines an editor shows: split at \\n only, a \\r before it dropped."""
-    return [row[:-1] if row.endswith("\r") else row for row in text.split("\n")]
+    """The lines an editor shows: split at \\n, \\r\\n and a lone \\r (old Mac files),
+    the rule docs/language.md states; form feeds, U+2028 and the like are not line ends."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _shows(row: str, got: str) -> bool:
+    """Does ``got`` show ``row`` (tabs expanded)? It may stop early (at a character
+    Python takes for a line break), be a window of a long line (marked by '...' at a cut
+    end), and show a character that would act on the terminal as U+FFFD."""
+    row = row.expandtabs(8)
+    head = got.startswith("...") or got.startswith("\u2026")
+    pattern = re.escape(got.lstrip(".\u2026").rstrip(".\u2026") if head else
+                        got.rstrip(".\u2026")).replace("\ufffd", ".")
+    return re.search(("" if head else "^") + pattern, row, re.S) is not None
 
 
 def line_problem(line, column, text: str, shown: str | None = None,
@@ -106,7 +118,7 @@ def line_problem(line, column, text: str, shown: str | None = None,
             return "line not shown", f"the message does not show line {line}"
         # The line shown may stop early (at a character Python takes for a line break),
         # but it must be the start of *that* line, not of another.
-        if not row.expandtabs(8).startswith(got):
+        if not _shows(row, got):
             return "another line shown", (f"the message shows {got!r} for line {line}, "
                                           f"which is {row!r}")
     return None
