@@ -27,7 +27,7 @@ MAX_NESTING = 100
 # characters of the output and of any text or list it builds (items for a list), and
 # characters it may build in all, intermediate texts included.
 MAX_TEMPLATE_SECONDS = 10
-MAX_TEMPLATE_STEPS = 1_000_000
+MAX_TEMPLATE_STEPS = 250_000
 MAX_TEMPLATE_DEPTH = 50
 MAX_TEMPLATE_OUTPUT = 10_000_000
 MAX_TEMPLATE_WORK = 100_000_000

@@ -422,6 +422,16 @@ def _check_conventions(conventions, defs) -> ast.Convention | None:
     return conventions[0] if conventions else None
 
 
+def _within(err: SourceError, source: str, text: str) -> SourceError:
+    """An error at the end of a text without a final newline names the text's last line
+    (the newline the parser adds is not a line the user's editor has)."""
+    lines = source.count("\n")  # the source ends with one
+    if not normalize_newlines(text).endswith("\n") and err.line and err.line > lines:
+        last = source[:-1].rsplit("\n", 1)[-1]
+        err.line, err.column = lines, len(last) + 1
+    return err
+
+
 def parse(text: str, filename: str | None = None) -> ast.Document:
     """Parse symparam source text into a :class:`~symparam.ast.Document`.
 
@@ -442,7 +452,8 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
             raise
         convention = _check_conventions(conventions, defs)
     except UnexpectedInput as err:
-        raise _syntax_error(err, source).with_source(source, filename) from None
+        raise _within(_syntax_error(err, source), source, text).with_source(
+            source, filename) from None
     except SourceError as err:
         raise err.with_source(source, filename) from None
     except RecursionError:

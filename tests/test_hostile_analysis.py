@@ -120,8 +120,10 @@ def test_a_layer_past_the_digit_limit_names_its_line(tmp_path):
 @pytest.mark.parametrize("params, size", [("", "9 * 10**998"), ("k = 1", "9 * 10**998 * k")])
 def test_a_total_past_the_digit_limit_names_the_model(tmp_path, params, size):
     """Two layers of 10 units on 9 * 10**998 inputs: 9 * 10**999 + 10 each (1,000
-    digits), 1.8 * 10**1000 + 20 in all (1,001 digits); a number, or a formula at k = 1."""
-    text = model("dense 10", "from x", "dense 10", params=params, inputs=f"[{size}] as x")
+    digits), 1.8 * 10**1000 + 20 in all (1,001 digits); a number, or a formula at k = 1.
+    (Both reach the output, through `add`: Keras would leave out a layer that does not.)"""
+    text = model("dense 10 as a", "from x", "dense 10", "add a", params=params,
+                 inputs=f"[{size}] as x")
     refused(tmp_path, text, "line 1: the total count would have about 1,001 digits, more "
                             "than the limit MAX_DIGITS = 1,000", 1)
 

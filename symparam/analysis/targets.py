@@ -13,6 +13,7 @@ import sympy
 
 from ..errors import UsageError
 from ..formulas import read_condition
+from ..limits import MAX_DIGITS
 from ..stats import ModelStats
 
 _SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12,
@@ -26,12 +27,22 @@ def parse_quantity(text: str) -> int:
     ``1.5M`` or ``80GiB``."""
     m = _QUANTITY.match(text.strip())
     if not m or m.group(2) not in _SUFFIX:
-        raise UsageError(f"'{text}' is not a number (examples: 7e9, 7_000_000_000, 1.3B, "
+        raise UsageError(f"'{_short(text)}' is not a number (examples: 7e9, 7_000_000_000, 1.3B, "
                          f"80GB, 80GiB)")
-    value = Fraction(m.group(1).replace("_", "").replace(",", "")) * _SUFFIX[m.group(2)]
+    number = m.group(1).replace("_", "").replace(",", "")
+    mantissa, _, exponent = number.lower().partition("e")
+    digits = sum(c.isdigit() for c in mantissa.lstrip("0.")) + abs(int(exponent or 0))
+    if digits > MAX_DIGITS:  # checked before Fraction builds it (1e99999999 would hang)
+        raise UsageError(f"'{_short(text)}' has more than {MAX_DIGITS:,} digits "
+                         f"(MAX_DIGITS)")
+    value = Fraction(number) * _SUFFIX[m.group(2)]
     if value.denominator != 1:
-        raise UsageError(f"'{text}' is not a whole number")
+        raise UsageError(f"'{_short(text)}' is not a whole number")
     return int(value)
+
+
+def _short(text: str, keep: int = 40) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
 
 
 def parse_target(text: str) -> tuple[str, int]:

@@ -347,6 +347,35 @@ def _checked_filter(name: str, f: Callable) -> Callable:
     return run
 
 
+_SHOWABLE = (str, numbers.Number, sympy.Basic, type(None))
+
+
+def _finalize(value):
+    """What ``{{ ... }}`` may print: text, numbers, formulas, and lists or mappings of
+    them. A function, a class, a generator or one of symparam's own objects has no text
+    meant for a reader (its repr would show Python's internals): a clear error instead."""
+    todo, seen = [value], 0
+    while todo:
+        item = todo.pop()
+        seen += 1
+        if seen > MAX_TEMPLATE_OUTPUT:
+            break  # the size checks bound what a template can build; never loop past it
+        if isinstance(item, _SHOWABLE) or isinstance(item, jinja2.Undefined):
+            continue
+        if isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        else:
+            what = ("a function" if callable(item) and not isinstance(item, type)
+                    else "a class" if isinstance(item, type)
+                    else f"an object of type {type(item).__name__}")
+            raise TemplateError(f"{{{{ ... }}}} shows text, numbers and formulas, not {what} "
+                                f"(call a function, or take a field of an object)")
+    return value
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, closed further and bounded (see the module's
     docstring)."""
@@ -355,6 +384,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 
     def __init__(self, **options):
+        options.setdefault("finalize", _finalize)
         super().__init__(**options)
         for name in _REMOVED_GLOBALS:
             self.globals.pop(name, None)
