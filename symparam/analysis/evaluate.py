@@ -174,6 +174,8 @@ class CompiledFormula:
             return "sympy"
         record: list[int] = []
         top = [_max_abs(m) for m in maxima]
+        if max(top, default=0) * 2 > INT64_LIMIT:  # a column (even one the formula
+            return "python int"                    # does not use) must fit, to be cast
         self._bound(record, *top)
         return "int64" if max(record, default=0) * 2 <= INT64_LIMIT else "python int"
 

@@ -203,8 +203,15 @@ def _number_like(value) -> bool:
                                                    and value.is_number)
 
 
+# How Python shows what has no text of its own: never part of a derivation.
+_PYTHON_REPR = re.compile(r" at 0x[0-9a-fA-F]{4,}>|<class '[^'\n]*'>|<module '[^'\n]*'"
+                          r"|<(?:built-in|bound) (?:method|function) ")
+
+
 def _check_binop(op: str, left, right) -> None:
     """Refuse an operation whose result would be too big, before computing it."""
+    if op == "%" and isinstance(left, str):
+        _finalize(right)  # '%s' % at: only text, numbers and formulas are formatted
     if op == "*":
         for seq, n in ((left, right), (right, left)):
             if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
@@ -559,6 +566,11 @@ def render(template: jinja2.Template, ctx: dict, where: str) -> str:
                     raise TemplateError(f"the output is larger than {MAX_TEMPLATE_OUTPUT:,} "
                                         f"characters (MAX_TEMPLATE_OUTPUT)")
                 out.append(chunk)
+        leak = _PYTHON_REPR.search("".join(out))
+        if leak:  # a backstop: _finalize and the filters' checks should have refused it
+            raise TemplateError(f"the output would show Python's internals "
+                                f"({leak.group(0).strip()!r}...): a template shows text, "
+                                f"numbers and formulas")
     except jinja2.exceptions.SecurityError as err:
         raise SymparamError(f"{where}{_line(template)}: refused: {err} (templates run in "
                             f"a sandbox without access to Python internals)") from None
