@@ -128,22 +128,25 @@ class _Reader(Transformer):
                          f"argument{'s' if arity != 1 else ''}, not {len(args)}", _at(func))
         return fn(*args)
 
-    def _binary(op):  # noqa: N805 - a factory used in the class body
-        def build(self, meta, items):
-            left, right = items
-            column = getattr(meta, "column", None)
-            if op in ("/", "//", "%") and right == 0:
+    def chain(self, meta, items):
+        """Operators of one level, left to right (a sum added at once: sympy adds
+        thousands of terms one by one in quadratic time)."""
+        value, column = items[0], getattr(meta, "column", None)
+        if items[1] in ("+", "-"):
+            return sympy.Add(value, *(t if op == "+" else -t
+                                      for op, t in zip(items[1::2], items[2::2])))
+        for op, right in zip(items[1::2], items[2::2]):
+            if op != "*" and right == 0:
                 raise _Error("division by zero", column)
-            if op == "**":
-                _check_power(left, right, column)
-            return {"+": lambda: left + right, "-": lambda: left - right,
-                    "*": lambda: _times(left, right), "/": lambda: _times(left, 1 / right),
-                    "//": lambda: sympy.floor(left / right),
-                    "%": lambda: sympy.Mod(left, right), "**": lambda: left ** right}[op]()
-        return build
+            value = {"*": lambda: _times(value, right), "/": lambda: _times(value, 1 / right),
+                     "//": lambda: sympy.floor(value / right),
+                     "%": lambda: sympy.Mod(value, right)}[op]()
+        return value
 
-    add, sub, mul, div = _binary("+"), _binary("-"), _binary("*"), _binary("/")
-    floordiv, mod, pow = _binary("//"), _binary("%"), _binary("**")
+    def pow(self, meta, items):
+        left, right = items
+        _check_power(left, right, getattr(meta, "column", None))
+        return left ** right
 
     def neg(self, meta, items):
         return _times(sympy.Integer(-1), items[0])
