@@ -25,7 +25,7 @@ import sympy
 from lark import Token, Transformer, v_args
 from lark.exceptions import VisitError
 
-from .errors import SourceError, SymparamError
+from .errors import SourceError, SymparamError, shortened, window
 from .limits import MAX_DIGITS
 from .parser import parse_fragment
 from .values import symbol
@@ -54,9 +54,9 @@ class FormulaError(SourceError):
     def __str__(self) -> str:
         head = f"{self.what}: " + (f"column {self.column}: " if self.column else "")
         if "\n" in self.source or self.column is None:
-            return head + self.message + f" (in {self.source!r})"
-        caret = " " * (self.column - 1) + "^"
-        return f"{head}{self.message}\n    {self.source}\n    {caret}"
+            return head + self.message + f" (in {shortened(self.source)})"
+        text, caret = window(self.source, self.column)
+        return f"{head}{self.message}\n    {text}\n    {caret}"
 
 
 def _at(tok) -> Optional[int]:
@@ -208,7 +208,9 @@ def _check_power(base, exponent, column) -> None:
 def _unknown(name: str, symbols: dict) -> str:
     if name in FUNCTIONS:
         return f"'{name}' is a function: write {name}(...)"
-    known = ", ".join(symbols) if symbols else "none"
+    names = list(symbols)
+    known = ", ".join(names[:20]) + (f", ... ({len(names):,} in all)" if len(names) > 20
+                                     else "") if names else "none"
     return f"unknown symbol {name} (the model's symbols: {known})"
 
 
