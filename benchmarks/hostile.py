@@ -62,6 +62,13 @@ CASES = {
     "minus2000": _model("dense " + "- " * 2000 + "d"),
     "brackets500": _model("dense " + "(" * 500 + "d" + ")" * 500),
     "bodies150": _deep_bodies(),
+    # expressions (the follow-up): long chains, symbolic exponents, long messages
+    "sum5000": _model("dense " + " + ".join(["d"] * 5000)),
+    "sum10000": _model("dense " + " + ".join(["d"] * 10000)),
+    "pow2k": _model("dense 2**k", params="k = 3, d = 2"),
+    "line100k": _model("dense " + "d + " * 25000 + "zz"),
+    "blocks100": "".join(f"block b{i}(u):\n    b{i + 1} u\n" for i in range(100))
+                 + _model("b0 d"),
     # the valid model once refused
     "pool_len2": _model("maxpool1d 3, stride = 2, ceil_mode = true", inputs="[8, d]",
                         head="convention torch\n"),

@@ -434,7 +434,7 @@ class _Analyzer(SharingMixin):
         try:
             self.run_body(block.body, inner)
         except SourceError as err:  # the line is in the block: say where it was used
-            err.message += f" (in block '{node.kind}' used at line {node.line})"
+            err.in_block(node.kind, node.line)
             raise
         finally:
             self.block_stack.pop()

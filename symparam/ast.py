@@ -39,9 +39,18 @@ class Call(Node):
 
 @dataclass(frozen=True)
 class BinOp(Node):
-    op: str  # one of + - * / // % **
+    op: str  # ** (a chain of + - or * / // % is a Chain)
     left: "Expr"
     right: "Expr"
+
+
+@dataclass(frozen=True)
+class Chain(Node):
+    """Operators of one precedence level, applied left to right: ``a + b - c`` is
+    ``Chain(a, (("+", b), ("-", c)))``. Flat however long, so nothing recurses on it."""
+
+    first: "Expr"
+    rest: tuple[tuple[str, "Expr"], ...]
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ class ListExpr(Node):
     items: tuple["Expr", ...]
 
 
-Expr = Union[Num, Name, Str, Call, BinOp, Neg, ListExpr]
+Expr = Union[Num, Name, Str, Call, BinOp, Chain, Neg, ListExpr]
 
 
 # ---- statements ----------------------------------------------------------------

@@ -25,7 +25,7 @@ import sympy
 from lark import Token, Transformer, v_args
 from lark.exceptions import VisitError
 
-from .errors import SourceError, SymparamError
+from .errors import SourceError, SymparamError, shortened, window
 from .limits import MAX_DIGITS
 from .parser import parse_fragment
 from .values import symbol
@@ -54,9 +54,9 @@ class FormulaError(SourceError):
     def __str__(self) -> str:
         head = f"{self.what}: " + (f"column {self.column}: " if self.column else "")
         if "\n" in self.source or self.column is None:
-            return head + self.message + f" (in {self.source!r})"
-        caret = " " * (self.column - 1) + "^"
-        return f"{head}{self.message}\n    {self.source}\n    {caret}"
+            return head + self.message + f" (in {shortened(self.source)})"
+        text, caret = window(self.source, self.column)
+        return f"{head}{self.message}\n    {text}\n    {caret}"
 
 
 def _at(tok) -> Optional[int]:
@@ -128,22 +128,25 @@ class _Reader(Transformer):
                          f"argument{'s' if arity != 1 else ''}, not {len(args)}", _at(func))
         return fn(*args)
 
-    def _binary(op):  # noqa: N805 - a factory used in the class body
-        def build(self, meta, items):
-            left, right = items
-            column = getattr(meta, "column", None)
-            if op in ("/", "//", "%") and right == 0:
+    def chain(self, meta, items):
+        """Operators of one level, left to right (a sum added at once: sympy adds
+        thousands of terms one by one in quadratic time)."""
+        value, column = items[0], getattr(meta, "column", None)
+        if items[1] in ("+", "-"):
+            return sympy.Add(value, *(t if op == "+" else -t
+                                      for op, t in zip(items[1::2], items[2::2])))
+        for op, right in zip(items[1::2], items[2::2]):
+            if op != "*" and right == 0:
                 raise _Error("division by zero", column)
-            if op == "**":
-                _check_power(left, right, column)
-            return {"+": lambda: left + right, "-": lambda: left - right,
-                    "*": lambda: _times(left, right), "/": lambda: _times(left, 1 / right),
-                    "//": lambda: sympy.floor(left / right),
-                    "%": lambda: sympy.Mod(left, right), "**": lambda: left ** right}[op]()
-        return build
+            value = {"*": lambda: _times(value, right), "/": lambda: _times(value, 1 / right),
+                     "//": lambda: sympy.floor(value / right),
+                     "%": lambda: sympy.Mod(value, right)}[op]()
+        return value
 
-    add, sub, mul, div = _binary("+"), _binary("-"), _binary("*"), _binary("/")
-    floordiv, mod, pow = _binary("//"), _binary("%"), _binary("**")
+    def pow(self, meta, items):
+        left, right = items
+        _check_power(left, right, getattr(meta, "column", None))
+        return left ** right
 
     def neg(self, meta, items):
         return _times(sympy.Integer(-1), items[0])
@@ -205,7 +208,9 @@ def _check_power(base, exponent, column) -> None:
 def _unknown(name: str, symbols: dict) -> str:
     if name in FUNCTIONS:
         return f"'{name}' is a function: write {name}(...)"
-    known = ", ".join(symbols) if symbols else "none"
+    names = list(symbols)
+    known = ", ".join(names[:20]) + (f", ... ({len(names):,} in all)" if len(names) > 20
+                                     else "") if names else "none"
     return f"unknown symbol {name} (the model's symbols: {known})"
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 # (a size, a count at given values). Python itself refuses past 4,300.
 MAX_DIGITS = 1000
 
-# Exponent of `**`, which must be a number (not a symbol), and the degree of any power
-# an expression builds: d ** d ** d, or (d ** 1000) ** 1000, has no count one can print.
+# A number exponent of `**`, and the number degree of any power an expression builds:
+# (d ** 1000) ** 1000 has no count one can print. A symbol's exponent (2**k) is bounded
+# by MAX_DIGITS at the given values instead.
 MAX_EXPONENT = 1000
 
 # Copies of a repeat that must be unrolled (its body changes the shape or uses its

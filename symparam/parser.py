@@ -243,18 +243,13 @@ class _Builder(Transformer):
     def list_expr(self, meta, items):
         return ast.ListExpr(tuple(i for i in items if i is not None), **_pos(meta))
 
-    def _bin(op):  # noqa: N805 - a factory used in the class body
-        def build(self, meta, items):
-            return ast.BinOp(op, items[0], items[1], **_pos(meta))
-        return build
+    def chain(self, meta, items):
+        first, *links = items
+        rest = tuple((str(links[i]), links[i + 1]) for i in range(0, len(links), 2))
+        return ast.Chain(first, rest, **_pos(meta))
 
-    add = _bin("+")
-    sub = _bin("-")
-    mul = _bin("*")
-    div = _bin("/")
-    floordiv = _bin("//")
-    mod = _bin("%")
-    pow = _bin("**")
+    def pow(self, meta, items):
+        return ast.BinOp("**", items[0], items[1], **_pos(meta))
 
     def neg(self, meta, items):
         return ast.Neg(items[0], **_pos(meta))
@@ -379,10 +374,36 @@ def _unexpected_token(err: UnexpectedToken) -> str:
     return what + f" (expected {_describe(accepts)})"
 
 
-# Parse-tree nodes that are one level of nesting to a reader: an operator, a bracket,
-# a call, a list, an indented body.
-_NESTING = frozenset({"add", "sub", "mul", "div", "floordiv", "mod", "pow", "neg", "paren",
-                      "call", "list_expr", "suite"})
+# The operators of each precedence level, by their parse-tree names.
+_LEVELS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}
+_LEVEL_OF = {"add": 0, "sub": 0, "mul": 1, "div": 1, "floordiv": 1, "mod": 1}
+
+
+def flatten_chains(tree: Tree) -> Tree:
+    """Rewrite, in place and without recursion, every chain of operators of one
+    precedence level (lark's left-deep ``add(sub(add(a, b), c), d)``) into one
+    ``chain`` node ``[a, '+', b, '-', c, '+', d]``: a sum of 10,000 terms is then one
+    level deep for the (recursive) transformers that walk the tree after this."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.data in _LEVEL_OF:
+            level, links, first = _LEVEL_OF[node.data], [], node
+            while isinstance(first, Tree) and _LEVEL_OF.get(first.data) == level:
+                links.append((first.data, first.children[1]))
+                first = first.children[0]
+            children = [first]
+            for data, term in reversed(links):
+                children += [Token("OPERATOR", _LEVELS[data]), term]
+            node.data, node.children = "chain", children
+        stack.extend(c for c in node.children if isinstance(c, Tree))
+    return tree
+
+
+# Parse-tree nodes that are one level of nesting to a reader: a chain of operators of
+# one level (however long), a power, a minus sign, a bracket, a call, a list, an
+# indented body.
+_NESTING = frozenset({"chain", "pow", "neg", "paren", "call", "list_expr", "suite"})
 
 
 def _check_nesting(tree: Tree) -> None:
@@ -443,7 +464,7 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
     source = source if source.endswith("\n") else source + "\n"
     try:
         try:
-            tree = _parser().parse(source)
+            tree = flatten_chains(_parser().parse(source))
             _check_nesting(tree)
             conventions, defs = _Builder().transform(tree)
         except VisitError as err:  # the builder's own rule checks (argument order)
@@ -469,7 +490,7 @@ def parse_fragment(text: str, start: str):
     'condition'
     """
     try:
-        return _fragment_parser().parse(text, start=start)
+        return flatten_chains(_fragment_parser().parse(text, start=start))
     except UnexpectedInput as err:
         raise _syntax_error(err, text).with_source(text) from None
     except SourceError as err:

@@ -55,7 +55,7 @@ def test_structure_of_a_document():
     assert kinds == ["Input", "Let", "Residual", "Branches", "Repeat"]
     inp, let, res, br, rep = model.body
     assert inp.dims == ast.ListExpr((ast.Name("n"), ast.Name("h"))) and inp.name == "x"
-    assert let == ast.Let("a", ast.BinOp("*", ast.Num("2"), ast.Name("n")))
+    assert let == ast.Let("a", ast.Chain(ast.Num("2"), (("*", ast.Name("n")),)))
     assert res.body == (ast.Layer("b", (ast.Num("3"),), (ast.Kwarg("j", ast.Num("4")),)),)
     assert res.shortcut == (ast.Layer("identity"),)
     assert br.merge == "concat" and br.kwargs == (ast.Kwarg("axis", ast.Neg(ast.Num("1"))),)

@@ -17,6 +17,7 @@ from ..exprs import as_expr
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
+from ..values import at_values
 from .admissible import failed, message, model_conditions
 from .evaluate import compile_formula
 from .grid import MAX_POINTS
@@ -146,6 +147,18 @@ def _symbols_of(e) -> set:
     return set(getattr(e, "free_symbols", None) or as_expr(e).free_symbols)
 
 
+def _check_digits(exprs, fixed: dict, symbols, grid) -> None:
+    """A power with a symbol's exponent (``2**k``) grows past any bound: its value at the
+    grid's largest values is estimated by at_values, which refuses (TooLarge) one past
+    MAX_DIGITS before the grid computes (and prints) it at every point."""
+    corner = {s: sympy.Integer(max(int(v) for v in values))
+              for s, (_, values) in zip(symbols, grid)}
+    for expr in exprs:
+        expr = as_expr(expr).xreplace(fixed)
+        if any(not p.exp.is_number for p in expr.atoms(sympy.Pow)):
+            at_values(expr, corner)
+
+
 def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics: Sequence[str],
           options: MetricOptions = MetricOptions(),
           progress: Optional[Callable[[int], None]] = None) -> SweepResult:
@@ -171,6 +184,7 @@ def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics:
                          {s.name: int(v) if v.is_Integer else v for s, v in fixed.items()})
     # Each condition over the points (vectorized; see admissible.holds).
     _, result.broken = failed([c.bound(fixed) for c in conds], symbols, mesh)
+    _check_digits(exprs.values(), fixed, symbols, grid)
     for name, expr in exprs.items():
         formula = compile_formula(expr.xreplace(fixed), symbols)
         result.formulas[name] = formula

@@ -16,7 +16,7 @@ import sympy
 
 from ..exprs import as_expr
 from ..errors import SourceError
-from ..values import Word, describe
+from ..values import Word, describe, show
 
 if TYPE_CHECKING:
     from ..costs import Cost
@@ -256,15 +256,15 @@ def integer(v, ctx=None, *, minimum: int | None = None, what: str = "an integer"
         raise ArgError(f"expected {what}, got {describe(v)}")
     if v.is_number:
         if not v.is_integer:
-            raise ArgError(f"expected {what}, got {v} (not a whole number)")
+            raise ArgError(f"expected {what}, got {show(v)} (not a whole number)")
         if minimum is not None and v < minimum:
-            raise ArgError(f"expected {what}, got {v}")
+            raise ArgError(f"expected {what}, got {show(v)}")
     elif v.is_integer is False:
-        raise ArgError(f"expected {what}, got {v} (not a whole number)")
+        raise ArgError(f"expected {what}, got {show(v)} (not a whole number)")
     elif minimum is not None and _at_least(v, minimum):
         pass
     elif minimum is not None and (v - minimum).is_negative:
-        raise ArgError(f"expected {what}, got {v}")
+        raise ArgError(f"expected {what}, got {show(v)}")
     return v
 
 
@@ -299,7 +299,7 @@ def number(v, ctx=None):
 def rate(v, ctx=None):
     v = number(v)
     if v.is_number and not (v.is_extended_real and 0 <= v < 1):
-        raise ArgError(f"expected a rate from 0 up to (not including) 1, got {v}")
+        raise ArgError(f"expected a rate from 0 up to (not including) 1, got {show(v)}")
     return v
 
 
@@ -347,7 +347,7 @@ def axis(v, ctx=None):
         return tuple(axis(i) for i in v)
     v = signed(v)
     if not v.is_Integer:
-        raise ArgError(f"an axis must be a whole number, got {v}")
+        raise ArgError(f"an axis must be a whole number, got {show(v)}")
     return v
 
 
@@ -356,7 +356,7 @@ def normalize_axis(ax, rank: int) -> int:
     into the shape without the batch axis."""
     if not isinstance(ax, int):
         if not (isinstance(ax, sympy.Basic) and ax.is_Integer):  # an axis is never symbolic
-            raise ArgError(f"an axis must be a whole number, got {ax}")
+            raise ArgError(f"an axis must be a whole number, got {show(ax)}")
         ax = int(ax)
     full = ax if ax >= 0 else rank + 1 + ax
     if not 1 <= full <= rank:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, activation_ops, elements
+from ..values import show
 from .base import (ACTIVATIONS, Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight,
                    activation, boolean, choice, fmt_shape, rate, register, signed, size)
 
@@ -269,7 +270,7 @@ def _target_shape(v, ctx=None):
         raise ArgError("at most one dimension of a reshape can be -1")
     for d in dims:
         if d != -1 and d.is_number and d < 1:
-            raise ArgError(f"a reshape dimension must be positive or -1, got {d}")
+            raise ArgError(f"a reshape dimension must be positive or -1, got {show(d)}")
     return dims
 
 

@@ -10,6 +10,7 @@ import sympy
 
 from ..exprs import as_expr
 from ..costs import Cost, elements
+from ..values import show
 from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, choice,
                    join_channels, number, optional, register, signed, size, sizes,
                    split_channels)
@@ -24,7 +25,7 @@ def _positive_axes(v, ctx=None):
     out = tuple(signed(i) for i in items)
     for i in out:
         if i.is_number and i < 1:
-            raise ArgError(f"axes are counted from 1 (axis 0 is the batch), got {i}")
+            raise ArgError(f"axes are counted from 1 (axis 0 is the batch), got {show(i)}")
     return out
 
 
@@ -172,7 +173,7 @@ class Upsample(LayerKind):
         for f in factors:
             if f.is_number and (f <= 0 or (ctx.convention == "keras" and not f.is_integer)):
                 raise ArgError(f"an upsampling factor must be a positive "
-                               f"{ctx.pick(keras='whole number', torch='number')}, got {f}")
+                               f"{ctx.pick(keras='whole number', torch='number')}, got {show(f)}")
         out = tuple(sympy.floor(n * f) for n, f in zip(spatial, factors))
         return Applied(join_channels(out, c, ctx))
 
