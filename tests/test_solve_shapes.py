@@ -122,3 +122,41 @@ def test_a_polynomial_with_two_roots_is_labelled_by_the_count(tmp_path):
     assert [(side, v) for side, v, _ in rows] == [
         ("below", 5), ("above", 6), ("above", 14), ("below", 15)]
     assert crossing_by_count(path, "s", range(1, 20), 400) == [(5, 6), (14, 15)]
+
+
+STRIDED_HEAD = ("model m(s = 5):\n    input [60, 1]\n    conv1d 4, 3, stride = s\n"
+                "    flatten\n    dense s\n")
+
+
+def test_a_step_metric_that_rises_and_falls_has_every_crossing(tmp_path):
+    # params = s (4 floor(57/s) + 5) + 16 (a stride s, a head of s units) meets 300
+    # seven times; solve follows the first 4 (SOLVE_CROSSINGS) and says so.
+    path = write(tmp_path, "m.symp", STRIDED_HEAD)
+    result = run("solve", path, "--for", "s", "--target", "params=300")
+    assert "it meets 300 7 times for s from 1 to 200,000 (each evaluated); the first 4:" \
+        in result.output
+    by_count = crossing_by_count(path, "s", range(1, 80), 300)
+    assert len(by_count) == 7
+    rows = solve_rows(path, "s", 300)
+    assert [v for _, v, _ in rows] == sorted({v for pair in by_count[:4] for v in pair})
+
+
+def test_analysis_md_shows_these_models_as_solve_prints_them(tmp_path):
+    import re
+    import shlex
+    import textwrap
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text()
+    section = text[text.index("A count built with floor or ceiling"):]
+    sources = re.findall(r"```symparam\n(.*?)```", section, re.S)[:2]
+    assert sources == [ISSUE_STRIDE, STRIDED_HEAD]
+    shown = re.findall(r"```\n\n((?:    .*\n|\n)+)", section)[:2]
+    shown.append(re.search(r"with exit code 2 \(the same model\):\n\n((?:    .*\n)+)",
+                           section).group(1))
+    for source, block in zip([ISSUE_STRIDE, STRIDED_HEAD, STRIDED_HEAD], shown):
+        command, _, output = textwrap.dedent(block).partition("\n")
+        path = write(tmp_path, "m.symp", source)
+        result = run(*[path if a == "m.symp" else a for a in shlex.split(command)[2:]])
+        assert result.exit_code == (2 if output.startswith("error:") else 0)
+        assert result.output.rstrip("\n") == output.rstrip("\n"), command

@@ -260,8 +260,9 @@ def _crossings_text(r) -> list[str]:
     if c.total == 1:
         return [f"{head}: it {where(*c.found[0])}"]
     shown = "" if c.total == len(c.found) else f"; the first {len(c.found)}"
-    return ([f"{head}, not monotone: it meets {target} {c.total:,} times for {x} from 1 "
-             f"to {SOLVE_SCAN:,} (each evaluated){shown}:"]
+    return ([f"{head}, not monotone:",
+             f"it meets {target} {c.total:,} times for {x} from 1 to {SOLVE_SCAN:,} (each "
+             f"evaluated){shown}:"]
             + [f"  it {where(*found)}" for found in c.found])
 
 

@@ -1,12 +1,17 @@
 """Solve for one symbol: the size that meets a target, exactly.
 
-The exact real root comes first; then the nearest values below and above it that
-are *admissible*: whole numbers at least 1 that meet the ``where`` conditions and that
-`count --set SYMBOL=VALUE` accepts (every deferred condition of the model holds, every
-size is a positive whole number, see :mod:`.admissible`). Each candidate is counted by
-analyzing the model again at that value, as `count` does, so the number reported is
-the one `count --set` prints. The search is bounded (:data:`~symparam.limits.SOLVE_STEPS`
-values each way, :data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses).
+The exact real roots come first (a polynomial, or a quotient of polynomials, in the
+symbol: all of them, the metric may fall or rise and fall); for a step function
+(floor, ceiling) the places where it crosses the target (:mod:`.crossings`). Then,
+on either side of each, the nearest value that is *admissible*: a whole number at
+least 1 that meets the ``where`` conditions and that `count --set SYMBOL=VALUE`
+accepts (every deferred condition of the model holds, every size is a positive whole
+number, see :mod:`.admissible`). Each candidate is counted by analyzing the model
+again at that value, as `count` does, so the number reported is the one `count --set`
+prints, and labelled by it: below, above or at the target. The search is bounded
+(:data:`~symparam.limits.SOLVE_STEPS` values each way,
+:data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses,
+:data:`~symparam.limits.SOLVE_CROSSINGS` roots or crossings followed).
 
 >>> from symparam import analyze
 >>> s = analyze("model m(n = 100, h = 2):\\n    input [n]\\n    dense h\\n")
@@ -16,6 +21,8 @@ values each way, :data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses)
 >>> s = analyze("model m(d = 63, h = 3):\\n    input [d]\\n    dense d / h\\n")
 >>> [(c.value, c.metric) for c in solve(s, "d", "params", 1000).candidates]
 [(54, 990), (57, 1102)]
+>>> [(c.side, c.value, c.metric) for c in solve(s, "h", "params", 1000).candidates]
+[('above', 3, 1344), ('below', 7, 576)]
 """
 from __future__ import annotations
 
