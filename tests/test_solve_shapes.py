@@ -160,3 +160,23 @@ def test_analysis_md_shows_these_models_as_solve_prints_them(tmp_path):
         result = run(*[path if a == "m.symp" else a for a in shlex.split(command)[2:]])
         assert result.exit_code == (2 if output.startswith("error:") else 0)
         assert result.output.rstrip("\n") == output.rstrip("\n"), command
+
+
+def test_floor_and_ceiling_of_a_square_root_are_exact(tmp_path):
+    # ceil(sqrt(d / 3)) is written ceiling(sqrt(3)*sqrt(d)/3); at d = 108 the root is
+    # exactly 6: an inexact square root would put the crossing elsewhere.
+    for body, target, pair in (("dense floor(sqrt(d))", 1000, (99, 100)),
+                               ("dense ceil(sqrt(d / 3))", 650, (107, 108))):
+        path = write(tmp_path, "m.symp", f"model m(d = 16):\n    input [d]\n    {body}\n")
+        rows = solve_rows(path, "d", target)
+        assert tuple(v for _, v, _ in rows) == pair
+        assert crossing_by_count(path, "d", range(pair[0] - 3, pair[1] + 3), target) == [pair]
+
+
+def test_a_metric_solve_cannot_evaluate_exactly_is_one_clear_error(tmp_path):
+    path = write(tmp_path, "m.symp", "model m(d = 16):\n    input [d]\n    dense 2 * sqrt(d)\n")
+    result = run("solve", path, "--for", "d", "--target", "params=1000")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output == ("error: solve cannot search params(d) = 1,000: it has no "
+                             "closed-form root and uses sqrt(d), which solve does not "
+                             "evaluate exactly; try `sweep` over d\n")

@@ -68,6 +68,9 @@ def _fraction(e, x, ns):
         if k < 0:
             num, den, k = den * np.sign(num), abs(num), -k
         return num ** k, den ** k
+    square = _square(e.args[0]) if isinstance(e, (sympy.floor, sympy.ceiling)) else None
+    if square is not None:
+        return _rounded_sqrt(square, isinstance(e, sympy.floor), x, ns), 1
     if isinstance(e, sympy.floor):
         num, den = _fraction(e.args[0], x, ns)
         return num // _nonzero(den), 1
@@ -88,7 +91,35 @@ def _fraction(e, x, ns):
     if isinstance(e, sympy.Abs):
         num, den = _fraction(e.args[0], x, ns)
         return abs(num), den
-    raise Unsupported(type(e).__name__)
+    raise Unsupported(sympy.sstr(e)[:80])
+
+
+def _square(e):
+    """For ``e`` = sqrt(q) with q free of roots (``sqrt(3)*sqrt(d)/3``), q; else None."""
+    if not any(p.exp.is_Rational and not p.exp.is_Integer for p in e.atoms(sympy.Pow)):
+        return None
+    square = sympy.powsimp(sympy.expand(e**2), force=True)
+    if e.is_nonnegative and not any(not p.exp.is_Integer for p in square.atoms(sympy.Pow)):
+        return square
+    return None
+
+
+def _rounded_sqrt(square, floor: bool, x, ns):
+    """floor or ceiling of sqrt(a/b) (b > 0, a >= 0), exactly: with r = isqrt(a*b),
+    floor(sqrt(a*b)/b) = r // b, and the ceiling is one more unless sqrt(a/b) is whole."""
+    import math
+
+    import numpy as np
+
+    num, den = _fraction(square, x, ns)
+    num, den = np.broadcast_arrays(np.asarray(num, dtype=object), np.asarray(den, dtype=object))
+    prod = num * den
+    root = np.frompyfunc(lambda v: math.isqrt(max(int(v), 0)), 1, 1)(prod)
+    low = root // _nonzero(den)
+    if floor:
+        return low
+    whole = (root * root == prod) & (root % _nonzero(den) == 0)
+    return np.where(whole, low, low + 1)
 
 
 def _nonzero(den):
@@ -105,7 +136,7 @@ def signs(g, x, target: int, ns):
     import numpy as np
 
     ns = np.asarray(ns, dtype=object)
-    num, den = _fraction(sympy.expand(g - target) if g.is_Add else g - target, x, ns)
+    num, den = _fraction(g - target, x, ns)
     num = np.broadcast_to(np.asarray(num, dtype=object), ns.shape)
     den = np.broadcast_to(np.asarray(den, dtype=object), ns.shape)
     out = np.sign(num * np.sign(den)).astype(np.int8)

@@ -160,8 +160,8 @@ def _crossings(g, x, metric: str, target: int) -> Crossings:
         found = crossings(g, x, target)
     except Unsupported as err:
         raise UsageError(f"solve cannot search {metric}({x}) = {target:,}: it has no "
-                         f"closed-form root and uses {err}, which it does not evaluate "
-                         f"exactly; try `sweep` over {x}") from None
+                         f"closed-form root and uses {err}, which solve does not "
+                         f"evaluate exactly; try `sweep` over {x}") from None
     if not found.found:
         side = "above" if signs(g, x, target, [1])[0] == 1 else "below"
         raise UsageError(
