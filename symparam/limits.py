@@ -36,6 +36,16 @@ MAX_TEMPLATE_WORK = 100_000_000
 # How far `solve` walks from a root, each way, for a value that meets the conditions.
 SOLVE_STEPS = 1_000_000
 
+# Whole values of the symbol at which `solve` evaluates a metric with floor or ceiling
+# (no closed-form root; it may fall, or rise and fall), every one, for the crossings.
+SOLVE_SCAN = 200_000
+
+# Beyond SOLVE_SCAN, `solve` probes such a metric at each power of 2 up to 2 ** this.
+SOLVE_PROBE_BITS = 200
+
+# Crossings of the target `solve` proposes values around (the first ones, by value).
+SOLVE_CROSSINGS = 4
+
 # How many values meeting the conditions `solve` has `count` refuse before it gives up
 # (each is a full analysis of the model at that value).
 SOLVE_RECOUNTS = 50

@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 
 import sympy
 
+from ..limits import SOLVE_SCAN
 from ..render.fmt import formula, number, quantity
 from ..render.text import table
 from ..stats import ModelStats
@@ -221,9 +222,8 @@ def solve_text(r, stats: ModelStats) -> str:
             approx = sympy.N(root, 15)
             lines.append(f"exact root: {x} = {formula(root)}"
                          + ("" if root.is_Integer else f"  ≈ {approx}"))
-    elif r.bracket:
-        lines.append(f"{r.metric} is a step function of {x} (floor/ceiling): it passes "
-                     f"{r.target:,} between {x} = {r.bracket[0]:,} and {r.bracket[1]:,}")
+    elif r.crossings:
+        lines += _crossings_text(r)
     # The conditions that pick values: relations, and sizes that must come out whole
     # (that a size is at least 1, or an argument is valid, `count` checks silently).
     shown = list(dict.fromkeys(c.description for c in r.conditions if c.kind == "holds"
@@ -242,6 +242,28 @@ def solve_text(r, stats: ModelStats) -> str:
     lines.append("")
     lines += table(["", "value", r.metric, "- target", ""], rows, indent="")
     return "\n".join(lines)
+
+
+def _crossings_text(r) -> list[str]:
+    """Where a step function meets the target: one line, or a line per crossing."""
+    x, c, target = r.symbol, r.crossings, f"{r.target:,}"
+
+    def where(lo, hi, hit) -> str:
+        if not hit:
+            return f"passes {target} between {x} = {lo:,} and {hi:,}"
+        return (f"equals {target} for {x} from {lo:,} to {hi:,}" if hi > lo
+                else f"equals {target} at {x} = {lo:,}")
+    head = f"{r.metric} is a step function of {x} (floor/ceiling)"
+    if not c.scanned:
+        return [f"{head}: it {where(*c.found[0])} (by bisection between powers of 2: "
+                f"every {x} up to {SOLVE_SCAN:,} is on one side)"]
+    if c.total == 1:
+        return [f"{head}: it {where(*c.found[0])}"]
+    shown = "" if c.total == len(c.found) else f"; the first {len(c.found)}"
+    return ([f"{head}, not monotone:",
+             f"it meets {target} {c.total:,} times for {x} from 1 to {SOLVE_SCAN:,} (each "
+             f"evaluated){shown}:"]
+            + [f"  it {where(*found)}" for found in c.found])
 
 
 def _refused(x, refused) -> str:

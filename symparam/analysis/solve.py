@@ -1,12 +1,17 @@
 """Solve for one symbol: the size that meets a target, exactly.
 
-The exact real root comes first; then the nearest values below and above it that
-are *admissible*: whole numbers at least 1 that meet the ``where`` conditions and that
-`count --set SYMBOL=VALUE` accepts (every deferred condition of the model holds, every
-size is a positive whole number, see :mod:`.admissible`). Each candidate is counted by
-analyzing the model again at that value, as `count` does, so the number reported is
-the one `count --set` prints. The search is bounded (:data:`~symparam.limits.SOLVE_STEPS`
-values each way, :data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses).
+The exact real roots come first (a polynomial, or a quotient of polynomials, in the
+symbol: all of them, the metric may fall or rise and fall); for a step function
+(floor, ceiling) the places where it crosses the target (:mod:`.crossings`). Then,
+on either side of each, the nearest value that is *admissible*: a whole number at
+least 1 that meets the ``where`` conditions and that `count --set SYMBOL=VALUE`
+accepts (every deferred condition of the model holds, every size is a positive whole
+number, see :mod:`.admissible`). Each candidate is counted by analyzing the model
+again at that value, as `count` does, so the number reported is the one `count --set`
+prints, and labelled by it: below, above or at the target. The search is bounded
+(:data:`~symparam.limits.SOLVE_STEPS` values each way,
+:data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses,
+:data:`~symparam.limits.SOLVE_CROSSINGS` roots or crossings followed).
 
 >>> from symparam import analyze
 >>> s = analyze("model m(n = 100, h = 2):\\n    input [n]\\n    dense h\\n")
@@ -16,6 +21,8 @@ values each way, :data:`~symparam.limits.SOLVE_RECOUNTS` values `count` refuses)
 >>> s = analyze("model m(d = 63, h = 3):\\n    input [d]\\n    dense d / h\\n")
 >>> [(c.value, c.metric) for c in solve(s, "d", "params", 1000).candidates]
 [(54, 990), (57, 1102)]
+>>> [(c.side, c.value, c.metric) for c in solve(s, "h", "params", 1000).candidates]
+[('above', 3, 1344), ('below', 7, 576)]
 """
 from __future__ import annotations
 
@@ -25,9 +32,11 @@ from typing import Optional, Sequence
 import sympy
 
 from ..errors import UsageError
-from ..limits import SOLVE_RECOUNTS, SOLVE_STEPS
+from ..limits import (SOLVE_CROSSINGS, SOLVE_PROBE_BITS, SOLVE_RECOUNTS, SOLVE_SCAN,
+                      SOLVE_STEPS)
 from ..stats import ModelStats
 from .admissible import ARGUMENT, HOLDS, Condition, holds, model_conditions, recount
+from .crossings import Crossings, Unsupported, crossings, signs
 from .metrics import MetricOptions, metric_expr
 from .sweep import bindings, fixed_values, grid_symbols
 
@@ -36,7 +45,7 @@ from .sweep import bindings, fixed_values, grid_symbols
 class Candidate:
     value: int
     metric: int
-    side: str  # "below", "above" or "exact"
+    side: str  # the metric "below", "above" or "exact"ly at the target
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,8 @@ class SolveResult:
     metric: str
     target: int
     equation: sympy.Expr      # metric(symbol) with the other symbols at their values
-    roots: list               # exact positive real roots (sympy numbers); [] for steps
-    bracket: Optional[tuple]  # (n, n+1) the target lies between, when no closed form
+    roots: list               # exact real roots >= 1 (sympy numbers); [] for steps
+    crossings: Optional[Crossings]  # where a step function crosses the target
     candidates: list          # nearest admissible integers with their exact metric
     conditions: list          # what "admissible" meant (admissible.Condition)
     fixed: dict
@@ -54,6 +63,12 @@ class SolveResult:
     # False with model_checks=False: then only the sizes were required to be whole.
     recounted: bool = True
     refused: tuple = ()       # (value, count's message) for values passed over
+
+    @property
+    def bracket(self) -> Optional[tuple]:
+        """(lo, hi) of the first crossing of a step function: the target lies between
+        (or, equal, on) the metric at lo and at hi."""
+        return self.crossings.found[0][:2] if self.crossings else None
 
 
 def _polynomial_roots(f, x) -> Optional[list]:
@@ -71,37 +86,40 @@ def _polynomial_roots(f, x) -> Optional[list]:
     return sorted({r for r in roots if (r - 1).is_nonnegative}, key=lambda r: float(r))
 
 
+_STEPS = (sympy.floor, sympy.ceiling, sympy.Mod, sympy.Min, sympy.Max, sympy.Abs)
+
+
+def _exact_roots(g, x, target: int) -> Optional[list]:
+    """The real roots >= 1 of g = target for a polynomial (the fast, common path) or a
+    quotient of polynomials (`dense d / h`, solved for h: it falls), in order; None
+    for anything else."""
+    f = sympy.expand(g) - target
+    roots = _polynomial_roots(f, x)
+    if roots is not None or f.has(*_STEPS):
+        return roots
+    # In lowest terms, no root of the numerator is a pole.
+    num, _ = sympy.fraction(sympy.cancel(sympy.together(f)))
+    return _polynomial_roots(num, x)
+
+
 def _at(f, x, n: int):
     return f.xreplace({x: sympy.Integer(n)})
 
 
-def _bracket(g, x, target: int):
-    """For a step function (floor, ceiling): the n with g(n) <= target < g(n+1),
-    found by doubling then bisection; assumes g grows with x, and checks it does."""
-    lo, hi = 1, 2
-    if _at(g, x, lo) > target:
-        return None
-    while _at(g, x, hi) <= target:
-        lo, hi = hi, hi * 2
-        if hi > 2**200:
-            return None
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _at(g, x, mid) <= target:
-            lo = mid
-        else:
-            hi = mid
-    return lo, hi
+def _side(metric: int, target: int) -> str:
+    return "exact" if metric == target else "below" if metric < target else "above"
 
 
 def solve(stats: ModelStats, symbol: str, metric: str, target: int,
           options: MetricOptions = MetricOptions(), where: Sequence = (),
           model_checks: bool = True) -> SolveResult:
     """The values of ``symbol`` for which ``metric`` equals ``target``: the exact
-    positive real roots, then the nearest admissible integers below and above each
-    with their exact metric. Admissible: ``where`` relations hold, every size is a
-    positive whole number, and (with ``model_checks``) `count` accepts the model at
-    that value: its own conditions, such as divisibility by the heads, hold."""
+    positive real roots (or, for a step function, the places where it crosses the
+    target), then the nearest admissible integers on either side of each, with their
+    exact metric, labelled by whether it is below, above or at the target.
+    Admissible: ``where`` relations hold, every size is a positive whole number, and
+    (with ``model_checks``) `count` accepts the model at that value: its own
+    conditions, such as divisibility by the heads, hold."""
     (x,) = grid_symbols(stats, [symbol])
     expr = metric_expr(stats, metric, options)
     conds = [Condition(HOLDS, rel) for rel in where]
@@ -114,37 +132,44 @@ def solve(stats: ModelStats, symbol: str, metric: str, target: int,
                          f": {metric} = {g}")
     conds = [c.bound(fixed) for c in conds]
     conds = [c for c in conds if not c.trivial]
-    at_one = _at(g, x, 1)
-    roots = _polynomial_roots(sympy.expand(g) - target, x)
-    bracket = None
+    roots = _exact_roots(g, x, target)
+    found = None
     if roots is None:
-        bracket = _bracket(g, x, target)
-        if bracket is None:
-            raise UsageError(_unreachable(metric, x, target, at_one))
-        starts = [(bracket[0], bracket[1])]
+        found = _crossings(g, x, metric, target)
+        starts = [(lo, hi) for lo, hi, _ in found.found]
     else:
         if not roots:
-            raise UsageError(_unreachable(metric, x, target, at_one))
-        starts = []
-        for r in roots:
-            lo, hi = int(sympy.floor(r)), int(sympy.ceiling(r))
-            starts.append((max(lo, 1), hi))
+            raise UsageError(_unreachable(metric, x, target, _at(g, x, 1)))
+        starts = [(max(int(sympy.floor(r)), 1), int(sympy.ceiling(r)))
+                  for r in roots[:SOLVE_CROSSINGS]]
     counter = _Counter(stats, x, metric, options, g, model_checks)
     candidates: list[Candidate] = []
     for lo, hi in starts:
-        exact = lo == hi
-        for start, step, side in ((lo, -1, "below"), (hi, 1, "above")):
-            found = _walk(conds, x, start, step, counter)
-            if found is None:
-                continue
-            n, value = found
-            c = Candidate(n, value, "exact" if exact and n == lo else side)
-            if c not in candidates:
-                candidates.append(c)
+        for start, step in ((lo, -1), (hi, 1)):
+            hit = _walk(conds, x, start, step, counter)
+            if hit is not None and hit[0] not in [c.value for c in candidates]:
+                candidates.append(Candidate(hit[0], hit[1], _side(hit[1], target)))
     if not candidates:
         raise UsageError(_none_admissible(x, conds, counter))
-    return SolveResult(x, metric, target, g, roots or [], bracket, candidates, conds, fixed,
+    return SolveResult(x, metric, target, g, roots or [], found, candidates, conds, fixed,
                        model_checks, tuple(counter.refused))
+
+
+def _crossings(g, x, metric: str, target: int) -> Crossings:
+    try:
+        found = crossings(g, x, target)
+    except Unsupported as err:
+        raise UsageError(f"solve cannot search {metric}({x}) = {target:,}: it has no "
+                         f"closed-form root and uses {err}, which solve does not "
+                         f"evaluate exactly; try `sweep` over {x}") from None
+    if not found.found:
+        side = "above" if signs(g, x, target, [1])[0] == 1 else "below"
+        raise UsageError(
+            f"no positive whole {x} gives {metric} = {target:,}: {metric} is "
+            f"{side} it at every {x} from 1 to {SOLVE_SCAN:,} (each "
+            f"evaluated, the limit SOLVE_SCAN) and at each power of 2 up to "
+            f"2**{SOLVE_PROBE_BITS} (SOLVE_PROBE_BITS); at {x} = 1 it is {_at(g, x, 1)}")
+    return found
 
 
 class _Counter:

@@ -167,12 +167,14 @@ def memory(stats, dtypes, all_layers, options) -> None:
     """
     from ..analysis.memory import activation_memory, training_memory
     from ..analysis.report import memory_text
+    from ..render.fmt import unreached_note
 
     names = [d.strip() for d in dtypes.split(",") if d.strip()]
-    click.echo(memory_text(stats, names,
-                           training_memory(stats, options.optimizer, options.precision),
-                           activation_memory(stats, options.batch, options.dtype),
-                           all_layers))
+    text = memory_text(stats, names,
+                       training_memory(stats, options.optimizer, options.precision),
+                       activation_memory(stats, options.batch, options.dtype), all_layers)
+    note = unreached_note(stats)  # what Keras leaves out of the model takes no memory
+    click.echo(text + ("\n\n" + note if note else ""))
 
 
 @main.command()
