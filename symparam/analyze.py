@@ -596,13 +596,20 @@ def _model_env(model: ast.Definition, values: Mapping[str, int], symbolic: bool)
                              f"{', '.join(by_name) or 'none'}")
         in_effect[by_name[name]] = _given_value(name, value)
     if not symbolic:
-        for _ in symbols:  # defaults may refer to each other: settle them in rounds
-            for sym in symbols:
-                d = defaults[sym.name]
-                if sym not in in_effect and d is not None:
-                    v = d.xreplace(in_effect)
-                    if v.is_number:
-                        in_effect[sym] = v
+        # Defaults may refer to each other: settle them in rounds, until a round
+        # settles nothing more (usually one or two: not one per symbol).
+        pending = [s for s in symbols if s not in in_effect and defaults[s.name] is not None]
+        while pending:
+            waiting = []
+            for sym in pending:
+                v = defaults[sym.name].xreplace(in_effect)
+                if v.is_number:
+                    in_effect[sym] = v
+                else:
+                    waiting.append(sym)
+            if len(waiting) == len(pending):
+                break
+            pending = waiting
     return env, tuple(symbols), defaults, in_effect
 
 
