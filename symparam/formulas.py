@@ -94,7 +94,7 @@ class _Reader(Transformer):
     def number(self, meta, items):
         tok = items[0]
         mantissa, exponent = _NUMBER.match(str(tok)).groups()
-        digits = len(mantissa.replace(".", "").lstrip("0"))
+        digits = sum(c.isdigit() for c in mantissa)  # leading zeros too: Python counts them
         if digits > MAX_DIGITS or (exponent and abs(int(exponent)) > MAX_DIGITS):
             raise _Error(f"the number {str(tok)[:20]}... has more than {MAX_DIGITS:,} "
                          f"digits (MAX_DIGITS)", _at(tok))
@@ -141,12 +141,14 @@ class _Reader(Transformer):
             value = {"*": lambda: _times(value, right), "/": lambda: _times(value, 1 / right),
                      "//": lambda: sympy.floor(value / right),
                      "%": lambda: sympy.Mod(value, right)}[op]()
-        return value
+            _check_degree(value, column)
+        return _real(value, column)
 
     def pow(self, meta, items):
         left, right = items
-        _check_power(left, right, getattr(meta, "column", None))
-        return left ** right
+        column = getattr(meta, "column", None)
+        _check_power(left, right, column)
+        return _real(left ** right, column)
 
     def neg(self, meta, items):
         return _times(sympy.Integer(-1), items[0])
@@ -191,10 +193,58 @@ def _joined(cond):
     return sympy.And(*cond) if isinstance(cond, _All) else cond
 
 
+_NOT_REAL = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
+
+
+def _real(value, column):
+    """Refuse what no size or count can be: 0**-1, (-1)**(1/2)."""
+    if isinstance(value, sympy.Basic) and value.has(*_NOT_REAL):
+        raise _Error(f"this is not a finite real number (it gives {str(value)[:40]})", column)
+    return value
+
+
+def _digits_of(expr) -> float:
+    """About how many digits the largest number in ``expr`` has."""
+    out = 0.0
+    for n in expr.atoms(sympy.Rational):
+        out = max(out, math.log10(max(abs(int(n.p)), int(n.q), 1)) + 1)
+    return out
+
+
+def _degree(expr) -> float:
+    """A bound of how fast ``expr`` grows with its symbols: the largest power of a
+    symbol it holds (1 for a symbol alone), the exponents of nested powers multiplied."""
+    if expr.is_Symbol:
+        return 1.0
+    if expr.is_Pow and expr.exp.is_number:
+        return _degree(expr.base) * float(abs(expr.exp))
+    return max((_degree(a) for a in expr.args), default=0.0)
+
+
+def _check_degree(value, column) -> None:
+    """Refuse a formula whose value at sizes of a few digits would pass MAX_DIGITS:
+    d**999 * d**999, ((d**10)**10)**10 (sympy combines them into one power)."""
+    if isinstance(value, sympy.Basic) and value.free_symbols and _degree(value) > MAX_DIGITS:
+        raise _Error(f"this formula grows like a power of more than {MAX_DIGITS:,} "
+                     f"(MAX_DIGITS)", column)
+
+
 def _check_power(base, exponent, column) -> None:
     """Refuse a power whose value would have more than MAX_DIGITS digits."""
     if not exponent.is_number:
         return
+    if base.free_symbols and (_degree(base) or 1) * float(abs(exponent)) > MAX_DIGITS:
+        raise _Error(f"this power grows like a power of more than {MAX_DIGITS:,} "
+                     f"(MAX_DIGITS)", column)
+    if base.free_symbols and _digits_of(base) * float(abs(exponent)) > MAX_DIGITS:
+        raise _Error(f"this power holds a number of about {_digits_of(base):,.0f} digits "
+                     f"to the power {exponent}: more than {MAX_DIGITS:,} digits (MAX_DIGITS)",
+                     column)
+    if base.is_number and not base.is_Rational and base.is_real:
+        digits = abs(float(sympy.log(abs(base), 10).evalf(15))) * float(abs(exponent))
+        if digits > MAX_DIGITS:
+            raise _Error(f"this power has more than {MAX_DIGITS:,} digits (MAX_DIGITS)",
+                         column)
     if abs(exponent) > MAX_DIGITS and not (base.is_number and abs(base) in (0, 1)):
         raise _Error(f"the exponent {exponent} is larger than {MAX_DIGITS:,} (MAX_DIGITS)",
                      column)

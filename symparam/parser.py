@@ -490,7 +490,9 @@ def parse_fragment(text: str, start: str):
     'condition'
     """
     try:
-        return flatten_chains(_fragment_parser().parse(text, start=start))
+        tree = flatten_chains(_fragment_parser().parse(text, start=start))
+        _check_nesting(tree)  # before the (recursive) reader walks it
+        return tree
     except UnexpectedInput as err:
         raise _syntax_error(err, text).with_source(text) from None
     except SourceError as err:

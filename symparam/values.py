@@ -59,9 +59,11 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'the string "{value}"'
+        text = value if len(value) <= 60 else f"{value[:60]}...({len(value):,} characters)"
+        return f'the string "{text}"'
     if isinstance(value, tuple):
-        return "[" + ", ".join(describe_short(v) for v in value) + "]"
+        shown = ", ".join(describe_short(v) for v in value[:10])
+        return "[" + shown + (f", ... ({len(value):,} items)" if len(value) > 10 else "") + "]"
     return f"'{show(value)}'"
 
 

@@ -84,3 +84,39 @@ def test_an_error_at_the_end_names_a_line_the_text_has(text, line, column):
     with pytest.raises(SymparamError) as err:
         analyze(text)
     assert (err.value.line, err.value.column) == (line, column)
+
+
+# ---- formulas and conditions (found by a red-team review) ---------------------------
+
+@pytest.mark.parametrize("cond, message", [
+    ("Max(d, 10**999) ** 1000 > 0", "holds a number of about 1,000 digits"),
+    ("floor(d ** 999 / 7) ** 999 > 0", "grows like a power of more than 1,000"),
+    ("d > sqrt(10**999)**999", "has more than 1,000 digits"),
+    ("((((d**10)**10)**10)**10) > 0", "grows like a power of more than 1,000"),
+    ("d ** 999 * d ** 999 > 0", "grows like a power of more than 1,000"),
+    ("d > 0**-1", "not a finite real number"),
+    ("d > (-1)**0.5", "not a finite real number"),
+    ("d" + "**2" * 500 + " > 0", "nested too deeply"),
+    ("d > " + "0" * 5000 + "1", "more than 1,000 digits"),
+])
+def test_a_condition_that_would_hang_or_crash_is_refused_clearly(cond, message):
+    from symparam.analysis.targets import parse_condition
+    stats = analyze("model m(d = 64):\n    input [d]\n    dense d\n")
+    with pytest.raises(SymparamError, match=message) as err:
+        parse_condition(cond, stats)
+    assert len(str(err.value)) < 1000
+
+
+def test_ordinary_conditions_still_read():
+    from symparam.analysis.targets import parse_condition
+    stats = analyze("model m(d = 64):\n    input [d]\n    dense d\n")
+    assert [str(c) for c in parse_condition("d % 64 == 0 and d ** 2 > 10 ** 6", stats)] == \
+        ["Eq(Mod(d, 64), 0)", "d**2 > 1000000"]
+
+
+def test_a_long_string_argument_is_not_echoed_in_full():
+    with pytest.raises(SymparamError, match=r'got the string "x{60}\.\.\.\(100,000 characters\)"') \
+            as err:
+        analyze('model m(n = 4):\n    input [n]\n    dense 2, activation = "'
+                + "x" * 100_000 + '"\n')
+    assert len(str(err.value)) < 1000

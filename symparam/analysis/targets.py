@@ -62,9 +62,9 @@ def parse_condition(text: str, stats: ModelStats) -> list:
     read by symparam's grammar: comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``,
     ``>=``) of formulas, joined by ``and``, ``or`` and ``not``. Returns the conditions
     that must all hold (one per comparison joined by a top-level ``and``)."""
-    conds = read_condition(text, stats.symbols, what=f"bad condition '{text}'")
+    conds = read_condition(text, stats.symbols, what=f"bad condition '{_short(text)}'")
     for cond in conds:
         if not isinstance(cond, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
-            raise UsageError(f"bad condition '{text}': compare two formulas with ==, !=, "
+            raise UsageError(f"bad condition '{_short(text)}': compare two formulas with ==, !=, "
                              f"<, <=, > or >=, such as 'd % H == 0'")
     return conds
