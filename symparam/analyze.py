@@ -22,7 +22,7 @@ from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
                           message_text)
 from .layers.merge import never_equal, same_dim
-from .limits import MAX_DIGITS, MAX_NESTING, MAX_UNROLL
+from .limits import MAX_DIGITS, MAX_LAYERS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .reach import mark_unreached
 from .sharing import SharingMixin
@@ -215,6 +215,7 @@ class _Analyzer(SharingMixin):
         self.claim_name(name, node)
         tensor = Tensor(shape, name)
         self.bind_tensor(scope, name, tensor, node)
+        self.count_layer(node)
         self.layers.append(LayerStats(name, "input", "InputLayer", node.line, node.column,
                                       (), shape, (), scope.multiplier, scope.path))
         scope.current = tensor
@@ -337,6 +338,7 @@ class _Analyzer(SharingMixin):
                 raise node_error(node, f"{node.kind} needs an input of at least "
                                        f"{kind.min_rank} dimension(s) besides the batch, got "
                                        f"{fmt_shape(shape)}")
+        self.count_layer(node)
         applied, type_name, costing = self.application(kind, node, args, shapes)
         name = self.layer_name(node, applied.auto_name or kind.auto_name, scope)
         self.layers.append(LayerStats(
@@ -350,6 +352,14 @@ class _Analyzer(SharingMixin):
             self.bind_tensor(scope, node.name, tensor, node)
         scope.current = tensor
         return tensor
+
+    def count_layer(self, node: ast.Node) -> None:
+        """Refuse the layer application past MAX_LAYERS, at its line."""
+        if len(self.layers) >= MAX_LAYERS:
+            raise node_error(node, f"model {self.model.name} has more layers than the limit "
+                                   f"MAX_LAYERS = {MAX_LAYERS:,} (counted with blocks "
+                                   f"expanded and unrolled repeats copied): this is layer "
+                                   f"{MAX_LAYERS + 1:,}")
 
     def application(self, kind: lb.LayerKind, node: ast.Layer, args: Args,
                     shapes: list) -> tuple[lb.Applied, str, Any]:
@@ -577,8 +587,9 @@ class _Analyzer(SharingMixin):
                              f"cannot be used in its body: the repeats would differ, so "
                              f"they cannot be counted without unrolling")
         if count > MAX_UNROLL:
-            raise node_error(node, f"this repeat would unroll {count} times (at most "
-                                   f"{MAX_UNROLL}): its body changes the shape or uses its index")
+            raise node_error(node, f"this repeat would unroll {count} times, more than the "
+                                   f"limit MAX_UNROLL = {MAX_UNROLL:,}: its body changes the "
+                                   f"shape or uses its index")
         for i in range(int(count)):
             inner = self.repeat_scope(scope, scope.multiplier, f"repeat[{i}]",
                                       suffix=f"_{i}" if i else "")
