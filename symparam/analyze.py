@@ -368,8 +368,9 @@ class _Analyzer(SharingMixin):
         layout): a layer's result depends on nothing else, and 10,000 equal layers are
         one sympy computation. The deferred checks it made are repeated at each layer."""
         try:
-            key = (kind.names[0], tuple(args._values.items()), frozenset(args.given),
-                   tuple(shapes), self.ctx.convention, self.ctx.layout)
+            # Types too: 1, 1.0 and True are equal keys in Python, not equal arguments.
+            key = (kind.names[0], tuple((k, type(v), v) for k, v in args._values.items()),
+                   frozenset(args.given), tuple(shapes), self.ctx.convention, self.ctx.layout)
             hash(key)
         except TypeError:  # an argument that is not hashable: computed every time
             key = None
@@ -724,8 +725,8 @@ def _layer_problem_once(layer: LayerStats, values: dict, ctx: Context, memo: dic
                         problems: dict) -> str:
     """:func:`_layer_problem`, computed once for layers alike in everything it reads."""
     try:
-        key = (layer.kind, tuple(layer.args.items()), layer.output_shape, layer.weights,
-               layer.multiplier)
+        key = (layer.kind, tuple((k, type(v), v) for k, v in layer.args.items()),
+               layer.output_shape, layer.weights, layer.multiplier)
         hash(key)
     except TypeError:  # an argument that is not hashable: no memo
         return _layer_problem(layer, values, ctx, memo)
