@@ -374,12 +374,12 @@ class _Analyzer(SharingMixin):
             hash(key)
         except TypeError:  # an argument that is not hashable: computed every time
             key = None
+        self.ctx.where = node  # where later checks of this layer (a tie's) are made
         done = self.applications.get(key) if key is not None else None
         if done is not None:
             applied, type_name, costing, checks = done
             self.ctx.checks.extend((cond, message, node) for cond, message in checks)
             return applied, type_name, costing
-        self.ctx.where = node
         first = len(self.ctx.checks)
         try:
             if kind.inputs == "many":
