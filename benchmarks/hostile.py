@@ -24,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from symparam.limits import MAX_LAYERS, MAX_UNROLL  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 COMMANDS = {"count": ["count"], "json": ["count", "--json"], "summary": ["summary"],
@@ -41,6 +44,17 @@ def _pools(n: int) -> str:
                   "dense 10", params="H = 224", inputs="[8, H, H]", head="convention torch\n")
 
 
+def _mixed(n: int) -> str:
+    """n layers (the input included) of the zoo's kinds: convolutions, batch norms,
+    activations, residual bodies, pools, dropouts, then a classifier."""
+    chunk = ["conv2d 16, 3, padding = same", "batchnorm", "relu", "residual:",
+             "    conv2d 16, 3, padding = same", "    batchnorm", "relu", "maxpool2d 1",
+             "dropout 0.1", "relu"]
+    body = ["conv2d 16, 3, padding = same"] + chunk * ((n - 4) // 10)
+    body += ["relu"] * (n - 4 - len(body) + 1)
+    return _model(*body, "flatten", "dense 10", params="H = 32, C = 3", inputs="[H, H, C]")
+
+
 def _deep_bodies() -> str:
     return _model(*[" " * 4 * i + "repeat 1:" for i in range(150)], " " * 600 + "dense d")
 
@@ -56,6 +70,11 @@ CASES = {
     "factor800": _model("dense 10**800 * h", "dense h", params="d = 2, h = 3"),
     "rep10000": _model("repeat 10000 as i:", "    dense d + i"),
     "lines10000": _model(*["dense d"] * 10_000),
+    "mixed10000": _mixed(10_000),
+    # the largest inputs the limits let through (MAX_UNROLL, MAX_LAYERS)
+    "rep500": _model(f"repeat {MAX_UNROLL} as i:", "    dense d + i"),
+    "lines2000": _model(*["dense d"] * (MAX_LAYERS - 1)),
+    "mixed2000": _mixed(MAX_LAYERS - 1),
     "pools1": _pools(1), "pools2": _pools(2), "pools3": _pools(3), "pools4": _pools(4),
     "squeezenet": (ROOT / "zoo" / "squeezenet.symp").read_text(encoding="utf-8"),
     # nesting

@@ -6,6 +6,7 @@ Everything here raises :class:`SourceError` with the offending line; nothing pri
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
                           message_text)
 from .layers.merge import never_equal, same_dim
-from .limits import MAX_DIGITS, MAX_NESTING, MAX_UNROLL
+from .limits import MAX_DIGITS, MAX_LAYERS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .reach import mark_unreached
 from .sharing import SharingMixin
@@ -110,6 +111,7 @@ class _Analyzer(SharingMixin):
         self.tensor_args: list[Tensor] = []
         self.applied: dict = {}          # layer name -> (kind, args), for `reuse`
         self.block_instances: dict = {}  # block instance -> (block, its arguments)
+        self.applications: dict = {}     # see application(): results by their inputs
 
     # ---- state snapshots, for a repeat that must be redone unrolled ------------------
     def snapshot(self):
@@ -213,6 +215,7 @@ class _Analyzer(SharingMixin):
         self.claim_name(name, node)
         tensor = Tensor(shape, name)
         self.bind_tensor(scope, name, tensor, node)
+        self.count_layer(node)
         self.layers.append(LayerStats(name, "input", "InputLayer", node.line, node.column,
                                       (), shape, (), scope.multiplier, scope.path))
         scope.current = tensor
@@ -335,7 +338,49 @@ class _Analyzer(SharingMixin):
                 raise node_error(node, f"{node.kind} needs an input of at least "
                                        f"{kind.min_rank} dimension(s) besides the batch, got "
                                        f"{fmt_shape(shape)}")
-        self.ctx.where = node
+        self.count_layer(node)
+        applied, type_name, costing = self.application(kind, node, args, shapes)
+        name = self.layer_name(node, applied.auto_name or kind.auto_name, scope)
+        self.layers.append(LayerStats(
+            name, kind.names[0], type_name, node.line, node.column,
+            tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
+            scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra]),
+            costing))
+        self.applied[name] = (kind, args)
+        tensor = Tensor(tuple(applied.output), name)
+        if node.name:
+            self.bind_tensor(scope, node.name, tensor, node)
+        scope.current = tensor
+        return tensor
+
+    def count_layer(self, node: ast.Node) -> None:
+        """Refuse the layer application past MAX_LAYERS, at its line."""
+        if len(self.layers) >= MAX_LAYERS:
+            raise node_error(node, f"model {self.model.name} has more layers than the limit "
+                                   f"MAX_LAYERS = {MAX_LAYERS:,} (counted with blocks "
+                                   f"expanded and unrolled repeats copied): this is layer "
+                                   f"{MAX_LAYERS + 1:,}")
+
+    def application(self, kind: lb.LayerKind, node: ast.Layer, args: Args,
+                    shapes: list) -> tuple[lb.Applied, str, Any]:
+        """The kind applied to these arguments and input shapes: its result, class name
+        and cost. Computed once per distinct (kind, arguments, shapes, convention,
+        layout): a layer's result depends on nothing else, and 10,000 equal layers are
+        one sympy computation. The deferred checks it made are repeated at each layer."""
+        try:
+            # Types too: 1, 1.0 and True are equal keys in Python, not equal arguments.
+            key = (kind.names[0], tuple((k, type(v), v) for k, v in args._values.items()),
+                   frozenset(args.given), tuple(shapes), self.ctx.convention, self.ctx.layout)
+            hash(key)
+        except TypeError:  # an argument that is not hashable: computed every time
+            key = None
+        self.ctx.where = node  # where later checks of this layer (a tie's) are made
+        done = self.applications.get(key) if key is not None else None
+        if done is not None:
+            applied, type_name, costing, checks = done
+            self.ctx.checks.extend((cond, message, node) for cond, message in checks)
+            return applied, type_name, costing
+        first = len(self.ctx.checks)
         try:
             if kind.inputs == "many":
                 applied = kind.apply_many(args, shapes, self.ctx)
@@ -345,19 +390,14 @@ class _Analyzer(SharingMixin):
             raise node_error(node, f"{node.kind}: {err}") from None
         applied = dataclasses.replace(applied, output=tuple(tidy(d) for d in applied.output))
         self.check_dims(node, applied)
-        name = self.layer_name(node, applied.auto_name or kind.auto_name, scope)
-        self.layers.append(LayerStats(
-            name, kind.names[0], applied.type_name or kind.type_name(self.ctx, shapes[0]),
-            node.line, node.column,
-            tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
-            scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra]),
-            kind.costing(args, shapes, applied.output, self.ctx)))
-        self.applied[name] = (kind, args)
-        tensor = Tensor(tuple(applied.output), name)
-        if node.name:
-            self.bind_tensor(scope, node.name, tensor, node)
-        scope.current = tensor
-        return tensor
+        type_name = applied.type_name or kind.type_name(self.ctx, shapes[0])
+        # The cost is computed when first asked, then shared by the equal layers.
+        costing = functools.lru_cache(maxsize=1)(kind.costing(args, shapes, applied.output,
+                                                               self.ctx))
+        if key is not None:
+            checks = tuple((cond, message) for cond, message, _ in self.ctx.checks[first:])
+            self.applications[key] = (applied, type_name, costing, checks)
+        return applied, type_name, costing
 
     def layer_name(self, node: ast.Node, auto: str, scope: Scope) -> str:
         given = getattr(node, "name", None)
@@ -548,8 +588,9 @@ class _Analyzer(SharingMixin):
                              f"cannot be used in its body: the repeats would differ, so "
                              f"they cannot be counted without unrolling")
         if count > MAX_UNROLL:
-            raise node_error(node, f"this repeat would unroll {count} times (at most "
-                                   f"{MAX_UNROLL}): its body changes the shape or uses its index")
+            raise node_error(node, f"this repeat would unroll {count} times, more than the "
+                                   f"limit MAX_UNROLL = {MAX_UNROLL:,}: its body changes the "
+                                   f"shape or uses its index")
         for i in range(int(count)):
             inner = self.repeat_scope(scope, scope.multiplier, f"repeat[{i}]",
                                       suffix=f"_{i}" if i else "")
@@ -646,12 +687,14 @@ def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
     memo = stats.memo  # values of subexpressions, shared by the layers (most repeat)
+    problems: dict = {}  # a layer's problem, by what decides it (10,000 equal layers: one)
     for layer in stats.layers:
         for cond, message in pending.pop((layer.line, layer.column), ()):
             if _fails(cond, stats.values):
                 fail(message_text(message), layer.line, layer.column)
         try:
-            problem = _layer_problem(layer, stats.values, ctx, memo) if stats.values else ""
+            problem = _layer_problem_once(layer, stats.values, ctx, memo, problems) \
+                if stats.values else ""
             # A count past MAX_DIGITS digits, refused before it is computed.
             at_values(layer.params, stats.values, memo)
             at_values(layer.buffers, stats.values, memo)
@@ -683,6 +726,20 @@ def _fails(cond, values: dict) -> bool:
         return cond.xreplace(values) is sympy.false
     except TypeError:
         return False
+
+
+def _layer_problem_once(layer: LayerStats, values: dict, ctx: Context, memo: dict,
+                        problems: dict) -> str:
+    """:func:`_layer_problem`, computed once for layers alike in everything it reads."""
+    try:
+        key = (layer.kind, tuple((k, type(v), v) for k, v in layer.args.items()),
+               layer.output_shape, layer.weights, layer.multiplier)
+        hash(key)
+    except TypeError:  # an argument that is not hashable: no memo
+        return _layer_problem(layer, values, ctx, memo)
+    if key not in problems:
+        problems[key] = _layer_problem(layer, values, ctx, memo)
+    return problems[key]
 
 
 def _layer_problem(layer: LayerStats, values: dict, ctx: Context, memo: dict) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 import sympy
-from .exprs import as_expr
+from .exprs import add_up, as_expr
 
 ZERO = sympy.Integer(0)
 PARTS = ("macs", "bias", "activations", "elementwise")
@@ -57,7 +57,7 @@ class Cost:
 def total(costs) -> Cost:
     """The sum of costs, each part built as one sum (not pairwise)."""
     costs = list(costs)
-    return Cost(*[sympy.Add(*[getattr(c, p) for c in costs]) for p in PARTS])
+    return Cost(*[add_up(getattr(c, p) for c in costs) for p in PARTS])
 
 
 def elements(shape) -> sympy.Expr:

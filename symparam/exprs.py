@@ -9,6 +9,7 @@ by symparam's own grammar instead (:func:`symparam.render.read_formula`).
 from __future__ import annotations
 
 import numbers
+from collections import Counter
 from fractions import Fraction
 
 import sympy
@@ -48,3 +49,15 @@ def _what(value) -> str:
         text = value if isinstance(value, str) else value.decode("utf-8", "replace")
         return f"the text {text[:40] + ('...' if len(text) > 40 else '')!r}"
     return f"a {type(value).__name__}"
+
+
+def add_up(terms) -> sympy.Expr:
+    """The sum of many terms, equal terms counted first: 10,000 equal layer counts are
+    one product, not an Add of 10,000 arguments (same result, sympy's Add is canonical).
+
+    >>> from sympy import Symbol
+    >>> d = Symbol("d")
+    >>> add_up([d, d, 2 * d, 1])
+    4*d + 1
+    """
+    return sympy.Add(*[t if k == 1 else k * t for t, k in Counter(terms).items()])

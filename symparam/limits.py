@@ -16,8 +16,15 @@ MAX_DIGITS = 1000
 MAX_EXPONENT = 1000
 
 # Copies of a repeat that must be unrolled (its body changes the shape or uses its
-# index). A repeat over a symbol, or whose body keeps the shape, is never unrolled.
-MAX_UNROLL = 10_000
+# index), and layers a recurrent layer stacks. A repeat over a symbol, or whose body
+# keeps the shape, is never unrolled. Unrolled copies are distinct layers, a few ms of
+# sympy each: 500 answer in about 2 s (docs/performance.md).
+MAX_UNROLL = 500
+
+# Layer applications in a model once blocks are expanded and repeats unrolled (a repeat
+# kept rolled counts its body once; inputs count). Real models have under 1,000
+# (EfficientNet-B7: 816 Keras layers); 10,000 lines take seconds just to parse.
+MAX_LAYERS = 2_000
 
 # Levels of nesting in the text: brackets, calls, operators (a chain `a + b + c` counts
 # one level per operator) and indented bodies, blocks used inside blocks included.

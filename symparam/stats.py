@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 import sympy
 
-from .exprs import as_expr
+from .exprs import add_up, as_expr
 from .costs import Cost, FlopConvention, total
 from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
 from .values import at_values
@@ -68,6 +68,15 @@ def _structured(sizes: tuple) -> sympy.Expr:
     return head * rest
 
 
+@lru_cache(maxsize=4096)  # 10,000 `dense d` have the same weights: one count
+def _role_count(weights: tuple, roles: tuple, multiplier: sympy.Expr) -> sympy.Expr:
+    """The count of the weights in ``roles``, times the multiplier (textbook form)."""
+    sizes = [w.size for w in weights if w.role in roles]
+    if not sizes:
+        return sympy.Integer(0)
+    return multiplier * structured(sizes)
+
+
 @dataclass
 class LayerStats:
     """One layer application: its shapes and weights. ``multiplier`` is how many
@@ -94,10 +103,7 @@ class LayerStats:
     in_model: bool = True
 
     def _role(self, *roles: str) -> sympy.Expr:
-        sizes = [w.size for w in self.weights if w.role in roles]
-        if not sizes:
-            return sympy.Integer(0)
-        return self.multiplier * structured(sizes)
+        return _role_count(self.weights, roles, self.multiplier)
 
     @cached_property
     def params(self) -> sympy.Expr:
@@ -170,7 +176,7 @@ class ModelStats:
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _sum(self, attr: str) -> sympy.Expr:
-        return sympy.Add(*[getattr(layer, attr) for layer in self.model_layers])
+        return add_up(getattr(layer, attr) for layer in self.model_layers)
 
     @cached_property
     def total(self) -> sympy.Expr:
