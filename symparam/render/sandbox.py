@@ -179,18 +179,63 @@ def _check_percent_format(text: str) -> None:
                 raise _limit(f"a format width of {int(part):,}")
 
 
-def _check_brace_format(text: str) -> None:
-    """Widths of ``'{:10}'.format(x)`` within the output limit."""
+def _longest_text(values, how: str) -> int:
+    """The longest text any of ``values`` becomes when formatted (each one is already
+    within the limits; each is checked as showable first)."""
+    longest = 0
+    for value in values:
+        _finalize(value, how)
+        longest = max(longest, len(value) if isinstance(value, str) else len(str(value)))
+    return longest
+
+
+def _format_values(args) -> list:
+    """What ``text % args`` may put in its fields."""
+    if isinstance(args, dict):
+        return list(args.values())
+    if isinstance(args, tuple):
+        return list(args)
+    return [args]
+
+
+def _check_percent_result(text: str, args) -> None:
+    """``text % args``: what it formats shows only text, numbers and formulas, and the
+    result (fields times the longest value, plus widths) stays within the limit."""
+    fields = _FORMAT_FIELD.findall(text)
+    longest = _longest_text(_format_values(args), "% formatting")
+    widths = sum(int(p) for field in fields for p in field if p and p != "*")
+    if len(text) + len(fields) * longest + widths > MAX_TEMPLATE_OUTPUT:
+        raise _limit("this % formatting exceeds the limit")
+
+
+def _check_brace_format(text: str, args=(), kwargs=None, env=None) -> None:
+    """Widths of ``'{:10}'.format(x)`` within the output limit; what its fields show
+    (read through the sandbox, ``env``) only text, numbers and formulas, and the
+    result (each field's text, plus widths) within the limit."""
     try:
         fields = list(string.Formatter().parse(text))
     except ValueError:
         return  # str.format reports it
-    for _, _, spec, _ in fields:
+    total, auto = len(text), 0
+    formatter = jinja2.sandbox.SandboxedFormatter(env) if env is not None else None
+    for _, name, spec, _ in fields:
         if spec and "{" in spec:
             raise TemplateError("a nested field in a format spec is not allowed in a template")
         for digits in re.findall(r"\d+", spec or ""):
             if int(digits) > MAX_TEMPLATE_OUTPUT:
                 raise _limit(f"a format width of {int(digits):,}")
+            total += int(digits)
+        if name is None or formatter is None:
+            continue
+        if name == "" or name[0] in ".[":
+            name, auto = f"{auto}{name}", auto + 1
+        try:
+            value, _ = formatter.get_field(name, args, kwargs or {})
+        except (LookupError, ValueError, AttributeError, TypeError):
+            continue  # str.format reports it
+        total += _longest_text([value], "str.format")
+        if total > MAX_TEMPLATE_OUTPUT:
+            raise _limit("this formatting exceeds the limit")
 
 
 def _operand(value):
@@ -204,8 +249,12 @@ def _number_like(value) -> bool:
 
 
 # How Python shows what has no text of its own: never part of a derivation.
-_PYTHON_REPR = re.compile(r" at 0x[0-9a-fA-F]{4,}>|<class '[^'\n]*'>|<module '[^'\n]*'"
-                          r"|<(?:built-in|bound) (?:method|function) ")
+# Also HTML-escaped (``|e``: ``&lt;``, ``&#39;``) and in any case (``|upper``).
+_LT, _GT, _Q = r"(?:<|&lt;|&#60;)", r"(?:>|&gt;|&#62;)", r"(?:'|&#39;|&#x27;|&apos;)"
+_PYTHON_REPR = re.compile(rf" at 0x[0-9a-f]{{4,}}{_GT}|{_LT}class {_Q}|{_LT}module {_Q}"
+                          rf"|{_LT}(?:built-in|bound) (?:method|function) "
+                          rf"|{_LT}(?:LoopContext|Macro|TemplateReference|Undefined)\b",
+                          re.IGNORECASE)
 
 
 def _check_binop(op: str, left, right) -> None:
@@ -244,6 +293,7 @@ def _check_binop(op: str, left, right) -> None:
                 raise TemplateError(f"an exponent larger than {MAX_DIGITS:,} (MAX_DIGITS)")
     elif op == "%" and isinstance(left, str):
         _check_percent_format(left)
+        _check_percent_result(left, right)
 
 
 # ---- the code generator: loops and ~ go through the budget --------------------------
@@ -281,7 +331,7 @@ def _iterate(context, iterable):
 # ---- the sandbox ------------------------------------------------------------------
 
 _GROWING_STR_METHODS = {"ljust", "rjust", "center", "zfill", "expandtabs", "replace",
-                        "join"}
+                        "join", "translate"}
 
 
 def _check_str_method(text: str, name: str, args) -> None:
@@ -300,6 +350,14 @@ def _check_str_method(text: str, name: str, args) -> None:
     elif name == "join" and args and isinstance(args[0], (list, tuple)):
         if size(args[0]) + len(text) * len(args[0]) > MAX_TEMPLATE_OUTPUT:
             raise _limit("joining these exceeds the limit")
+    elif name == "translate":
+        table = args[0] if args else None
+        if not isinstance(table, dict):
+            raise TemplateError("str.translate takes a dict in a template")
+        longest = max((len(v) if isinstance(v, str) else 1 for v in table.values()),
+                      default=1)
+        if len(text) * longest > MAX_TEMPLATE_OUTPUT:
+            raise _limit("this translation exceeds the limit")
 
 
 def _check_filter(name: str, a: dict) -> None:
@@ -326,14 +384,67 @@ def _check_filter(name: str, a: dict) -> None:
                                 f"{MAX_TEMPLATE_STEPS:,} steps (MAX_TEMPLATE_STEPS)")
     elif name == "format":
         _check_percent_format(text)
+        _check_percent_result(text, a.get("kwargs") or tuple(a.get("args") or ()))
+    elif name == "round":
+        precision = a.get("precision")
+        if isinstance(precision, int) and abs(precision) > MAX_DIGITS:
+            raise TemplateError(f"rounding to {precision:,} digits: a template's numbers "
+                                f"have at most {MAX_DIGITS:,} digits (MAX_DIGITS)")
 
 
-_CHECKED_FILTERS = ("center", "indent", "wordwrap", "replace", "slice", "batch", "format")
+_CHECKED_FILTERS = ("center", "indent", "wordwrap", "replace", "slice", "batch", "format",
+                    "round", "join")
+# Filters that turn their input into text: what they convert must be showable (see
+# _finalize), or its Python repr would be printed.
+_TEXT_FILTERS = frozenset({
+    "string", "e", "escape", "forceescape", "upper", "lower", "capitalize", "title",
+    "trim", "center", "indent", "wordwrap", "wordcount", "truncate", "striptags",
+    "urlize", "urlencode", "replace", "format", "pprint", "safe", "xmlattr", "join",
+    "tex", "md", "md_escape"})
+_CONTEXT_ARGS = ("environment", "env", "eval_ctx", "context")
+
+
+def _join(f: Callable, bound) -> None:
+    """``items | join(sep)``: the items (and the separator) showable, the joined size
+    (separators included) within the limit, checked before joining."""
+    a = bound.arguments
+    value, sep, attribute = a.get("value"), a.get("d", ""), a.get("attribute")
+    if isinstance(value, str):
+        items = list(value)
+    else:
+        items = []
+        for item in value:
+            _step()
+            items.append(item)
+            if len(items) > MAX_TEMPLATE_OUTPUT:
+                raise _limit("joining these exceeds the limit")
+    if attribute is not None:
+        ctx = a.get("eval_ctx") or a.get("environment")
+        env = getattr(ctx, "environment", ctx)
+        getter = jinja2.filters.make_attrgetter(env, attribute)
+        items = [getter(item) for item in items]
+        a["attribute"] = None
+    _finalize(sep, "the filter join")
+    _finalize(items, "the filter join")
+    total = sum(len(i) if isinstance(i, str) else len(str(i)) for i in items)
+    total += len(str(sep)) * max(len(items) - 1, 0)
+    if total > MAX_TEMPLATE_OUTPUT:
+        raise _limit("joining these exceeds the limit")
+    a["value"] = items
 
 
 def _checked_filter(name: str, f: Callable) -> Callable:
     """A Jinja filter that refuses arguments or results past the size limits."""
-    signature = inspect.signature(f) if name in _CHECKED_FILTERS else None
+    text_filter = name in _TEXT_FILTERS
+    try:
+        signature = (inspect.signature(f) if name in _CHECKED_FILTERS or text_filter
+                     else None)
+    except (TypeError, ValueError):
+        signature = None
+    value_name = None
+    if signature is not None:
+        value_name = next((p for p in signature.parameters if p not in _CONTEXT_ARGS),
+                          None)
     # A filter Jinja wraps for async use is passed a context its signature omits.
     skip = int(getattr(f, "jinja_pass_arg", None) is not None and signature is not None
                and next(iter(signature.parameters)) not in ("environment", "env",
@@ -349,7 +460,12 @@ def _checked_filter(name: str, f: Callable) -> Callable:
                 pass  # the filter itself says what is wrong
             else:
                 bound.apply_defaults()
+                if text_filter and value_name is not None and name != "join":
+                    _finalize(bound.arguments.get(value_name), f"the filter {name}")
                 _check_filter(name, bound.arguments)
+                if name == "join":
+                    _join(f, bound)
+                    return _check_size(f(*args[:skip], *bound.args, **bound.kwargs))
         return _check_size(f(*args, **kwargs))
     return run
 
@@ -357,10 +473,12 @@ def _checked_filter(name: str, f: Callable) -> Callable:
 _SHOWABLE = (str, numbers.Number, sympy.Basic, type(None))
 
 
-def _finalize(value):
+def _finalize(value, how: Optional[str] = None):
     """What ``{{ ... }}`` may print: text, numbers, formulas, and lists or mappings of
     them. A function, a class, a generator or one of symparam's own objects has no text
-    meant for a reader (its repr would show Python's internals): a clear error instead."""
+    meant for a reader (its repr would show Python's internals): a clear error instead.
+    ``how``: the conversion to text (a filter, ``~``, formatting) that is checked, when
+    it is not ``{{ ... }}`` itself."""
     todo, seen = [value], 0
     while todo:
         item = todo.pop()
@@ -376,8 +494,13 @@ def _finalize(value):
             todo.extend(item.values())
         else:
             what = ("a function" if callable(item) and not isinstance(item, type)
+                    and type(item).__module__ != "jinja2.runtime"
                     else "a class" if isinstance(item, type)
                     else f"an object of type {type(item).__name__}")
+            if how is not None:
+                raise TemplateError(f"refused: the output would show Python's internals: {how} "
+                                    f"makes text of text, numbers and formulas only, not "
+                                    f"{what} (call a function, or take a field of an object)")
             raise TemplateError(f"{{{{ ... }}}} shows text, numbers and formulas, not {what} "
                                 f"(call a function, or take a field of an object)")
     return value
@@ -429,10 +552,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if wrapper is None:
             return None
         text = value.__self__
+        mapping = value.__name__ == "format_map"
 
         @wraps(wrapper)
         def checked(*args, **kwargs):
-            _check_brace_format(text)
+            if mapping and len(args) == 1 and isinstance(args[0], dict):
+                _check_brace_format(text, (), args[0], self)
+            else:
+                _check_brace_format(text, args, kwargs, self)
             return _check_size(wrapper(*args, **kwargs))
         return checked
 
@@ -471,7 +598,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
     @staticmethod
     def concat(items) -> str:
         """``a ~ b``: the parts' total size checked before they are joined."""
-        parts = [item if isinstance(item, str) else str(_check_size(item)) for item in items]
+        parts = [item if isinstance(item, str) else str(_check_size(_finalize(item, "~")))
+                 for item in items]
         if sum(len(p) for p in parts) > MAX_TEMPLATE_OUTPUT:
             raise _limit("joining these with ~ exceeds the limit")
         return "".join(parts)
@@ -479,8 +607,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 class FolderLoader(jinja2.FileSystemLoader):
     """A user's template and what it includes, imports or extends: files in its folder
-    (Jinja refuses ``..``), none hidden (``.ssh/id_rsa``, ``.env``) and none larger
-    than the output limit."""
+    (Jinja refuses ``..``), none hidden (``.ssh/id_rsa``, ``.env``), none reached
+    through a symbolic link (of the file or of a folder on the way: its real path must
+    lie inside the real path of the folder) and none larger than the output limit."""
 
     def get_source(self, environment, template):
         pieces = jinja2.loaders.split_template_path(template)
@@ -489,9 +618,33 @@ class FolderLoader(jinja2.FileSystemLoader):
                                                   f"file {template!r}")
         for folder in self.searchpath:
             path = os.path.join(folder, *pieces)
+            if not os.path.lexists(path):
+                continue
+            self._check_path(folder, pieces, template)
             if os.path.isfile(path) and os.path.getsize(path) > MAX_TEMPLATE_OUTPUT:
                 raise _limit(f"the template {template!r} is larger than the limit")
         return super().get_source(environment, template)
+
+    @staticmethod
+    def _check_path(folder: str, pieces: list, template: str) -> None:
+        """Refuse a template that is, or lies in a folder that is, a symbolic link, or
+        whose real path is outside the real path of the template's folder."""
+        path = folder
+        for i, piece in enumerate(pieces):
+            path = os.path.join(path, piece)
+            if os.path.islink(path):
+                what = "file" if i == len(pieces) - 1 else "folder"
+                raise jinja2.exceptions.SecurityError(
+                    f"the template {template!r} is reached through a symbolic link (the "
+                    f"{what} {piece!r}): a template reads only files in its own folder, "
+                    f"never through a symbolic link")
+        root = os.path.realpath(folder)
+        real = os.path.realpath(os.path.join(folder, *pieces))
+        if os.path.commonpath([root, real]) != root:
+            raise jinja2.exceptions.SecurityError(
+                f"the template {template!r} lies outside the template's folder (its real "
+                f"path is not inside {root}): a template reads only files in its own "
+                f"folder")
 
 
 def environment(latex: bool, loader: jinja2.BaseLoader, filters: dict) -> Sandbox:
@@ -514,6 +667,8 @@ def load(env: Sandbox, name: str, where: str) -> jinja2.Template:
         return env.get_template(name)
     except jinja2.exceptions.TemplateNotFound:
         raise SymparamError(f"no such template: {where}") from None
+    except jinja2.exceptions.SecurityError as err:
+        raise SymparamError(f"template {where}: refused: {err}") from None
     except jinja2.exceptions.TemplateSyntaxError as err:
         raise SymparamError(f"template {where}, line {err.lineno}: {err.message}") from None
     except (OSError, UnicodeDecodeError) as err:
