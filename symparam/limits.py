@@ -60,3 +60,8 @@ SOLVE_RECOUNTS = 50
 # Layers a derivation (`derive`, a template) shows step by step, about 5 ms each: a
 # model of 10,000 layers is counted in seconds, but its derivation would be unreadable.
 MAX_DERIVED_LAYERS = 500
+
+# Characters of a model's text, refused before it is parsed: lark reads about 100,000
+# characters a second on a loaded 2-core machine, and a model of MAX_LAYERS written-out
+# layers takes about 40,000.
+MAX_SOURCE_CHARS = 200_000

@@ -16,7 +16,7 @@ from lark.indenter import Indenter
 from . import ast
 from .chars import REFUSED_IN_STRINGS, describe_char, normalize_newlines
 from .errors import SourceError, SymparamError
-from .limits import MAX_NESTING
+from .limits import MAX_NESTING, MAX_SOURCE_CHARS
 from .resources import resource_dir
 
 
@@ -462,6 +462,12 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
     """
     source = normalize_newlines(text)  # the one rule for line ends (symparam/chars.py)
     source = source if source.endswith("\n") else source + "\n"
+    if len(source) > MAX_SOURCE_CHARS + 1:
+        line = source.count("\n", 0, MAX_SOURCE_CHARS) + 1
+        raise SourceError(f"the text is longer than the limit MAX_SOURCE_CHARS = "
+                          f"{MAX_SOURCE_CHARS:,} characters ({len(text):,}); the limit is "
+                          f"crossed on this line", line=line, column=None).with_source(
+                              source, filename)
     try:
         try:
             tree = flatten_chains(_parser().parse(source))

@@ -120,3 +120,11 @@ def test_a_long_string_argument_is_not_echoed_in_full():
         analyze('model m(n = 4):\n    input [n]\n    dense 2, activation = "'
                 + "x" * 100_000 + '"\n')
     assert len(str(err.value)) < 1000
+
+
+def test_a_text_past_the_size_limit_is_refused_before_parsing():
+    text = "model m(n = 4):\n    input [n]\n" + "    dense 2\n" * 30_000
+    with pytest.raises(SymparamError, match=r"longer than the limit MAX_SOURCE_CHARS = "
+                                            r"200,000 characters \(360,030\)") as err:
+        analyze(text)
+    assert err.value.line == 1 + 200_000 // 12  # the line holding character 200,000
