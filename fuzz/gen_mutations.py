@@ -81,8 +81,7 @@ def marked(rng: random.Random, text: str) -> tuple[str, int]:
     a, b = rng.choice(spans)
     col = rng.randint(a, b)
     char = rng.choice(ILLEGAL)
-    if char == "\ufeff" and rng.random() < 0.5:
-        k, col, line = 0, 0, lines[0]
+    # (A byte-order mark at the very start is skipped, as editors do: not a mark there.)
     lines[k] = line[:col] + char + line[col:]
     comments = [j for j in range(k) if len(code_spans(lines[j])[-1]) and
                 code_spans(lines[j])[-1][1] < len(lines[j])]
