@@ -218,6 +218,8 @@ def _degree(expr) -> float:
         return 1.0
     if expr.is_Pow and expr.exp.is_number:
         return _degree(expr.base) * float(abs(expr.exp))
+    if expr.is_Mul:
+        return sum(_degree(a) for a in expr.args)
     return max((_degree(a) for a in expr.args), default=0.0)
 
 
@@ -232,6 +234,12 @@ def _check_degree(value, column) -> None:
 def _check_power(base, exponent, column) -> None:
     """Refuse a power whose value would have more than MAX_DIGITS digits."""
     if not exponent.is_number:
+        # 2**k, 2**(k + 1): a number to a linear exponent; d**d**d would be evaluated at
+        # every value a search tries, and has billions of digits at the first.
+        if not base.is_number or _degree(exponent) > 1 or any(
+                p.is_Pow for p in sympy.preorder_traversal(exponent)):
+            raise _Error("an exponent that holds a symbol needs a number as its base and "
+                         "no power in it (2**k, 2**(k + 1))", column)
         return
     if base.free_symbols and (_degree(base) or 1) * float(abs(exponent)) > MAX_DIGITS:
         raise _Error(f"this power grows like a power of more than {MAX_DIGITS:,} "

@@ -128,3 +128,17 @@ def test_a_text_past_the_size_limit_is_refused_before_parsing():
                                             r"200,000 characters \(360,030\)") as err:
         analyze(text)
     assert err.value.line == 1 + 200_000 // 12  # the line holding character 200,000
+
+
+@pytest.mark.parametrize("cond, ok", [
+    ("d ** d ** d ** d == 1", False), ("d ** k > 1", False), ("2 ** (2 ** k) > 1", False),
+    ("2 ** (k * d) > 1", False), ("2 ** k > 4", True), ("2 ** (k + 1) > d", True),
+])
+def test_a_symbolic_exponent_in_a_condition_needs_a_number_base(cond, ok):
+    from symparam.analysis.targets import parse_condition
+    stats = analyze("model m(d = 64, k = 3):\n    input [d]\n    dense 2**k\n")
+    if ok:
+        assert parse_condition(cond, stats)
+    else:
+        with pytest.raises(SymparamError, match="needs a number as its base and no power"):
+            parse_condition(cond, stats)
