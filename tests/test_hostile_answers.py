@@ -204,18 +204,24 @@ def test_sweep_json_and_table_say_it(tmp_path):
     assert "3080/3" not in run("sweep", path, "-g", "d=55", "--format", "markdown").stdout
 
 
+def swept_as_count_counts(path: str, symbol: str, values: str) -> list[str]:
+    """Sweep one symbol as CSV; every row's params must be what `count --set` prints
+    (empty where it refuses). Returns the admissible column."""
+    rows = list(csv.DictReader(io.StringIO(
+        run("sweep", path, "-g", f"{symbol}={values}", "--format", "csv").stdout)))
+    for row in rows:
+        counted = count_params(path, **{symbol: row[symbol]})
+        assert (row["params"] or None) == (None if counted is None else str(counted))
+    return [r["admissible"] for r in rows]
+
+
 def test_sweep_checks_a_deferred_argument(tmp_path):
     # A stride given as a formula: count refuses odd s (the stride s/2 is no integer),
     # which no output size shows (the output length is a floor).
     path = write(tmp_path, "m.symp", "model m(T = 64, s = 2):\n    input [T, 1]\n"
                                      "    conv1d 1, 3, stride = s / 2\n    flatten\n"
                                      "    dense 1\n")
-    rows = list(csv.DictReader(io.StringIO(
-        run("sweep", path, "-g", "s=2..5", "--format", "csv").stdout)))
-    for row in rows:
-        counted = count_params(path, s=row["s"])
-        assert (row["params"] or None) == (None if counted is None else str(counted))
-    assert [r["admissible"] for r in rows] == ["yes", "no", "yes", "no"]
+    assert swept_as_count_counts(path, "s", "2..5") == ["yes", "no", "yes", "no"]
 
 
 @pytest.mark.parametrize("marker, source", [
@@ -291,3 +297,13 @@ def test_leading_with_floors_keeps_the_negative_lower_terms():
     assert set(degrees) == {2, 1, 0} and r.bounds[1][1] == 0
     H, W = (s for s in symparam.analyze(ROOT / "zoo" / "vgg16.symp").symbols[:2])
     assert sympy.expand(r.bounds[1][0] + 65536 * (H + W)) == 0
+
+
+def test_sweep_and_solve_check_a_default_that_follows(tmp_path):
+    # ff = d / 3 follows d; `count --set d=61` refuses ff = 61/3 units.
+    path = write(tmp_path, "f.symp", "model m(n = 10, d = 63, ff = d / 3):\n"
+                                     "    input [n]\n    dense d\n    dense ff\n")
+    assert swept_as_count_counts(path, "d", "60..63") == ["yes", "no", "no", "yes"]
+    result = run("solve", path, "--for", "d", "--target", "params=2000")
+    assert [(v, n) for _, v, n in offered(result.output)] == [
+        (v, count_params(path, d=v)) for v in (60, 63)]

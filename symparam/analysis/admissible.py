@@ -114,9 +114,13 @@ def model_conditions(stats: ModelStats, model_checks: bool = True) -> list[Condi
             pending.setdefault(at, []).append((cond, message))
     ctx = Context(stats.convention, stats.layout)
     out: dict[tuple, Condition] = {}
+    # A symbol whose default uses others (ff = d / 3) may follow them when they are
+    # swept or solved for: a size in it is whole only once that is known.
+    followers = {s for s in stats.symbols
+                 if getattr(stats.defaults.get(s.name), "free_symbols", None)}
 
     def add(c: Condition | None) -> None:
-        if c is not None and not c.trivial:
+        if c is not None and (not c.trivial or c.free_symbols & followers):
             out.setdefault((c.kind, c.expr), c)
 
     for layer in stats.layers:

@@ -183,7 +183,8 @@ def sweep(stats: ModelStats, grid: Sequence[tuple[str, Sequence[int]]], metrics:
     result = SweepResult(stats.name, [s.name for s in symbols], list(metrics), columns,
                          {s.name: int(v) if v.is_Integer else v for s, v in fixed.items()})
     # Each condition over the points (vectorized; see admissible.holds).
-    _, result.broken = failed([c.bound(fixed) for c in conds], symbols, mesh)
+    bound = [c.bound(fixed) for c in conds]
+    _, result.broken = failed([c for c in bound if not c.trivial], symbols, mesh)
     _check_digits(exprs.values(), fixed, symbols, grid)
     for name, expr in exprs.items():
         formula = compile_formula(expr.xreplace(fixed), symbols)
