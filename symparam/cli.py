@@ -29,11 +29,15 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="symparam")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """symparam: exact parameter counts, shapes and derivations of neural networks,
     in your own symbols."""
+    if ctx.invoked_subcommand is None:  # `symparam` alone: the help, and success
+        click.echo(ctx.get_help())
 
 
 def run() -> None:  # pragma: no cover - exercised through the console script

@@ -23,6 +23,7 @@ from ..exprs import as_expr
 from ..costs import PARTS, FlopConvention
 from ..errors import UsageError
 from ..layers.base import closest
+from ..render.data import count, head
 from ..render.fmt import formula, number
 from ..render.text import table
 from ..stats import ModelStats
@@ -154,13 +155,14 @@ def cost_dict(report: CostReport) -> dict:
     conv = report.convention
     layers = []
     for r in report.rows:
-        item = {"name": r.name, "kind": r.kind, "multiplier": formula(r.multiplier),
+        item = {"name": r.name, "kind": r.kind,
+                "multiplier": count(report.stats, r.multiplier),
                 "counted": r.parts is not None}
         if r.parts is not None:
             item.update({p: _json_expr(report, e) for p, e in r.parts.items()})
             item["flops"] = _json_expr(report, r.flops)
         layers.append(item)
-    return {"model": report.stats.name, "convention": report.stats.convention,
+    return {**head(report.stats, "cost"),
             "per": str(report.per) if report.per is not None else None,
             "flop_convention": {**conv.as_dict(), "text": conv.describe()},
             "layers": layers,

@@ -10,48 +10,23 @@ from __future__ import annotations
 import re
 
 from ..errors import UsageError
-from ..limits import MAX_DIGITS
+from ..numbers import read_number
 
 MAX_POINTS = 50_000_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
-_INT = re.compile(r"\d[\d_]*$")
 
 
 def _bad(spec: str, why: str) -> UsageError:
     return UsageError(f"bad grid '{spec}': {why}")
 
 
-def _digits(t: str) -> int:
-    """About how many digits ``t`` stands for (1e9: 10, 10**5: 6), read off the text
-    before the number is built."""
-    m = re.fullmatch(r"(\d+)\*\*(\d+)", t)
-    if m:
-        return int(len(m.group(1).lstrip("0")) * int(m.group(2))) if len(m.group(2)) < 8 \
-            else MAX_DIGITS + 1
-    mantissa, _, exponent = t.lower().partition("e")
-    exp = int(exponent) if exponent.isdigit() and len(exponent) < 8 else (
-        MAX_DIGITS + 1 if exponent else 0)
-    return sum(c.isdigit() for c in mantissa) + exp
-
-
 def _integer(text: str, spec: str) -> int:
-    t = text.strip()
-    if _digits(t.replace("_", "")) > MAX_DIGITS:
-        raise _bad(spec, f"'{t[:40]}{'...' if len(t) > 40 else ''}' has more than "
-                         f"{MAX_DIGITS:,} digits (MAX_DIGITS)")
-    if _INT.match(t):
-        return int(t.replace("_", ""))
-    m = re.fullmatch(r"(\d+)\*\*(\d+)", t) or re.fullmatch(r"(\d+(?:\.\d+)?)[eE](\d+)", t)
-    if m:
-        if "**" in t:
-            return int(m.group(1)) ** int(m.group(2))
-        from fractions import Fraction
-        v = Fraction(m.group(1)) * 10 ** int(m.group(2))
-        if v.denominator == 1:
-            return int(v)
-    if not t:
+    if not text.strip():
         raise _bad(spec, "a value is missing")
-    raise _bad(spec, f"'{t}' is not a positive whole number")
+    try:
+        return read_number(text, "a positive whole number")
+    except UsageError as err:
+        raise _bad(spec, str(err)) from None
 
 
 def _range(item: str, spec: str) -> list[int]:

@@ -134,9 +134,11 @@ def fixed_values(stats: ModelStats, exprs, free: Sequence[sympy.Symbol], what: s
     bound = bindings(stats, free)
     missing = sorted(s.name for s in needed if s not in bound)
     if missing:
+        # The batch size is not a symbol of the model: it has its own option.
+        how = [f"--set {n}=VALUE" if n != "batch" else "--batch VALUE" for n in missing]
         raise UsageError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no "
-                         f"value: give {'it' if len(missing) == 1 else 'them'} with --set "
-                         f"NAME=VALUE or {what}")
+                         f"value: give {'it' if len(missing) == 1 else 'them'} with "
+                         f"{', '.join(how)} or {what}")
     return {s: bound[s] for s in stats.symbols if s in needed}  # model order
 
 

@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 import sympy
 
 from ..errors import UsageError
 from ..formulas import read_condition
-from ..limits import MAX_DIGITS
+from ..numbers import read_number
 from ..stats import ModelStats
 
 _SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12,
@@ -23,22 +22,10 @@ _QUANTITY = re.compile(r"(\d[\d_,]*(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)$")
 
 
 def parse_quantity(text: str) -> int:
-    """A whole number written as ``7000000000``, ``7e9``, ``7_000_000_000``, ``7B``,
-    ``1.5M`` or ``80GiB``."""
-    m = _QUANTITY.match(text.strip())
-    if not m or m.group(2) not in _SUFFIX:
-        raise UsageError(f"'{_short(text)}' is not a number (examples: 7e9, 7_000_000_000, 1.3B, "
-                         f"80GB, 80GiB)")
-    number = m.group(1).replace("_", "").replace(",", "")
-    mantissa, _, exponent = number.lower().partition("e")
-    digits = sum(c.isdigit() for c in mantissa.lstrip("0.")) + abs(int(exponent or 0))
-    if digits > MAX_DIGITS:  # checked before Fraction builds it (1e99999999 would hang)
-        raise UsageError(f"'{_short(text)}' has more than {MAX_DIGITS:,} digits "
-                         f"(MAX_DIGITS)")
-    value = Fraction(number) * _SUFFIX[m.group(2)]
-    if value.denominator != 1:
-        raise UsageError(f"'{_short(text)}' is not a whole number")
-    return int(value)
+    """A whole number in the command line's one syntax (:mod:`symparam.numbers`:
+    ``7e9``, ``7_000_000_000``, ``1.3B``, ``80GiB``, ``2**24``); a target is one number,
+    so commas may group its digits as ``count`` prints them (``124,439,808``)."""
+    return read_number(text.replace(",", "_") if "," in text else text)
 
 
 def _short(text: str, keep: int = 40) -> str:

@@ -12,7 +12,7 @@ import click
 
 from ..cli import main
 from ..errors import UsageError
-from .basic import load, model_options
+from .basic import echo_json, json_option, load, model_options
 
 PROGRESS_MIN = 200_000  # points from which a terminal gets a progress bar
 
@@ -52,8 +52,9 @@ def metric_options(command):
               default="table", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the sweep into OUT.png or OUT.svg (needs matplotlib).")
+@json_option
 @metric_options
-def sweep(stats, grids, metric_text, fmt, plot, options) -> None:
+def sweep(stats, grids, metric_text, fmt, plot, as_json, options) -> None:
     """Evaluate metrics over a grid of symbol values, exactly (no rounding, any size).
 
     \b
@@ -84,7 +85,12 @@ def sweep(stats, grids, metric_text, fmt, plot, options) -> None:
         click.echo(f"not in macs/flops (their kinds state no cost): "
                    f"{', '.join(stats.uncounted)}", err=True)
     out = sys.stdout
-    for line in report.sweep_lines(result, fmt):
+    if as_json:
+        from ..analysis.data import sweep_json
+        lines = sweep_json(result, stats)
+    else:
+        lines = report.sweep_lines(result, fmt)
+    for line in lines:
         out.write(line + "\n")
     out.flush()
     if plot is not None:
@@ -102,8 +108,9 @@ def sweep(stats, grids, metric_text, fmt, plot, options) -> None:
               help="An admissibility condition such as \"d % H == 0\" (repeatable).")
 @click.option("--ignore-model-checks", is_flag=True,
               help="Do not require the model's own conditions (divisibility by heads...).")
+@json_option
 @metric_options
-def solve(stats, symbol, target, conditions, ignore_model_checks, options) -> None:
+def solve(stats, symbol, target, conditions, ignore_model_checks, as_json, options) -> None:
     """The value of one symbol that meets a target: the exact real root and the
     nearest admissible whole numbers, with their exact counts.
 
@@ -120,6 +127,9 @@ def solve(stats, symbol, target, conditions, ignore_model_checks, options) -> No
     where = [rel for text in conditions for rel in parse_condition(text, stats)]
     result = run_solve(stats, symbol, metric, value, options, where,
                        model_checks=not ignore_model_checks)
+    if as_json:
+        from ..analysis.data import solve_dict
+        return echo_json(solve_dict(result, stats))
     click.echo(solve_text(result, stats))
 
 
@@ -131,8 +141,9 @@ def solve(stats, symbol, target, conditions, ignore_model_checks, options) -> No
 @click.option("--group", "group_by", type=click.Choice(["kind", "block"]), default="kind",
               show_default=True, help="Group layers by kind (embeddings, attention, "
                                       "feed-forward, ...) or by their outermost block.")
+@json_option
 @metric_options
-def leading(stats, names, metric, group_by, options) -> None:
+def leading(stats, names, metric, group_by, as_json, options) -> None:
     """The dominant terms as some symbols grow, and each layer group's share.
 
     \b
@@ -146,7 +157,11 @@ def leading(stats, names, metric, group_by, options) -> None:
 
     (metric,) = parse_metrics(metric)
     syms = [n.strip() for n in names.split(",") if n.strip()]
-    click.echo(leading_text(run_leading(stats, syms, metric, options, group_by)))
+    result = run_leading(stats, syms, metric, options, group_by)
+    if as_json:
+        from ..analysis.data import leading_dict
+        return echo_json(leading_dict(result, stats))
+    click.echo(leading_text(result))
 
 
 @main.command()
@@ -155,8 +170,9 @@ def leading(stats, names, metric, group_by, options) -> None:
               help="Comma-separated dtypes for the parameter memory table.")
 @click.option("--layers", "all_layers", is_flag=True,
               help="List every layer's activation memory, not only the five largest.")
+@json_option
 @metric_options
-def memory(stats, dtypes, all_layers, options) -> None:
+def memory(stats, dtypes, all_layers, as_json, options) -> None:
     """Parameter memory per dtype, training memory (weights, gradients, optimizer
     state) and activation memory for a batch: formulas and bytes.
 
@@ -170,9 +186,12 @@ def memory(stats, dtypes, all_layers, options) -> None:
     from ..render.fmt import unreached_note
 
     names = [d.strip() for d in dtypes.split(",") if d.strip()]
-    text = memory_text(stats, names,
-                       training_memory(stats, options.optimizer, options.precision),
-                       activation_memory(stats, options.batch, options.dtype), all_layers)
+    training = training_memory(stats, options.optimizer, options.precision)
+    activations = activation_memory(stats, options.batch, options.dtype)
+    if as_json:
+        from ..analysis.data import memory_dict
+        return echo_json(memory_dict(stats, names, training, activations))
+    text = memory_text(stats, names, training, activations, all_layers)
     note = unreached_note(stats)  # what Keras leaves out of the model takes no memory
     click.echo(text + ("\n\n" + note if note else ""))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -14,13 +15,14 @@ from ..analyze import analyze
 from ..cli import main
 from ..errors import SymparamError, UsageError
 from ..layers.base import closest
+from ..numbers import read_number
 from ..parser import parse, parse_file
 from ..render import count_text, derivation, model_dict, summary_text
 from ..render.formats import FLAVORS, FORMATS
 from ..resources import resource_dir
 from ..stats import ModelStats
 
-_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9][0-9_]*)\s*$")
+_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*?)\s*$")
 _SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 
@@ -55,10 +57,11 @@ def _find_shipped(kind: str, name: str) -> Path:
 
 
 def parse_sets(items) -> dict[str, int]:
-    """``--set`` values by symbol name; a comma separates settings, ``_`` groups digits.
+    """``--set`` values by symbol name; a comma separates settings; values in the one
+    number syntax of :mod:`symparam.numbers`.
 
-    >>> parse_sets(("n=4_096", "h=512,k=80"))
-    {'n': 4096, 'h': 512, 'k': 80}
+    >>> parse_sets(("n=4_096", "h=512,k=80", "d=2**12", "T=1e3"))
+    {'n': 4096, 'h': 512, 'k': 80, 'd': 4096, 'T': 1000}
     """
     values: dict[str, int] = {}
     for item in items:
@@ -67,11 +70,11 @@ def parse_sets(items) -> dict[str, int]:
             if not m:
                 raise UsageError(f"--set '{part.strip()}': write SYMBOL=VALUE with a positive "
                                  f"whole number, e.g. --set n=4096")
-            name, text = m.group(1), m.group(2).replace("_", "")
-            if len(text) > 1000:
-                raise UsageError(f"--set {name}: a value of {len(text):,} digits is too long "
-                                 f"(at most 1,000)")
-            value = int(text)
+            name = m.group(1)
+            try:
+                value = read_number(m.group(2), "a positive whole number")
+            except UsageError as err:
+                raise UsageError(f"--set {name}: {err}") from None
             if value < 1:
                 raise UsageError(f"--set '{part.strip()}': {name} must be a positive whole "
                                  f"number (symbols are sizes)")
@@ -93,7 +96,7 @@ def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
     elif zoo is not None:
         file = _find_shipped("zoo", zoo)
     if str(file) == "-":
-        raw = click.get_binary_stream("stdin").read()
+        raw = sys.stdin.buffer.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -130,15 +133,21 @@ def model_options(command):
     return wrapper
 
 
-def _json(stats: ModelStats) -> None:
-    click.echo(json.dumps(model_dict(stats), indent=2, ensure_ascii=False))
+def json_option(command):
+    """``--json``: every command prints one JSON document with it (docs/cli.md)."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON document instead (see docs/cli.md).")(command)
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 # ---- commands ------------------------------------------------------------------------
 
 @main.command()
 @model_options
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@json_option
 def count(stats: ModelStats, as_json: bool) -> None:
     """Total, trainable and non-trainable parameters, and buffers: formulas and numbers.
 
@@ -149,13 +158,13 @@ def count(stats: ModelStats, as_json: bool) -> None:
       symparam count --example seed000 --symbolic
     """
     if as_json:
-        return _json(stats)
+        return echo_json(model_dict(stats, "count"))
     click.echo(count_text(stats))
 
 
 @main.command()
 @model_options
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@json_option
 def summary(stats: ModelStats, as_json: bool) -> None:
     """A per-layer table like Keras's model.summary(), with formulas.
 
@@ -165,7 +174,7 @@ def summary(stats: ModelStats, as_json: bool) -> None:
       symparam summary model.symp --convention torch
     """
     if as_json:
-        return _json(stats)
+        return echo_json(model_dict(stats, "summary"))
     click.echo(summary_text(stats))
 
 

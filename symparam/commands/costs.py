@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..cli import main
-from .basic import model_options
+from .basic import json_option, model_options
 
 
 @main.command()
@@ -27,7 +27,7 @@ from .basic import model_options
               help="Forward + backward as a multiple of the forward pass.")
 @click.option("--per", metavar="SYMBOL", default=None,
               help="Divide every figure by a symbol: --per n_ctx gives the cost per token.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 def cost(stats, flops_per_mac, with_bias, with_activations, with_elementwise, backward,
          backward_factor, per, as_json) -> None:
     """Multiply-accumulates (MACs) and FLOPs of a forward pass per example, per layer

@@ -12,7 +12,7 @@ import sympy
 
 from .. import formulas
 from ..stats import LayerStats, ModelStats
-from ..values import symbol
+from ..values import symbol  # noqa: F401 (the doctest of read_formula uses it)
 from .fmt import formula, unreached_note
 
 SCHEMA_VERSION = 1
@@ -69,7 +69,16 @@ def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
     }
 
 
-def model_dict(stats: ModelStats) -> dict:
+def head(stats: ModelStats, command: str) -> dict:
+    """The fields every ``--json`` document starts with: the schema version, the
+    command, the model, its convention and its symbols' values in effect (or null)."""
+    return {"schema": SCHEMA_VERSION, "command": command, "model": stats.name,
+            "convention": stats.convention,
+            "symbols": {s.name: (int(stats.values[s]) if s in stats.values else None)
+                        for s in stats.symbols}}
+
+
+def model_dict(stats: ModelStats, command: str = "count") -> dict:
     """The whole analysis as JSON-ready data.
 
     >>> from symparam import analyze
@@ -78,16 +87,12 @@ def model_dict(stats: ModelStats) -> dict:
     ({'formula': 'h*(n + 1)', 'value': 10}, {'n': 4, 'h': 2})
     """
     return {
-        "model": stats.name,
-        "convention": stats.convention,
-        "symbols": {s.name: (int(stats.values[s]) if s in stats.values else None)
-                    for s in stats.symbols},
+        **head(stats, command),
         "total": count(stats, stats.total),
         "trainable": count(stats, stats.trainable),
         "non_trainable": count(stats, stats.non_trainable),
         "buffers": count(stats, stats.buffers),
         "layers": [layer_dict(stats, layer) for layer in stats.layers],
-        "schema": SCHEMA_VERSION,
         "layout": stats.layout,
         "defaults": {name: (formula(d) if d is not None else None)
                      for name, d in stats.defaults.items()},
