@@ -165,3 +165,15 @@ def test_missing_batch_names_the_batch_option():
     ok = CliRunner().invoke(main, ["sweep", "--example", "seed000", "-g", "h=2",
                                    "--metric", "activations", "--batch", "32"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_examples_json_lists_what_count_accepts():
+    result = CliRunner().invoke(main, ["examples", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert list(doc)[:2] == ["schema", "command"] and doc["command"] == "examples"
+    assert list(doc)[2:] == _documented_fields("examples")
+    seed = next(e for e in doc["examples"] if e["name"] == "seed000")
+    assert seed["models"] == ["mlp"]
+    for entry in doc["zoo"][:3]:  # every listed name is one `--zoo` accepts
+        assert _json("count", "--zoo", entry["name"])["model"] in entry["models"]

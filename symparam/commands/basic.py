@@ -18,6 +18,7 @@ from ..layers.base import closest
 from ..numbers import read_number
 from ..parser import parse, parse_file
 from ..render import count_text, derivation, model_dict, summary_text
+from ..render.data import SCHEMA_VERSION
 from ..render.formats import FLAVORS, FORMATS
 from ..resources import resource_dir
 from ..stats import ModelStats
@@ -231,17 +232,27 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
 
 
 @main.command()
-def examples() -> None:
+@json_option
+def examples(as_json: bool) -> None:
     """List the shipped examples and zoo models (for --example and --zoo)."""
-    for kind, option in (("examples", "--example"), ("zoo", "--zoo")):
-        click.echo(f"{kind.capitalize()} (symparam count {option} NAME):")
+    listing = {}
+    for kind in ("examples", "zoo"):
         rows = []
         for name, path in shipped(kind).items():
             try:
-                models = ", ".join(parse_file(path).models) or "no model"
+                models, error = list(parse_file(path).models), ""
             except SymparamError as err:
-                models = f"does not parse: {str(err).splitlines()[0]}"
-            rows.append((name, models, _first_comment(path)))
+                models, error = [], str(err).splitlines()[0]
+            rows.append({"name": name, "models": models, "about": _first_comment(path),
+                         **({"error": error} if error else {})})
+        listing[kind] = rows
+    if as_json:
+        return echo_json({"schema": SCHEMA_VERSION, "command": "examples", **listing})
+    for kind, option in (("examples", "--example"), ("zoo", "--zoo")):
+        click.echo(f"{kind.capitalize()} (symparam count {option} NAME):")
+        rows = [(r["name"], ", ".join(r["models"]) or (
+                    f"does not parse: {r['error']}" if "error" in r else "no model"),
+                 r["about"]) for r in listing[kind]]
         if not rows:
             click.echo("  (none yet)")
         width = max((len(r[0]) for r in rows), default=0)
