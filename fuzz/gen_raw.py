@@ -85,7 +85,7 @@ def _pathological(rng: random.Random) -> tuple[str, str]:
                            "\x00", "\ufeff", "\r", "\r\n", "model m():\n    input []\n",
                            "\\", "\\\n", "(\n", "[", "model m(" * 1000)), "a tiny text"
     if k == 16:
-        return IMAGE + f"    maxpool2d 3, stride = 2, ceil_mode = true\n" * rng.choice((1, 5, 30)), \
+        return IMAGE + "    maxpool2d 3, stride = 2, ceil_mode = true\n" * rng.choice((1, 5, 30)), \
             "ceil_mode poolings"
     if k == 17:
         return (IMAGE.replace("16", rng.choice(("16", "1" + "0" * 500, "2 ** 64"))) +

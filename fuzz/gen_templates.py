@@ -36,10 +36,10 @@ CODE = (
     f"__import__('os').environ['{SECRET_ENV}']",
     "__import__('this')",
     f"exec(\"open('{CANARY_FILE}', 'w')\")",
-    f"eval(\"print(123456789*987654321)\")",
-    f"Symbol('x').__class__.__mro__[-1].__subclasses__()",
+    "eval(\"print(123456789*987654321)\")",
+    "Symbol('x').__class__.__mro__[-1].__subclasses__()",
     "lambda: print(123456789*987654321)",
-    f"[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Popen']",
+    "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'Popen']",
     "x + 1", "n*h", "1/0", "2**2**2**2**2**2", "x" * 5000, "(" * 500,
 )
 CONTAINERS = ("{p}", "({p},)", "[{p}]", "{{{p}: 1}}", "{{'a': {p}}}", "(1, ({p}, 2))",

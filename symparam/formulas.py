@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Iterable, Optional
 
 import sympy
-from lark import Token, Transformer, v_args
+from lark import Transformer, v_args
 from lark.exceptions import VisitError
 
 from .errors import SourceError, SymparamError, shortened, window
@@ -138,9 +138,14 @@ class _Reader(Transformer):
         for op, right in zip(items[1::2], items[2::2]):
             if op != "*" and right == 0:
                 raise _Error("division by zero", column)
-            value = {"*": lambda: _times(value, right), "/": lambda: _times(value, 1 / right),
-                     "//": lambda: sympy.floor(value / right),
-                     "%": lambda: sympy.Mod(value, right)}[op]()
+            if op == "*":
+                value = _times(value, right)
+            elif op == "/":
+                value = _times(value, 1 / right)
+            elif op == "//":
+                value = sympy.floor(value / right)
+            else:
+                value = sympy.Mod(value, right)
             _check_degree(value, column)
         return _real(value, column)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
+from lark.exceptions import (UnexpectedCharacters, UnexpectedInput,
                              UnexpectedToken, VisitError)
 from lark.indenter import Indenter
 

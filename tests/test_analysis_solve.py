@@ -72,7 +72,8 @@ def test_step_function_is_bracketed():
     r = solve(s, "H", "params", 100_000)
     assert r.roots == [] and r.bracket is not None
     n, m = r.bracket
-    f = lambda H: 4736 + 128 + 32 * (H // 2) * 32 + 1   # W = 64 stays
+    def f(H):
+        return 4736 + 128 + 32 * (H // 2) * 32 + 1   # W = 64 stays
     assert f(n) <= 100_000 < f(m)
 
 

@@ -184,7 +184,7 @@ def test_torch_permute_and_take(shape, dims):
     assert (measure_symparam(f"permute {list(dims)}", shape, "torch")
             == measure_torch(module, shape))
     for axis in range(1, len(shape) + 1):
-        module = _torch_module(lambda x: x.select(axis, -1))
+        module = _torch_module(lambda x: x.select(axis, -1))  # noqa: B023 (called at once)
         assert (measure_symparam(f"take -1, axis = {axis}", shape, "torch")
                 == measure_torch(module, shape))
 

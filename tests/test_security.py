@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import sympy
 
-import symparam
 from symparam import SymparamError, analyze
 from symparam.analysis.targets import parse_condition
 from symparam.exprs import NotAFormula, as_expr

@@ -96,7 +96,7 @@ def test_header_states_source_and_count(name, model):
 def test_docs_table_states_every_count():
     text = (Path(__file__).resolve().parent.parent / "docs" / "zoo.md").read_text(
         encoding="utf-8")
-    for (name, model), counts in PUBLISHED.items():
+    for (name, _model), counts in PUBLISHED.items():
         assert f"`{name}.symp`" in text
         for n in counts:
             assert f"{n:,}" in text, f"docs/zoo.md lacks {n:,} ({name})"

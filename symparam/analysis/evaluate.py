@@ -218,7 +218,6 @@ class CompiledFormula:
 def compile_formula(expr, symbols: Sequence[sympy.Symbol]) -> CompiledFormula:
     """Compile ``expr`` (whose free symbols must all be in ``symbols``) for exact
     evaluation on integer arrays."""
-    import numpy as np
 
     expr = as_expr(expr)
     symbols = tuple(symbols)

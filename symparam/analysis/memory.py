@@ -28,7 +28,6 @@ Conventions, stated once here and printed by the CLI:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import sympy
 

@@ -275,6 +275,10 @@ def _refused(x, refused) -> str:
 _OPS = {"==": "==", "!=": "!=", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
 
 
+def _wrapped(x) -> str:
+    return f"({formula(x)})" if x.is_Add or x.is_Mul else formula(x)
+
+
 def condition(rel) -> str:
     """A relation as typed: ``d % H == 0`` rather than ``Eq(Mod(d, H), 0)``.
 
@@ -285,8 +289,7 @@ def condition(rel) -> str:
     def side(e):
         if isinstance(e, sympy.Mod):
             a, b = e.args
-            wrap = (lambda x: f"({formula(x)})" if x.is_Add or x.is_Mul else formula(x))
-            return f"{wrap(a)} % {wrap(b)}"
+            return f"{_wrapped(a)} % {_wrapped(b)}"
         return formula(e)
     op = getattr(rel, "rel_op", None)
     if op not in _OPS:

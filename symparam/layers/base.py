@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 import sympy
 
 from ..exprs import as_expr
-from ..errors import SourceError
 from ..values import Word, describe, show
 
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from typing import Optional
 
 import jinja2
 
-from ..errors import SymparamError, UsageError
+from ..errors import UsageError
 from ..limits import MAX_DERIVED_LAYERS
 from ..resources import resource_dir
-from ..stats import LayerStats, ModelStats
+from ..stats import ModelStats
 from . import fmt
 from .facts import layer_facts, model_facts
 from .formats import FLAVORS, FORMATS

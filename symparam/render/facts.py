@@ -15,7 +15,7 @@ from typing import Optional
 import sympy
 
 from ..exprs import as_expr
-from ..layers.base import BUFFER, NON_TRAINABLE, SHARED, TRAINABLE
+from ..layers.base import BUFFER, NON_TRAINABLE, TRAINABLE
 from ..stats import LayerStats, ModelStats, structured
 from .fmt import unreached_note
 from ..values import digits
@@ -309,7 +309,7 @@ def _other(stats: ModelStats) -> Optional[ModelStats]:
 def _pairs(stats: ModelStats, other: Optional[ModelStats]) -> list:
     """Each layer's counterpart in the other convention (by position, when the two
     analyses have the same layers)."""
-    if other is None or [l.kind for l in other.layers] != [l.kind for l in stats.layers]:
+    if other is None or [x.kind for x in other.layers] != [x.kind for x in stats.layers]:
         return [None] * len(stats.layers)
     return list(other.layers)
 

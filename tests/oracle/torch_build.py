@@ -341,7 +341,7 @@ BUILDERS = {
     "batchnorm": batchnorm,
     "layernorm": layernorm,
     "concat": concat,
-    **{k: (lambda op, k: lambda n, g: Lambda(op, k))(op, k) for k, op in _MERGES.items()},
+    **{k: (lambda op, k: lambda n, g: Lambda(op, k))(op, k) for k, op in _MERGES.items()},  # noqa: B023 (called at once)
     "activation": activation,
     **{k: activation for k in ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu",
                                "silu", "elu", "leaky_relu")},
