@@ -25,3 +25,11 @@ __version__ = "0.1.0"
 
 __all__ = ["analyze", "parse", "parse_file", "ModelStats", "LayerStats", "SymparamError",
            "SourceError", "UsageError", "__version__"]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext symparam`` in Jupyter: the ``%%symparam`` cell magic
+    (see :mod:`symparam.notebook`)."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)

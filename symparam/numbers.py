@@ -63,3 +63,34 @@ def read_number(text: str, what: str = "a number") -> int:
         raise UsageError(f"'{_short(t)}' is not "
                          + ("a whole number" if what == "a number" else what))
     return int(value)
+
+
+_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*?)\s*$")
+
+
+def parse_sets(items) -> dict[str, int]:
+    """``--set`` values by symbol name; a comma separates settings; values in the one
+    number syntax above.
+
+    >>> parse_sets(("n=4_096", "h=512,k=80", "d=2**12", "T=1e3"))
+    {'n': 4096, 'h': 512, 'k': 80, 'd': 4096, 'T': 1000}
+    """
+    values: dict[str, int] = {}
+    for item in items:
+        for part in item.split(","):
+            m = _SET.match(part)
+            if not m:
+                raise UsageError(f"--set '{part.strip()}': write SYMBOL=VALUE with a positive "
+                                 f"whole number, e.g. --set n=4096")
+            name = m.group(1)
+            try:
+                value = read_number(m.group(2), "a positive whole number")
+            except UsageError as err:
+                raise UsageError(f"--set {name}: {err}") from None
+            if value < 1:
+                raise UsageError(f"--set '{part.strip()}': {name} must be a positive whole "
+                                 f"number (symbols are sizes)")
+            if name in values and values[name] != value:
+                raise UsageError(f"--set gives {name} twice ({values[name]} and {value})")
+            values[name] = value
+    return values

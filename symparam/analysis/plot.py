@@ -24,18 +24,26 @@ def _wants_log(values) -> bool:
 
 def plot_sweep(result, out: Path, units: dict | None = None) -> Path:
     """Draw ``result`` (a SweepResult) into ``out`` (.png, .svg or .pdf)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import EngFormatter
-    except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'symparam[plot]'") from None
-    import numpy as np
-
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {out}: write a .png, .svg or .pdf file")
+    fig = sweep_figure(result, units)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=150 if suffix == ".png" else None)
+    return out
+
+
+def sweep_figure(result, units: dict | None = None):
+    """The sweep drawn on a new matplotlib ``Figure`` (made without pyplot, so no
+    global state and no GUI backend: it can be saved, or shown in a notebook)."""
+    try:
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import EngFormatter
+    except ImportError:
+        raise UsageError("plotting needs matplotlib: pip install 'symparam[plot]'") from None
+    import numpy as np
+
     units = units or {}
     x_name = result.grid[0]
     series_name = result.grid[1] if len(result.grid) > 1 else None
@@ -54,8 +62,9 @@ def plot_sweep(result, out: Path, units: dict | None = None) -> Path:
             values = [values[i] for i in sorted(set(idx))]
         groups = [(v, mask & (col == v)) for v in values]
     n = len(result.metrics)
-    fig, axes = plt.subplots(1, n, figsize=(6.4 * n, 4.6), squeeze=False)
-    cmap = plt.get_cmap("viridis")
+    fig = Figure(figsize=(6.4 * n, 4.6))
+    axes = fig.subplots(1, n, squeeze=False)
+    cmap = colormaps["viridis"]
     for ax, metric in zip(axes[0], result.metrics):
         ys_all = result.columns[metric]
         for k, (label, sel) in enumerate(groups):
@@ -86,7 +95,34 @@ def plot_sweep(result, out: Path, units: dict | None = None) -> Path:
     if note:
         fig.text(0.01, 0.01, note, fontsize=8, color="0.35")
     fig.tight_layout(rect=(0, 0.03 if note else 0, 1, 1))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150 if suffix == ".png" else None)
-    plt.close(fig)
-    return out
+    return fig
+
+
+class SweepPlot:
+    """A sweep's figure that notebooks show inline (as PNG, or SVG where the front end
+    prefers it) in any Jupyter front end; ``figure`` is the matplotlib Figure to adjust,
+    :meth:`save` writes it."""
+
+    def __init__(self, figure) -> None:
+        self.figure = figure
+
+    def __repr__(self) -> str:
+        return f"<sweep plot: {', '.join(ax.get_title() for ax in self.figure.axes)}>"
+
+    def _image(self, fmt: str, **kw) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format=fmt, **kw)
+        return buf.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self._image("png", dpi=100)
+
+    def _repr_svg_(self) -> str:
+        return self._image("svg").decode("utf-8")
+
+    def save(self, out) -> Path:
+        out = Path(out)
+        self.figure.savefig(out, dpi=150 if out.suffix.lower() == ".png" else None)
+        return out

@@ -86,6 +86,47 @@ class SweepResult:
         return values
 
 
+    def to_pandas(self):
+        """The sweep as a pandas DataFrame: the grid's symbols, then the metrics (exact
+        Python ints in ``object`` columns where 64 bits would not hold them, ``None``
+        where `count` refuses the point), then ``admissible`` and ``refused`` when some
+        point breaks a condition of the model. Needs pandas (``pip install pandas``).
+
+        >>> import symparam
+        >>> s = symparam.analyze("model m(n = 100, h = 2):\\n    input [n]\\n    dense h\\n")
+        >>> sweep(s, [("h", [1, 2])], ["params"]).to_pandas()
+           h  params
+        0  1     101
+        1  2     202
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise UsageError("to_pandas() needs pandas: pip install pandas") from None
+        data = {}
+        for name in self.grid + self.metrics:
+            column = self.columns[name]
+            exact = getattr(column, "dtype", None) is not None and column.dtype.kind == "i"
+            if name in self.metrics and self.valid is not None or not exact:
+                data[name] = pd.Series(self.column(name), dtype=object)
+            else:
+                data[name] = column
+        if self.valid is not None:
+            data["admissible"] = self.valid
+            data["refused"] = pd.Series(self.refused.tolist(), dtype=object)
+        return pd.DataFrame(data)
+
+    def plot(self, units: Optional[dict] = None):
+        """The sweep drawn with matplotlib (see :mod:`.plot`): shown inline in a
+        notebook; ``.figure`` is the Figure, ``.save(path)`` writes it."""
+        from .metrics import BYTES
+        from .plot import SweepPlot, sweep_figure
+
+        if units is None:
+            units = {m: "B" for m in self.metrics if m in BYTES}
+        return SweepPlot(sweep_figure(self, units))
+
+
 def grid_symbols(stats: ModelStats, names: Sequence[str]) -> list[sympy.Symbol]:
     """The model's symbols (or ``batch``) for grid names, with an error naming an
     unknown one."""

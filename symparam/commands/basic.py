@@ -15,7 +15,7 @@ from ..analyze import analyze
 from ..cli import main
 from ..errors import SymparamError, UsageError
 from ..layers.base import closest
-from ..numbers import read_number
+from ..numbers import parse_sets
 from ..parser import parse, parse_file
 from ..render import count_text, derivation, model_dict, summary_text
 from ..render.data import SCHEMA_VERSION
@@ -23,7 +23,6 @@ from ..render.formats import FLAVORS, FORMATS
 from ..resources import resource_dir
 from ..stats import ModelStats
 
-_SET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*?)\s*$")
 _SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 
@@ -55,34 +54,6 @@ def _find_shipped(kind: str, name: str) -> Path:
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise UsageError(f"no {option} '{name}'{hint}; see `symparam examples` for the list: "
                      f"{', '.join(files)}")
-
-
-def parse_sets(items) -> dict[str, int]:
-    """``--set`` values by symbol name; a comma separates settings; values in the one
-    number syntax of :mod:`symparam.numbers`.
-
-    >>> parse_sets(("n=4_096", "h=512,k=80", "d=2**12", "T=1e3"))
-    {'n': 4096, 'h': 512, 'k': 80, 'd': 4096, 'T': 1000}
-    """
-    values: dict[str, int] = {}
-    for item in items:
-        for part in item.split(","):
-            m = _SET.match(part)
-            if not m:
-                raise UsageError(f"--set '{part.strip()}': write SYMBOL=VALUE with a positive "
-                                 f"whole number, e.g. --set n=4096")
-            name = m.group(1)
-            try:
-                value = read_number(m.group(2), "a positive whole number")
-            except UsageError as err:
-                raise UsageError(f"--set {name}: {err}") from None
-            if value < 1:
-                raise UsageError(f"--set '{part.strip()}': {name} must be a positive whole "
-                                 f"number (symbols are sizes)")
-            if name in values and values[name] != value:
-                raise UsageError(f"--set gives {name} twice ({values[name]} and {value})")
-            values[name] = value
-    return values
 
 
 def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
