@@ -9,7 +9,6 @@ own exception model (one root, an exit code each) is the one symparam copies.
 """
 from __future__ import annotations
 
-import sys
 
 import click
 
@@ -50,4 +49,4 @@ from .commands import load_commands  # noqa: E402
 load_commands()
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+    run()

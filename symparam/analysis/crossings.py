@@ -150,7 +150,8 @@ def crossings(g, x, target: int) -> Crossings:
     Raises :class:`Unsupported` for a formula it cannot evaluate exactly."""
     import numpy as np
 
-    found, total, last = [], 0, None  # last: (n, sign) of the previous valid point
+    found: list = []
+    total, last = 0, None  # last: (n, sign) of the previous valid point
     for start in range(1, SOLVE_SCAN + 1, CHUNK):
         ns = np.arange(start, min(start + CHUNK, SOLVE_SCAN + 1), dtype=np.int64)
         sg = signs(g, x, target, ns.astype(object))

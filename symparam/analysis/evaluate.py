@@ -170,7 +170,7 @@ class CompiledFormula:
     def mode_for(self, *maxima) -> str:
         """'int64' if every intermediate value fits in 64 bits when each symbol is at
         most the given maxima (absolute values), else 'python int' (or 'sympy')."""
-        if self._run is None:
+        if self._run is None or self._bound is None:
             return "sympy"
         record: list[int] = []
         top = [_max_abs(m) for m in maxima]
@@ -254,7 +254,7 @@ def relation_mask(rel, symbols: Sequence[sympy.Symbol], columns):
         if isinstance(rel, sympy.Not):
             return ~masks[0]
         return (np.logical_and if isinstance(rel, sympy.And) else np.logical_or).reduce(masks)
-    method = _RELATION_METHODS.get(getattr(rel, "rel_op", None))
+    method = _RELATION_METHODS.get(getattr(rel, "rel_op", ""))
     if method is None:
         return None
     diff = compile_formula(rel.lhs - rel.rhs, symbols)(*columns)

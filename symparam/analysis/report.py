@@ -193,13 +193,13 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
     else:
         out.append(f" total = {formula(act.total)}"
                    + (f" = {v:,} bytes ({gib(v)})" if v is not None else ""))
-    rows = [(stats.value(e), name, e) for name, e in act.per_layer]
+    sized = [(stats.value(e), name, e) for name, e in act.per_layer]
     if all_layers:
         heading = " per layer, in model order (a layer in a repeat counts once per repeat):"
-        shown = rows
+        shown = sized
     else:
         heading = " largest (a layer in a repeat counts once per repeat; --layers lists all):"
-        shown = sorted((r for r in rows if r[0]), key=lambda r: -r[0])[:5]
+        shown = sorted((r for r in sized if r[0]), key=lambda r: -(r[0] or 0))[:5]
     if all_layers or shown:
         out.append(heading)
         out += table(["layer", "formula", "bytes", ""],

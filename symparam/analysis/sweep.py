@@ -150,16 +150,16 @@ def bindings(stats: ModelStats, free: Sequence[sympy.Symbol]) -> dict:
     """Values for the model's symbols not in ``free``: those in effect, except that a
     symbol left at a default that uses a free symbol follows it (``ff = 4 * d`` is
     ``4*d`` when d is swept or solved for), as ``count --set d=...`` would."""
-    free = set(free)
+    free_set = set(free)
     out: dict = {}
     for s in stats.symbols:
-        if s in free:
+        if s in free_set:
             continue
         default, value = stats.defaults.get(s.name), stats.values.get(s)
         if (value is not None and isinstance(default, sympy.Basic) and default.free_symbols
                 and default.xreplace(stats.values) == value):
             follows = default.xreplace(out)
-            if follows.free_symbols & free:
+            if follows.free_symbols & free_set:
                 out[s] = follows
                 continue
         if value is not None:

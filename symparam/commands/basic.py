@@ -76,6 +76,7 @@ def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
                                 f"{raw[err.start:err.start + 1]!r})") from None
         doc = parse(text, filename="<stdin>")
     else:
+        assert file is not None  # one source is given: checked above
         doc = parse_file(file)
     if model is None and (example or zoo) and (example or zoo) in doc.models:
         model = example or zoo
@@ -221,15 +222,15 @@ def examples(as_json: bool) -> None:
         return echo_json({"schema": SCHEMA_VERSION, "command": "examples", **listing})
     for kind, option in (("examples", "--example"), ("zoo", "--zoo")):
         click.echo(f"{kind.capitalize()} (symparam count {option} NAME):")
-        rows = [(r["name"], ", ".join(r["models"]) or (
-                    f"does not parse: {r['error']}" if "error" in r else "no model"),
-                 r["about"]) for r in listing[kind]]
-        if not rows:
+        lines = [(str(r["name"]), ", ".join(r["models"]) or (
+                     f"does not parse: {r['error']}" if "error" in r else "no model"),
+                  str(r["about"])) for r in listing[kind]]
+        if not lines:
             click.echo("  (none yet)")
-        width = max((len(r[0]) for r in rows), default=0)
-        mwidth = max((len(r[1]) for r in rows), default=0)
-        for name, models, about in rows:
-            click.echo(f"  {name.ljust(width)}   {models.ljust(mwidth)}   {about}".rstrip())
+        width = max((len(r[0]) for r in lines), default=0)
+        mwidth = max((len(r[1]) for r in lines), default=0)
+        for name, names, about in lines:
+            click.echo(f"  {name.ljust(width)}   {names.ljust(mwidth)}   {about}".rstrip())
 
 
 def _first_comment(path: Path, width: int = 72) -> str:

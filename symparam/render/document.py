@@ -30,7 +30,7 @@ from . import fmt
 from .facts import layer_facts, model_facts
 from .formats import FLAVORS, FORMATS
 from .printers import TexMath, TextMath
-from .sandbox import FolderLoader, environment, formula, load, render
+from .sandbox import FolderLoader, Sandbox, environment, formula, load, render
 from .symbols import symbol_names
 
 __all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
@@ -61,12 +61,12 @@ FILTERS = {
 }
 
 
-def _environment(latex: bool, loader: jinja2.BaseLoader) -> jinja2.Environment:
+def _environment(latex: bool, loader: jinja2.BaseLoader) -> Sandbox:
     return environment(latex, loader, FILTERS)
 
 
 @lru_cache(maxsize=None)
-def _shipped_environment(latex: bool) -> jinja2.Environment:
+def _shipped_environment(latex: bool) -> Sandbox:
     return _environment(latex, jinja2.FileSystemLoader(str(resource_dir("templates"))))
 
 

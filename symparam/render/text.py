@@ -152,7 +152,8 @@ def summary_rows(stats: ModelStats, columns: list[str]) -> list[list[str]]:
     """One row per layer of the model (as Keras's summary, without the layers Keras
     leaves out), plus a header row (``b1:``, ``repeat L:``) wherever the enclosing
     blocks and repeats change; nesting shows as indentation."""
-    rows, previous = [], ()
+    rows: list = []
+    previous: tuple = ()
     for layer in stats.model_layers:
         path = tuple(layer.path)
         for depth in range(_common(previous, path), len(path)):
