@@ -112,17 +112,27 @@ def cost_text(report: CostReport) -> str:
     lines = [f"model {s.name} (convention {s.convention}): forward pass, {what}",
              f"FLOPs: {conv.describe()}", ""]
     numbers = report.value(report.flops) is not None  # every symbol has a value
+    # When every layer's FLOPs are a fixed multiple of its MACs, that column repeats the
+    # MACs formula: it is said once above the table instead (a ResNet's table halves).
+    factor = sympy.Integer(conv.flops_per_mac * (conv.backward_factor if conv.backward else 1))
+    proportional = all(r.parts is None or sympy.expand(r.flops - factor * r.parts["macs"]) == 0
+                       for r in report.rows)
+    if proportional:
+        lines.insert(2, f"every layer's FLOPs = {factor} x its MACs")
     rows = []
     for r in report.rows:
         name = r.name + (f" (×{formula(r.multiplier)})" if r.multiplier != 1 else "")
+        formulas = [formula(r.parts["macs"])] if r.parts is not None else ["not counted"]
+        if not proportional:
+            formulas.append(formula(r.flops) if r.parts is not None else "")
         if r.parts is None:
-            rows.append([name, r.kind, "not counted", ""] + (["", ""] if numbers else []))
+            rows.append([name, r.kind, *formulas] + (["", ""] if numbers else []))
             continue
-        cells = [name, r.kind, formula(r.parts["macs"]), formula(r.flops)]
+        cells = [name, r.kind, *formulas]
         if numbers:
             cells += [_cell(report, r.parts["macs"]), _cell(report, r.flops)]
         rows.append(cells)
-    header = ["layer", "kind", "MACs (formula)", "FLOPs (formula)"]
+    header = ["layer", "kind", "MACs (formula)"] + ([] if proportional else ["FLOPs (formula)"])
     lines += table(header + (["MACs", "FLOPs"] if numbers else []), rows)
     lines.append("")
     for label, expr in (("MACs", report.macs), ("FLOPs", report.flops)):
