@@ -852,6 +852,8 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
         raise UsageError(f"no model '{model_name}'{hint}; models here: {', '.join(models)}")
     else:
         model_def = models[model_name]
+    if isinstance(convention, conventions.Convention) and conventions.known(convention):
+        convention = convention.name  # ModelStats.convention is the name
     if convention is None:
         convention = doc.convention.value if doc.convention else "keras"
         if not conventions.known(convention):

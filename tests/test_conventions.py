@@ -76,6 +76,7 @@ def test_example_counts(rid):
 # ---- conventions as objects: a third one is one object ------------------------------
 
 import dataclasses  # noqa: E402
+import pickle  # noqa: E402
 
 from click.testing import CliRunner  # noqa: E402
 
@@ -198,6 +199,10 @@ def test_the_registry():
         conventions.register(dataclasses.replace(keras))
     with pytest.raises(ValueError, match="not registered"):
         conventions.register(dataclasses.replace(keras, name="x", like="flax"))
+    # Pickled by name, so stats holding one stay picklable; an object for a name.
+    assert pickle.loads(pickle.dumps(torch)) is torch
+    s = symparam.analyze("model m(n = 4):\n    input [n]\n    batchnorm\n", convention=torch)
+    assert (s.convention, s.value(s.buffers)) == ("torch", 9)
 
 
 def test_the_registered_convention_is_known_everywhere(paper):

@@ -116,6 +116,11 @@ class Convention:
 
     __hash__ = object.__hash__
 
+    def __reduce__(self):
+        # Pickled by name: unpickling finds the registered object again (stats that
+        # hold a convention stay picklable, and identity is kept).
+        return (get, (self.name,))
+
     def __repr__(self) -> str:
         return f"Convention({self.name!r})"
 
@@ -149,8 +154,11 @@ def everything() -> tuple[Convention, ...]:
     return tuple(_REGISTRY.values())
 
 
-def known(name: str) -> bool:
-    return name in _REGISTRY
+def known(name) -> bool:
+    """Is this a registered convention's name (or a registered Convention)?"""
+    if isinstance(name, Convention):
+        return _REGISTRY.get(name.name) is name
+    return isinstance(name, str) and name in _REGISTRY
 
 
 def unknown_message(name: str) -> str:
