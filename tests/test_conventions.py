@@ -343,3 +343,22 @@ def test_the_documented_convention_is_one_object():
         assert err.value.message.split(": ", 1)[1] in " ".join(text.split())
     finally:
         conventions.unregister("paper")
+
+
+def test_a_refusal_inside_a_block_points_at_the_argument():
+    src = ("block enc(u):\n    dense u\n    conv1d u, 3, padding = causal\n"
+           "model m(T = 10, C = 4):\n    input [T, C]\n    enc 8\n")
+    with pytest.raises(SourceError) as err:
+        symparam.analyze(src, convention="torch")
+    assert (err.value.line, err.value.column) == (3, 18)
+    assert "`padding = causal` is a Keras option; PyTorch's Conv1d" in str(err.value)
+    keras = symparam.analyze(src)
+    assert keras.value(keras.total) == 4 * 8 + 8 + 3 * 8 * 8 + 8  # dense 8, then C7's conv
+
+
+def test_an_option_no_registered_convention_has():
+    from symparam.layers.base import ArgError, Context, lookup, refuse
+    ctx = Context("torch", "channels_first")
+    with pytest.raises(ArgError) as err:
+        refuse(lookup("dense"), ctx, "units", 3, ("flax",), "has nothing of the kind")
+    assert str(err.value) == "`units = 3`: PyTorch's Linear has nothing of the kind"

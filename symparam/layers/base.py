@@ -297,7 +297,8 @@ def shown(value) -> str:
         return "none"
     if isinstance(value, tuple):
         return "[" + ", ".join(shown(v) for v in value) + "]"
-    if isinstance(value, sympy.Rational) and not value.is_Integer and _decimal(value.q):
+    if isinstance(value, sympy.Rational) and not value.is_Integer and value.q < 10 ** 12 \
+            and _decimal(value.q):
         return str(decimal.Decimal(int(value.p)) / decimal.Decimal(int(value.q)))  # 0.1
     return value if isinstance(value, str) else show(value)
 
@@ -337,15 +338,18 @@ def refuse(kind: "LayerKind", ctx: Context, arg: str, value, owners: Sequence[st
     Conv1d has no causal padding (use convention keras)". ``arg`` "" refuses the
     layer itself. Without a statement to point at (a value given later), an ArgError."""
     conv = ctx.convention
-    owner = conventions.get(owners[0]) if owners else None
+    owner = next((conventions.get(o) for o in owners if conventions.known(o)), None)
     if arg:
-        head = f"`{arg} = {shown(value)}` is {_article(owner.display) if owner else 'an'} " \
-               f"{owner.display if owner else 'unknown'} option; " \
-               f"{conv.display}'s {kind.type_name(ctx, input_shape) or kind.names[0]}"
+        what, whose = f"`{arg} = {shown(value)}`", (
+            f"{conv.display}'s {kind.type_name(ctx, input_shape) or kind.names[0]}")
     else:
-        head = (f"`{kind.names[0]}` is {_article(owner.display) if owner else 'an'} "
-                f"{owner.display if owner else 'unknown'} layer; {conv.display}")
-    message = f"{head} {missing}" + (f" (use convention {owner.name})" if owner else "")
+        what, whose = f"`{kind.names[0]}`", conv.display
+    if owner is None:  # no registered convention has it
+        message = f"{what}: {whose} {missing}"
+    else:
+        message = (f"{what} is {_article(owner.display)} {owner.display} "
+                   f"{'option' if arg else 'layer'}; {whose} {missing} "
+                   f"(use convention {owner.name})")
     node = ctx.where
     if node is None:
         raise ArgError(message)
