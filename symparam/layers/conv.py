@@ -195,8 +195,8 @@ def _keras_stride_or_dilation(a, ctx, keras_name: str) -> None:
     if not ctx.convention.stride_with_dilation:
         ctx.require(sympy.Or(sympy.And(*[sympy.Eq(s, 1) for s in a.stride]),
                              sympy.And(*[sympy.Eq(d, 1) for d in a.dilation])),
-                    f"{ctx.convention.display}'s {keras_name} does not support a stride > 1 together with "
-                    f"a dilation > 1 (use convention "
+                    f"{ctx.convention.display}'s {keras_name} does not support a stride > 1 "
+                    f"together with a dilation > 1 (use convention "
                     f"{conventions.owners('stride_with_dilation')[0]})")
 
 
