@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 import sympy
 
 from .exprs import as_expr
-from . import ast
+from . import ast, conventions
 from .errors import SourceError, SymparamError, UsageError
 from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
@@ -32,9 +32,7 @@ from .values import (Env, TooLarge, Word, at_values, evaluate, find_name, node_e
                      symbol, undefined, uses_name)
 from .values import digits as digits_of
 
-CONVENTIONS = ("keras", "torch")
 LAYOUTS = ("channels_last", "channels_first")
-DEFAULT_LAYOUT = {"keras": "channels_last", "torch": "channels_first"}
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
 STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches")
 
@@ -340,7 +338,8 @@ class _Analyzer(SharingMixin):
                                        f"{fmt_shape(shape)}")
         self.count_layer(node)
         applied, type_name, costing = self.application(kind, node, args, shapes)
-        name = self.layer_name(node, applied.auto_name or kind.auto_name, scope)
+        name = self.layer_name(node, applied.auto_name or self.ctx.convention.auto_name(
+            kind.names[0], kind.auto_name), scope)
         self.layers.append(LayerStats(
             name, kind.names[0], type_name, node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
@@ -381,6 +380,7 @@ class _Analyzer(SharingMixin):
             self.ctx.checks.extend((cond, message, node) for cond, message in checks)
             return applied, type_name, costing
         first = len(self.ctx.checks)
+        lb.refuse_foreign(kind, args, self.ctx, shapes[0])  # what the convention lacks
         try:
             if kind.inputs == "many":
                 applied = kind.apply_many(args, shapes, self.ctx)
@@ -852,19 +852,21 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
         raise UsageError(f"no model '{model_name}'{hint}; models here: {', '.join(models)}")
     else:
         model_def = models[model_name]
+    if isinstance(convention, conventions.Convention) and conventions.known(convention):
+        convention = convention.name  # ModelStats.convention is the name
     if convention is None:
         convention = doc.convention.value if doc.convention else "keras"
-        if convention not in CONVENTIONS:
-            raise node_error(doc.convention, f"unknown convention '{convention}': use "
-                                             f"{' or '.join(CONVENTIONS)}")
-    elif convention not in CONVENTIONS:
-        raise UsageError(f"unknown convention '{convention}': use {' or '.join(CONVENTIONS)}")
+        if not conventions.known(convention):
+            raise node_error(doc.convention, conventions.unknown_message(convention))
+    elif not conventions.known(convention):
+        raise UsageError(conventions.unknown_message(convention))
     env, symbols, defaults, in_effect = _model_env(model_def, values, symbolic)
     # The layout says how the file writes its shapes, so it follows the convention the
     # file is written in (or its `layout` line), not the one the counts are made in:
     # `--convention torch` on a Keras-style file keeps its [H, W, C] inputs.
     written = doc.convention.value if doc.convention else "keras"
-    analyzer = _Analyzer(doc, model_def, convention, DEFAULT_LAYOUT.get(written, "channels_last"))
+    layout = conventions.get(written).layout if conventions.known(written) else "channels_last"
+    analyzer = _Analyzer(doc, model_def, convention, layout)
     scope = Scope(env, {}, None, top=True)
     try:
         analyzer.run_body(model_def.body, scope)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
+from . import conventions
 from .stats import LayerStats
 
 
@@ -37,9 +38,10 @@ def reaching(layers: Sequence[LayerStats], output: str) -> set[str]:
 
 
 def mark_unreached(layers: Sequence[LayerStats], output: str,
-                   convention: str) -> tuple[tuple[LayerStats, ...], tuple[str, ...]]:
-    """The layers, those Keras leaves out marked (in convention keras), and their names
-    (in both conventions). Inputs hold no weights and are not named."""
+                   convention) -> tuple[tuple[LayerStats, ...], tuple[str, ...]]:
+    """The layers, those Keras leaves out marked (in a convention that does not count
+    them, as Keras's), and their names (in every convention). Inputs hold no weights
+    and are not named. ``convention``: a Convention or its name."""
     reached = reaching(layers, output)
     # A layer whose weight a reached layer shares (tie, or reuse of it) is in the Keras
     # model through that layer: its weights count, once, where they were made.
@@ -47,7 +49,7 @@ def mark_unreached(layers: Sequence[LayerStats], output: str,
               for w in layer.weights if w.shared_with}
     out = tuple(layer.name for layer in layers if layer.name not in reached
                 and layer.name not in owners and layer.kind != "input")
-    if convention != "keras" or not out:
+    if conventions.get(convention).counts_unreached or not out:
         return tuple(layers), out
     return tuple(replace(layer, in_model=False) if layer.name in out else layer
                  for layer in layers), out

@@ -61,8 +61,10 @@ def test_attention_takes_the_tensors_as_inputs():
 
 @pytest.mark.parametrize("line, convention, message", [
     ("attention h", "keras", "needs key_dim"),
-    ("attention h, k, add_bias_kv = true", "keras", "add_bias_kv is a PyTorch option"),
-    ("attention h, value_dim = 3", "torch", "value_dim is a Keras option"),
+    ("attention h, k, add_bias_kv = true", "keras",
+     "`add_bias_kv = true` is a PyTorch option; Keras's MultiHeadAttention"),
+    ("attention h, value_dim = 3", "torch",
+     "`value_dim = 3` is a Keras option; PyTorch's MultiheadAttention"),
     ("attention 5", "torch", "divisible by 5 heads"),
     ("attention h, k, key = enc", "keras", "needs value = "),
     ("attention h, k, key = enc, value = nothing", "keras", "unknown tensor 'nothing'"),

@@ -53,12 +53,15 @@ def test_prelu_weights_are_data():
 
 
 @pytest.mark.parametrize("line, convention, shape, message", [
-    ("prelu num_parameters = 4", "keras", (5, 4), "num_parameters is PyTorch's"),
-    ("prelu shared_axes = [1]", "torch", (4, 5), "shared_axes is Keras's"),
+    ("prelu num_parameters = 4", "keras", (5, 4),
+     "`num_parameters = 4` is a PyTorch option; Keras's PReLU"),
+    ("prelu shared_axes = [1]", "torch", (4, 5),
+     "`shared_axes = \\[1\\]` is a Keras option; PyTorch's PReLU"),
     ("prelu num_parameters = 3", "torch", (4, 5), "must be 1 or the number of channels 4"),
     ("prelu shared_axes = [0]", "keras", (4, 5), "counted from 1"),
     ("prelu shared_axes = [3]", "keras", (4, 5), "not an axis of a 2-D input"),
-    ("upsample2d 1.5", "keras", (4, 4, 3), "positive whole number"),
+    ("upsample2d 1.5", "keras", (4, 4, 3),
+     "`factor = 1.5` is a PyTorch option; Keras's UpSampling2D takes whole factors only"),
     ("upsample2d scale_factor = 2, size = [8, 8]", "torch", (3, 4, 4), "not both"),
     ("upsample2d size = 2, scale_factor = 2", "keras", (4, 4, 3), "give the factor once"),
     ("upsample1d", "keras", (4, 4, 3), "expects a 2-D input"),

@@ -67,7 +67,8 @@ def test_batch_statistics_are_data_a_derivation_can_show():
 @pytest.mark.parametrize("line, convention, shape, message", [
     ("instancenorm", "keras", (5, 8), "Keras has no instance normalization"),
     ("instancenorm", "torch", (2, 3, 4, 5, 6), "1 to 3 spatial axes"),
-    ("groupnorm -1", "torch", (8, 5), "groups=-1 .* is Keras-only"),
+    ("groupnorm -1", "torch", (8, 5),
+     "`groups = -1` is a Keras option; PyTorch's GroupNorm needs a positive num_groups"),
     ("groupnorm 3", "keras", (5, 8), "channels 8 are not divisible by groups=3"),
     ("groupnorm 0", "keras", (5, 8), "positive whole number"),
     ("rmsnorm elementwise_affine = false", "keras", (5, 8), "always learns its scale"),

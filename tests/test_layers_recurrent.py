@@ -75,12 +75,13 @@ def test_output_shape(line, convention, shape):
 
 
 @pytest.mark.parametrize("line, convention, message", [
-    ("lstm u, proj_size = 3", "keras", "proj_size is a PyTorch option"),
+    ("lstm u, proj_size = 3", "keras", "`proj_size = 3` is a PyTorch option; Keras's LSTM"),
     ("lstm u, proj_size = 9", "torch", "proj_size .* must be smaller than units"),
     ("gru u, reset_after = false", "torch", "reset_after = true"),
     ("lstm u, bidirectional = true, merge_mode = sum", "torch", "always concatenate"),
     ("lstm u, merge_mode = sum", "keras", "merge_mode needs bidirectional"),
-    ("lstm u, recurrent_dropout = 0.1", "torch", "recurrent_dropout is a Keras option"),
+    ("lstm u, recurrent_dropout = 0.1", "torch",
+     "`recurrent_dropout = 0.1` is a Keras option; PyTorch's LSTM"),
     ("lstm u, num_layers = T", "torch", "num_layers must be a number"),
     ("lstm u, merge_mode = cat", "keras", "did you mean 'concat'"),
     ("lstm", "keras", "needs its argument 'units'"),

@@ -155,7 +155,7 @@ def test_transformers_count_alike_in_both_conventions(name, model):
 def test_lstm_classifier_is_keras_only():
     # recurrent_dropout exists in Keras's LSTM only: counting the Keras example the
     # PyTorch way must say so rather than drop the option.
-    with pytest.raises(SourceError, match="recurrent_dropout is a Keras option"):
+    with pytest.raises(SourceError, match="`recurrent_dropout = 0.2` is a Keras option"):
         stats("imdb_lstm", convention="torch")
 
 

@@ -12,7 +12,7 @@ import click
 
 from ..cli import main
 from ..errors import UsageError
-from .basic import echo_json, json_option, load, model_options
+from .basic import ConventionChoice, echo_json, json_option, load, model_options
 
 PROGRESS_MIN = 200_000  # points from which a terminal gets a progress bar
 
@@ -205,9 +205,9 @@ def memory(stats, dtypes, all_layers, as_json, options) -> None:
 @click.option("--model-b", metavar="NAME", help="Model of B.")
 @click.option("--set", "-s", "sets", multiple=True, metavar="SYMBOL=VALUE",
               help="Give a symbol a value in both models.")
-@click.option("--convention", type=click.Choice(["keras", "torch"]),
+@click.option("--convention", type=ConventionChoice(),
               help="Convention of A (default: the file's).")
-@click.option("--against", type=click.Choice(["keras", "torch"]),
+@click.option("--against", type=ConventionChoice(),
               help="Convention of B (default: the file's); with one FILE, compares it "
                    "with itself under --convention and --against.")
 @click.option("--all", "show_all", is_flag=True, help="List every layer, not only those "

@@ -11,6 +11,7 @@ from typing import Optional
 
 import click
 
+from .. import conventions
 from ..analyze import analyze
 from ..cli import main
 from ..errors import SymparamError, UsageError
@@ -56,6 +57,18 @@ def _find_shipped(kind: str, name: str) -> Path:
                      f"{', '.join(files)}")
 
 
+class ConventionChoice(click.Choice):
+    """The registered conventions, read again when a command runs, so that one
+    registered after this module was imported is a valid --convention."""
+
+    def __init__(self) -> None:
+        super().__init__(conventions.names())
+
+    def convert(self, value, param, ctx):
+        self.choices = conventions.names()
+        return super().convert(value, param, ctx)
+
+
 def load(file: Optional[Path], example: Optional[str], zoo: Optional[str],
          model: Optional[str], sets, symbolic: bool, convention: Optional[str]) -> ModelStats:
     """Read and analyze the model the options name."""
@@ -97,7 +110,7 @@ def model_options(command):
                   help="Give a symbol a value (repeatable; or n=1,h=2).")
     @click.option("--symbolic", is_flag=True,
                   help="Ignore the defaults: symbols without --set stay symbolic.")
-    @click.option("--convention", type=click.Choice(["keras", "torch"]),
+    @click.option("--convention", type=ConventionChoice(),
                   help="Count as Keras or PyTorch do (default: the file's, else keras).")
     @functools.wraps(command)
     def wrapper(file, example, zoo, model, sets, symbolic, convention, **rest):

@@ -25,13 +25,19 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, boolean, fmt_shape,
-                   optional, rate, register, size)
+from .base import (Applied, Arg, ArgError, Example, LayerKind, Only, Weight, boolean,
+                   fmt_shape, optional, rate, register, size)
 from .merge import never_equal, same_dim
 
 
 def _tensor(v, ctx=None):
     return v  # a tensor argument arrives as the named tensor's shape
+
+
+# Options of one framework's way of sizing the heads and the output.
+_WIDTH_ONLY = Only(("keras",), (), "works at the query's width embed_dim")
+_TORCH_WIDTH = Only(("torch",), (), "reads the widths from its inputs (key_dim: the size "
+                                    "of each head)")
 
 
 class Attention(LayerKind):
@@ -41,13 +47,15 @@ class Attention(LayerKind):
     args = (
         Arg("heads", size, aliases=("num_heads",), doc="the number of attention heads"),
         Arg("key_dim", optional(size), None, doc="the size of each head's query and key"),
-        Arg("value_dim", optional(size), None, positional=False),
-        Arg("output_shape", optional(size), None, positional=False, aliases=("output_dim",)),
+        Arg("value_dim", optional(size), None, positional=False, only=_WIDTH_ONLY),
+        Arg("output_shape", optional(size), None, positional=False, aliases=("output_dim",),
+            only=_WIDTH_ONLY),
         Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
-        Arg("add_bias_kv", boolean, False, positional=False),
-        Arg("embed_dim", optional(size), None, positional=False),
-        Arg("kdim", optional(size), None, positional=False),
-        Arg("vdim", optional(size), None, positional=False),
+        Arg("add_bias_kv", boolean, False, positional=False,
+            only=Only(("torch",), (), "has no learned key and value steps (add_bias_kv)")),
+        Arg("embed_dim", optional(size), None, positional=False, only=_TORCH_WIDTH),
+        Arg("kdim", optional(size), None, positional=False, only=_TORCH_WIDTH),
+        Arg("vdim", optional(size), None, positional=False, only=_TORCH_WIDTH),
         Arg("dropout", rate, 0, positional=False),
         # A causal mask changes no weight, only the cost: see Attention.cost.
         Arg("causal", boolean, False, positional=False,
@@ -93,7 +101,7 @@ class Attention(LayerKind):
                 raise ArgError(f"a causal mask needs as many query as key steps: {tq} vs {tk}")
             ctx.require(sympy.Eq(tq, tk), f"attention: a causal mask needs as many query as "
                                           f"key steps ({tq} vs {tk})")
-        if ctx.convention == "keras":
+        if ctx.convention.attention_heads == "key_dim":
             return self.keras_weights(a, x, key, value)
         return self.torch_weights(a, x, key, value, ctx)
 
@@ -109,7 +117,7 @@ class Attention(LayerKind):
         value = a.value if a.value is not None else tuple(x)
         key = a.key if a.key is not None else value
         tq, tk = elements(x[:-1]), elements(key[:-1])
-        if ctx.convention == "keras":
+        if ctx.convention.attention_heads == "key_dim":
             hk = a.heads * a.key_dim
             hv = a.heads * (a.value_dim if a.value_dim is not None else a.key_dim)
             width = out[-1]
@@ -125,9 +133,7 @@ class Attention(LayerKind):
         return Cost(proj + scores * (hk + hv), bias if a.bias else 0, a.heads * scores, tq * hk)
 
     def keras_weights(self, a, x, key, value):
-        for opt in ("add_bias_kv", "embed_dim", "kdim", "vdim"):
-            if opt in a.given:
-                raise ArgError(f"{opt} is a PyTorch option (use convention torch)")
+        """Heads of key_dim (Keras's MultiHeadAttention): kernels and biases per head."""
         if a.key_dim is None:
             raise ArgError("Keras's MultiHeadAttention needs key_dim, the size of each head "
                            "(`attention HEADS, KEY_DIM`)")
@@ -149,10 +155,7 @@ class Attention(LayerKind):
         return Applied((*x[:-1], out), tuple(weights))
 
     def torch_weights(self, a, x, key, value, ctx):
-        for opt in ("value_dim", "output_shape"):
-            if opt in a.given:
-                raise ArgError(f"{opt} is a Keras option: PyTorch's MultiheadAttention "
-                               f"works at the query's width embed_dim")
+        """Heads of embed_dim / heads (PyTorch's MultiheadAttention): packed projections."""
         if len(x) != 2:
             raise ArgError(f"PyTorch's MultiheadAttention takes a sequence (steps, "
                            f"embed_dim) per example, got {len(x)}-D {fmt_shape(x)}")

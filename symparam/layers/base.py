@@ -7,6 +7,7 @@ writes a separate count formula that could drift from its shapes.
 """
 from __future__ import annotations
 
+import decimal
 import difflib
 import functools
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
 import sympy
 
+from .. import conventions
+from ..conventions import Convention
+from ..errors import SourceError
 from ..exprs import as_expr
 from ..values import Word, describe, show
 
@@ -73,6 +77,29 @@ class Arg:
     # A tensor argument names a tensor of the model (``key = enc``); the layer receives
     # that tensor's shape, and the tensor becomes one of the layer's inputs.
     tensor: bool = False
+    # Where the option exists, when not in every framework: ``only=("torch",)`` (any
+    # value but the default is PyTorch's), or an :class:`Only` naming the values that
+    # are. :func:`refuse_foreign` refuses it in a convention that does not accept it.
+    only: Optional["Only"] = None
+
+    def __post_init__(self) -> None:
+        if self.only is not None and not isinstance(self.only, Only):
+            object.__setattr__(self, "only", Only(tuple(self.only)))
+
+
+@dataclass(frozen=True)
+class Only:
+    """An option (or some of its values) that exists in some frameworks only.
+
+    ``frameworks`` names the conventions that have it; a convention accepts it when
+    one of them is in its ``accepts``. ``values``: the framework-only values; empty,
+    any value other than the argument's default. ``missing`` says what the others
+    lack, read after "PyTorch's Conv1d ": ``has no causal padding``.
+    """
+
+    frameworks: tuple[str, ...]
+    values: tuple = ()
+    missing: str = ""
 
 
 class ArgError(Exception):
@@ -81,14 +108,18 @@ class ArgError(Exception):
 
 @dataclass
 class Context:
-    """What a layer sees besides its arguments and input: the convention and layout."""
+    """What a layer sees besides its arguments and input: the convention (a
+    :class:`~symparam.conventions.Convention`; a name is looked up) and the layout."""
 
-    convention: str  # "keras" or "torch"
+    convention: Convention
     layout: str      # "channels_last" or "channels_first"
     # Conditions that hold for some values of the symbols and not others: checked
     # when values are given (see ModelStats.evaluate). Entries: (condition, message, where).
     checks: list = field(default_factory=list)
     where: Any = None  # the layer being applied, set by the analyzer for positions
+
+    def __post_init__(self) -> None:
+        self.convention = conventions.get(self.convention)
 
     def require(self, condition, message) -> None:
         """Require a sympy condition: an error now if it is false, a deferred check if
@@ -104,9 +135,20 @@ class Context:
             raise ArgError(message_text(message))
         self.checks.append((cond, message, self.where))
 
-    def pick(self, *, keras, torch):
-        """The value for the current convention: where the frameworks differ, as data."""
-        return keras if self.convention == "keras" else torch
+    def pick(self, **table):
+        """A per-layer table keyed by convention name (weight names and storage orders,
+        class names, initial values): the current convention's entry, else the entry
+        of the convention it is like. Behaviours are the convention's own fields."""
+        return self.convention.pick(table)
+
+    def needs(self, behaviour: str, kind: "LayerKind", arg: str, value, missing: str,
+              input_shape: Shape | None = None) -> None:
+        """Refuse ``arg = value`` (with :func:`refuse`'s one message) unless the
+        convention's ``behaviour`` is true: ``ctx.needs("same_padding_with_stride",
+        self, "padding", "same", "has no padding='same' with a stride")``."""
+        if not getattr(self.convention, behaviour):
+            refuse(kind, self, arg, value, conventions.owners(behaviour), missing,
+                   input_shape)
 
     @property
     def channels_last(self) -> bool:
@@ -154,7 +196,16 @@ class LayerKind:
         or the layer needs more than one input."""
         return None
 
+    # The conventions that have this layer at all (an Only without values), when not
+    # every one: PyTorch's InstanceNorm has no Keras class. See refuse_foreign.
+    only: Optional["Only"] = None
+
     def type_name(self, ctx: Context, input_shape: Shape | None = None) -> str:
+        """The layer's class name: the convention's table, else :meth:`declared_type`."""
+        return ctx.convention.type_name(self.names[0], self.declared_type(ctx, input_shape))
+
+    def declared_type(self, ctx: Context, input_shape: Shape | None = None) -> str:
+        """The class name the kind declares for the convention (or the one it is like)."""
         return ctx.pick(keras=self.keras or self.torch, torch=self.torch or self.keras)
 
     def apply(self, a: "Args", x: Shape, ctx: Context) -> Applied:  # pragma: no cover
@@ -219,6 +270,118 @@ class Args:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Args({self._values})"
+
+
+# ---- the one policy for what a convention cannot express -----------------------------
+
+def _same(value, other) -> bool:
+    """Equal values of the same sort (True is not 1 here)."""
+    return isinstance(value, bool) == isinstance(other, bool) and bool(value == other)
+
+
+def _default(spec: Arg, ctx: Context):
+    """An argument's default, converted as the analyzer converts it."""
+    if spec.default is REQUIRED or spec.default is None:
+        return spec.default
+    default = spec.default
+    if isinstance(default, int) and not isinstance(default, bool):
+        default = sympy.Integer(default)
+    return spec.convert(default, ctx)
+
+
+def shown(value) -> str:
+    """An argument's value as a file writes it: ``true``, ``[1, 2]``, ``causal``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, sympy.Rational) and not value.is_Integer and value.q < 10 ** 12 \
+            and _decimal(value.q):
+        return str(decimal.Decimal(int(value.p)) / decimal.Decimal(int(value.q)))  # 0.1
+    return value if isinstance(value, str) else show(value)
+
+
+def _decimal(q: int) -> bool:
+    """Does 1/q have a finite decimal expansion (q = 2^a 5^b)?"""
+    for prime in (2, 5):
+        while q % prime == 0:
+            q //= prime
+    return q == 1
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _position(kind: "LayerKind", spec_name: str, node) -> tuple[int, int]:
+    """Where an argument is written in a layer statement: its `name = value`, its
+    positional value, else the statement (given by default, or no statement known)."""
+    spec = next((s for s in kind.args if s.name == spec_name), None)
+    names = {spec_name, *(spec.aliases if spec else ())}
+    for kw in getattr(node, "kwargs", ()):
+        if kw.name in names:
+            return kw.line, kw.column
+    slots = [s.name for s in kind.args if s.positional]
+    given = getattr(node, "args", ())
+    if spec_name in slots and slots.index(spec_name) < len(given):
+        at = given[slots.index(spec_name)]
+        return at.line, at.column
+    return getattr(node, "line", 0), getattr(node, "column", 0)
+
+
+def refuse(kind: "LayerKind", ctx: Context, arg: str, value, owners: Sequence[str],
+           missing: str, input_shape: Shape | None = None) -> None:
+    """Raise the one message for an option the convention cannot express, at the
+    argument's line and column: "`padding = causal` is a Keras option; PyTorch's
+    Conv1d has no causal padding (use convention keras)". ``arg`` "" refuses the
+    layer itself. Without a statement to point at (a value given later), an ArgError."""
+    conv = ctx.convention
+    owner = next((conventions.get(o) for o in owners if conventions.known(o)), None)
+    if arg:
+        what, whose = f"`{arg} = {shown(value)}`", (
+            f"{conv.display}'s {kind.type_name(ctx, input_shape) or kind.names[0]}")
+    else:
+        what, whose = f"`{kind.names[0]}`", conv.display
+    if owner is None:  # no registered convention has it
+        message = f"{what}: {whose} {missing}"
+    else:
+        message = (f"{what} is {_article(owner.display)} {owner.display} "
+                   f"{'option' if arg else 'layer'}; {whose} {missing} "
+                   f"(use convention {owner.name})")
+    node = ctx.where
+    if node is None:
+        raise ArgError(message)
+    line, column = _position(kind, arg, node) if arg else (node.line, node.column)
+    raise SourceError(f"{getattr(node, 'kind', kind.names[0])}: {message}", line, column)
+
+
+def _accepts(convention: Convention, only: Only) -> bool:
+    return any(f in convention.accepts for f in only.frameworks)
+
+
+def refuse_foreign(kind: "LayerKind", a: "Args", ctx: Context,
+                   input_shape: Shape | None = None) -> None:
+    """The one place that refuses what the convention cannot express: the layer itself
+    (``kind.only``) or an option given with a value only other frameworks have
+    (``Arg.only``). Called by the analyzer before the layer is applied."""
+    conv = ctx.convention
+    if kind.only is not None and not _accepts(conv, kind.only):
+        refuse(kind, ctx, "", None, kind.only.frameworks,
+               kind.only.missing or f"has no {kind.names[0]} layer", input_shape)
+    for spec in kind.args:
+        only = spec.only
+        if only is None or spec.name not in a.given or _accepts(conv, only):
+            continue
+        value = getattr(a, spec.name)
+        if only.values:
+            foreign = any(_same(value, v) for v in only.values)
+        else:
+            foreign = not _same(value, _default(spec, ctx))
+        if foreign:
+            refuse(kind, ctx, spec.name, value, only.frameworks,
+                   only.missing or f"has no {spec.name}", input_shape)
 
 
 REGISTRY: dict[str, LayerKind] = {}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sympy
 
+from .. import conventions
 from ..costs import Cost, activation_ops, elements
-from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, activation,
-                   boolean, choice, join_channels, nonneg, optional, register, size, sizes,
-                   split_channels)
+from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Only, Weight,
+                   activation, boolean, choice, join_channels, nonneg, optional, register,
+                   size, sizes, split_channels)
 from .core import DENSE_INIT
 
 _SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
@@ -72,11 +73,19 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
     return sympy.floor((room - eff) / s) + 1
 
 
-def _window_args(rank: int, words: tuple[str, ...], padding_default="valid"):
+# Padding words of one framework: Keras's causal padding (Conv1D); Keras's words for a
+# transposed convolution, whose PyTorch class takes integers only.
+_CAUSAL = Only(("keras",), ("causal",), "has no causal padding")
+_TRANSPOSE_WORDS = Only(("keras",), ("valid", "same"), "takes an integer padding only")
+
+
+def _window_args(rank: int, words: tuple[str, ...], padding_default="valid",
+                 padding_only: Only | None = None):
     """stride, padding and dilation: the arguments every convolution shares."""
     return (
         Arg("stride", sizes(rank), 1, positional=False, aliases=("strides",)),
-        Arg("padding", _padding(rank, words), padding_default, positional=False),
+        Arg("padding", _padding(rank, words), padding_default, positional=False,
+            only=padding_only),
         Arg("dilation", sizes(rank), 1, positional=False, aliases=("dilation_rate",)),
     )
 
@@ -98,14 +107,12 @@ def _conv_cost(a, out, ctx, macs) -> Cost:
     return Cost(macs, n if a.bias else 0, activation_ops(a.activation, n))
 
 
-def _conv_lengths(a, spatial, ctx) -> tuple:
-    """Output lengths of a (not transposed) convolution, after the checks of the
-    convention: PyTorch has no causal padding and no 'same' with a stride."""
-    if ctx.convention == "torch" and a.padding == "same" and any(s != 1 for s in a.stride):
-        raise ArgError("PyTorch does not support padding='same' for strided convolutions "
-                       "(use an integer padding, or convention keras)")
-    if ctx.convention == "torch" and a.padding == "causal":
-        raise ArgError("padding='causal' is Keras-only (PyTorch has no causal padding)")
+def _conv_lengths(kind, a, spatial, x, ctx) -> tuple:
+    """Output lengths of a (not transposed) convolution of input shape ``x``, after
+    the convention's check: PyTorch has no 'same' with a stride."""
+    if a.padding == "same" and any(s != 1 for s in a.stride):
+        ctx.needs("same_padding_with_stride", kind, "padding", "same",
+                  "has no padding='same' with a stride (use an integer padding)", x)
     pads = (a.padding,) * len(spatial) if isinstance(a.padding, str) else a.padding
     return tuple(conv_length(n, k, s, d, p, ctx, "the convolution")
                  for n, k, s, d, p in zip(spatial, a.kernel, a.stride, a.dilation, pads))
@@ -129,6 +136,7 @@ class _ConvKind(LayerKind):
     aliases: tuple[str, ...] = ()
     causal = False  # Keras's causal padding: Conv1D only (not depthwise or separable)
     padding_default = "valid"
+    padding_only: Only | None = None  # padding values of one framework only
 
     def __init__(self, rank: int):
         self.rank = rank
@@ -136,9 +144,11 @@ class _ConvKind(LayerKind):
         self.names = tuple(n.format(**fill) for n in (self.dsl, *self.aliases))
         self.keras, self.torch = self.keras_fmt.format(**fill), self.torch_fmt.format(**fill)
         self.auto_name = self.names[0]
-        words = ("valid", "same", "causal") if rank == 1 and self.causal else ("valid", "same")
+        causal = rank == 1 and self.causal
+        words = ("valid", "same", "causal") if causal else ("valid", "same")
         self.args = (*self.leading(rank),
-                     *_window_args(rank, words, self.padding_default),
+                     *_window_args(rank, words, self.padding_default,
+                                   _CAUSAL if causal else self.padding_only),
                      *self.trailing(rank), *_OUTPUT_ARGS)
         self.doc = self.doc_fmt.format(**fill)
 
@@ -171,7 +181,7 @@ class Conv(_ConvKind):
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         _keras_stride_or_dilation(a, ctx, self.keras)
-        out = _conv_lengths(a, spatial, ctx)
+        out = _conv_lengths(self, a, spatial, x, ctx)
         g = _groups(a.groups, c, a.filters, ctx)
         kernel = ctx.pick(keras=Weight("kernel", (*a.kernel, c / g, a.filters)),
                           torch=Weight("weight", (a.filters, c / g, *a.kernel)))
@@ -182,11 +192,12 @@ class Conv(_ConvKind):
 def _keras_stride_or_dilation(a, ctx, keras_name: str) -> None:
     """Keras's Conv and ConvTranspose refuse strides > 1 with dilation_rate > 1
     (keras/src/layers/convolutional/base_conv.py); PyTorch allows both."""
-    if ctx.convention == "keras":
+    if not ctx.convention.stride_with_dilation:
         ctx.require(sympy.Or(sympy.And(*[sympy.Eq(s, 1) for s in a.stride]),
                              sympy.And(*[sympy.Eq(d, 1) for d in a.dilation])),
-                    f"Keras's {keras_name} does not support a stride > 1 together with "
-                    f"a dilation > 1 (use convention torch)")
+                    f"{ctx.convention.display}'s {keras_name} does not support a stride > 1 "
+                    f"together with a dilation > 1 (use convention "
+                    f"{conventions.owners('stride_with_dilation')[0]})")
 
 
 def _groups(g, c, filters, ctx):
@@ -239,7 +250,7 @@ class DepthwiseConv(_ConvKind):
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
-        out = _conv_lengths(a, spatial, ctx)
+        out = _conv_lengths(self, a, spatial, x, ctx)
         cm = c * a.depth_multiplier
         kernel = _depthwise_kernel(a, c, ctx, "weight")
         weights = (kernel, Weight("bias", (cm,))) if a.bias else (kernel,)
@@ -282,7 +293,7 @@ class SeparableConv(_ConvKind):
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
-        out = _conv_lengths(a, spatial, ctx)
+        out = _conv_lengths(self, a, spatial, x, ctx)
         cm, f, ones = c * a.depth_multiplier, a.filters, (sympy.Integer(1),) * self.rank
         weights = [_depthwise_kernel(a, c, ctx, "depthwise.weight"),
                    ctx.pick(keras=Weight("pointwise_kernel", (*ones, cm, f), why=_POINTWISE),
@@ -329,6 +340,7 @@ class ConvTranspose(_ConvKind):
                       "bias": DENSE_INIT["torch"]["bias"]}}
     # Keras defaults to 'valid' and takes only words; PyTorch to 0, integers only.
     padding_default = None
+    padding_only = _TRANSPOSE_WORDS
 
     def cost(self, a, x, out, ctx):
         """Per *input* position, k x C x F/groups MACs (each input element is spread
@@ -338,16 +350,11 @@ class ConvTranspose(_ConvKind):
 
     def trailing(self, rank):
         return (Arg("output_padding", optional(sizes(rank, nonneg)), None, positional=False),
-                Arg("groups", size, 1, positional=False))
+                Arg("groups", size, 1, positional=False, only=("torch",)))
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         pad = a.padding if a.padding is not None else ctx.pick(keras="valid", torch=0)
-        if ctx.convention == "torch" and isinstance(pad, str):
-            raise ArgError(f"PyTorch's {self.torch} takes an integer padding, not '{pad}' "
-                           f"(or use convention keras)")
-        if ctx.convention == "keras" and a.groups != 1:
-            raise ArgError(f"Keras's {self.keras} has no groups (use convention torch)")
         _keras_stride_or_dilation(a, ctx, self.keras)
         g = _groups(a.groups, c, a.filters, ctx)
         pads = (pad,) * self.rank if not isinstance(pad, tuple) else pad
@@ -355,10 +362,13 @@ class ConvTranspose(_ConvKind):
         for op, s, d in zip(ops, a.stride, a.dilation):
             if op is not None:
                 # Keras: output_padding < stride; PyTorch: < stride or < dilation.
-                limit = ctx.pick(keras=sympy.Lt(op, s),
-                                 torch=sympy.Or(sympy.Lt(op, s), sympy.Lt(op, d)))
-                ctx.require(limit, f"output_padding {op} must be smaller than the stride {s}"
-                            + ctx.pick(keras="", torch=f" or the dilation {d}"))
+                if ctx.convention.output_padding_below_dilation:
+                    ctx.require(sympy.Or(sympy.Lt(op, s), sympy.Lt(op, d)),
+                                f"output_padding {op} must be smaller than the stride {s} "
+                                f"or the dilation {d}")
+                else:
+                    ctx.require(sympy.Lt(op, s),
+                                f"output_padding {op} must be smaller than the stride {s}")
         out = tuple(transpose_length(n, k, s, d, p, op) for n, k, s, d, p, op
                     in zip(spatial, a.kernel, a.stride, a.dilation, pads, ops))
         kernel = ctx.pick(
@@ -389,9 +399,11 @@ class Pool(LayerKind):
         self.args = (
             Arg("pool", sizes(rank), 2, aliases=("pool_size", "kernel_size")),
             Arg("stride", optional(sizes(rank)), None, positional=False, aliases=("strides",)),
-            Arg("padding", _padding(rank, ("valid", "same")), "valid", positional=False),
-            Arg("dilation", sizes(rank), 1, positional=False),
-            Arg("ceil_mode", boolean, False, positional=False),
+            Arg("padding", _padding(rank, ("valid", "same")), "valid", positional=False,
+                only=Only(("keras",), ("same",), "has no padding='same' (use an integer "
+                                                 "padding)")),
+            Arg("dilation", sizes(rank), 1, positional=False, only=("torch",)),
+            Arg("ceil_mode", boolean, False, positional=False, only=("torch",)),
         )
         self.doc = f"{word} pooling over {rank}-D windows; stride defaults to the window."
         self.example = card_example(rank, f"{self.names[0]} {_KERNEL[rank]}")
@@ -427,11 +439,6 @@ class Pool(LayerKind):
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         stride = a.stride or a.pool
-        if ctx.convention == "torch" and a.padding == "same":
-            raise ArgError("PyTorch's pooling has no padding='same' (use an integer padding)")
-        if ctx.convention == "keras" and ("ceil_mode" in a.given or "dilation" in a.given):
-            raise ArgError("ceil_mode and dilation are PyTorch-only pooling options "
-                           "(use convention torch)")
         if self.op == "avg" and "dilation" in a.given:
             raise ArgError("average pooling has no dilation")
         pads = (a.padding,) * self.rank if isinstance(a.padding, str) else a.padding

@@ -233,7 +233,7 @@ class ActivationLayer(LayerKind):
             self.args = ()
         self.doc = "An activation function applied element-wise; no weights."
 
-    def type_name(self, ctx, input_shape=None):
+    def declared_type(self, ctx, input_shape=None):
         if self.fn is None:
             return "Activation"
         return ctx.pick(keras=self.keras, torch=self.torch)

@@ -11,7 +11,7 @@ import sympy
 from ..exprs import as_expr
 from ..costs import Cost, elements
 from ..values import show
-from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, choice,
+from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Only, Weight, choice,
                    join_channels, number, optional, register, signed, size, sizes,
                    split_channels)
 from .conv import _SUFFIX, _channels_to_end, card_example
@@ -48,8 +48,11 @@ class PReLU(LayerKind):
     names = ("prelu",)
     keras, torch, auto_name = "PReLU", "PReLU", "p_re_lu"
     args = (
-        Arg("shared_axes", optional(_positive_axes), None, positional=False),
-        Arg("num_parameters", size, 1, positional=False),
+        Arg("shared_axes", optional(_positive_axes), None, positional=False,
+            only=Only(("keras",), (), "has num_parameters instead (1, or the number of "
+                                      "channels)")),
+        Arg("num_parameters", size, 1, positional=False,
+            only=Only(("torch",), (), "has one slope per element unless shared_axes")),
     )
     doc = "A ReLU with a learned slope for negative inputs (Keras: per element; PyTorch: 1 or C)."
     equation = r"y = \max(0, x) + \alpha \min(0, x)"
@@ -72,18 +75,12 @@ class PReLU(LayerKind):
         return Cost(activations=elements(out))
 
     def apply(self, a, x, ctx):
-        if ctx.convention == "keras":
-            if "num_parameters" in a.given:
-                raise ArgError("num_parameters is PyTorch's PReLU option; Keras's PReLU "
-                               "has one slope per element unless shared_axes")
+        if ctx.convention.prelu_slopes == "per_element":
             shared = _check_axes(a.shared_axes or (), len(x), "shared axis")
             alpha = tuple(ONE if i in shared else d for i, d in enumerate(x))
             why = "Keras learns one slope per input element" + (
                 ", one for all of each shared axis" if shared else "")
             return Applied(tuple(x), (Weight("alpha", alpha, why=why),))
-        if a.shared_axes is not None:
-            raise ArgError("shared_axes is Keras's PReLU option; PyTorch's PReLU has "
-                           "num_parameters (1, or the number of channels)")
         n = a.num_parameters
         if n != 1:
             c = x[-1] if ctx.channels_last else x[0]
@@ -127,7 +124,7 @@ class Upsample(LayerKind):
         """Nearest-neighbour upsampling by whole factors; None for other modes."""
         factor = args.get("factor") or args.get("size")
         if args.get("interpolation", "nearest") != "nearest" or (
-                ctx.convention == "torch" and args.get("size") is not None):
+                ctx.convention.upsample_size == "output" and args.get("size") is not None):
             return None
         factors = factor if isinstance(factor, tuple) else (factor or 2,) * self.rank
         if any(not as_expr(f).is_integer for f in factors):
@@ -153,7 +150,7 @@ class Upsample(LayerKind):
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         # The same word, two meanings: Keras's size is the factor, PyTorch's the output.
-        size_means = ctx.pick(keras="factor", torch="output")
+        size_means = ctx.convention.upsample_size
         factor, target = a.factor, None
         if a.size is not None:
             if size_means == "factor":
@@ -170,10 +167,15 @@ class Upsample(LayerKind):
         factors = factor if isinstance(factor, tuple) else (factor,) * self.rank
         if len(factors) != self.rank:
             raise ArgError(f"expected {self.rank} factors, got {len(factors)}")
+        whole = not ctx.convention.fractional_upsampling
         for f in factors:
-            if f.is_number and (f <= 0 or (ctx.convention == "keras" and not f.is_integer)):
+            if f.is_number and f <= 0:
                 raise ArgError(f"an upsampling factor must be a positive "
-                               f"{ctx.pick(keras='whole number', torch='number')}, got {show(f)}")
+                               f"{'whole number' if whole else 'number'}, got {show(f)}")
+            if f.is_number and whole and not f.is_integer:
+                arg = "factor" if a.factor is not None else "size"
+                ctx.needs("fractional_upsampling", self, arg, getattr(a, arg),
+                          "takes whole factors only", x)
         out = tuple(sympy.floor(n * f) for n, f in zip(spatial, factors))
         return Applied(join_channels(out, c, ctx))
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import (BUFFER, NON_TRAINABLE, Applied, Arg, ArgError, AtInit, Example, LayerKind,
-                   Weight, axis, boolean, normalize_axis, number, optional, register, signed,
+from .base import (BUFFER, Applied, Arg, ArgError, AtInit, Example, LayerKind, Only, Weight,
+                   axis, boolean, normalize_axis, number, optional, register, signed,
                    size)
 
 _STATS_WHY = ("a running average of the batch statistics, updated during training "
@@ -51,7 +51,8 @@ def _args(switch: str, switch_default: bool = True) -> tuple[Arg, ...]:
     )
 
 
-def _scale_shift(a, ctx, switch: str, shape: tuple, default_on: bool = True) -> list[Weight]:
+def _scale_shift(a, ctx, switch: str, shape: tuple, default_on: bool = True,
+                 kind: LayerKind | None = None, x: tuple | None = None) -> list[Weight]:
     """gamma/beta (Keras) or weight/bias (PyTorch) of ``shape``, as the switches say.
 
     Keras's center and scale switch each alone. PyTorch's ``switch`` (affine or
@@ -60,10 +61,10 @@ def _scale_shift(a, ctx, switch: str, shape: tuple, default_on: bool = True) -> 
     on = getattr(a, switch) if switch in a.given else default_on
     scale = a.scale and on
     center = a.center and on and a.bias
-    if ctx.convention == "torch" and center and not scale:
-        raise ArgError(f"PyTorch has no shift without a scale: {switch}=True gives both, "
-                       f"bias=False keeps the scale alone; scale=false with center=true is "
-                       f"Keras-only")
+    if center and not scale and kind is not None:
+        ctx.needs("shift_without_scale", kind, "scale", False,
+                  f"has no shift without a scale: {switch} = true gives both, bias = false "
+                  f"keeps the scale alone", x)
     weights = []
     if scale:
         weights.append(Weight(ctx.pick(keras="gamma", torch="weight"), shape, why=_GAMMA_WHY))
@@ -73,14 +74,16 @@ def _scale_shift(a, ctx, switch: str, shape: tuple, default_on: bool = True) -> 
 
 
 def _running_stats(ctx, shape: tuple) -> list[Weight]:
-    """Keras's moving statistics (non-trainable parameters) or PyTorch's buffers."""
-    if ctx.convention == "keras":
-        return [Weight("moving_mean", shape, NON_TRAINABLE, _STATS_WHY),
-                Weight("moving_variance", shape, NON_TRAINABLE, _STATS_WHY)]
-    return [Weight("running_mean", shape, BUFFER, _STATS_WHY),
-            Weight("running_var", shape, BUFFER, _STATS_WHY),
-            Weight("num_batches_tracked", (), BUFFER,
-                   "a counter of the batches seen, used when momentum is None")]
+    """The running mean and variance, in the role the convention gives them (Keras:
+    non-trainable parameters; PyTorch: buffers), and PyTorch's batch counter."""
+    role = ctx.convention.statistics
+    mean, var = ctx.pick(keras=("moving_mean", "moving_variance"),
+                         torch=("running_mean", "running_var"))
+    weights = [Weight(mean, shape, role, _STATS_WHY), Weight(var, shape, role, _STATS_WHY)]
+    if ctx.convention.batch_counter:
+        weights.append(Weight("num_batches_tracked", (), BUFFER,
+                              "a counter of the batches seen, used when momentum is None"))
+    return weights
 
 
 def _norm_cost(a, x, ctx, switch: str, per_element: int, default_on: bool = True) -> Cost:
@@ -143,7 +146,8 @@ class BatchNorm(LayerKind):
     args = (
         Arg("axis", optional(axis), None, positional=False),
         *_args("affine"),
-        Arg("track_running_stats", boolean, True, positional=False),
+        Arg("track_running_stats", boolean, True, positional=False,
+            only=Only(("torch",), (), "always keeps running statistics")),
         Arg("momentum", number, None, positional=False),
     )
     doc = ("Normalizes each channel with batch statistics while training and running "
@@ -166,7 +170,7 @@ class BatchNorm(LayerKind):
         beta = 0: y = x / sqrt(1 + eps). PyTorch without running statistics uses the
         batch's own."""
         eps = _eps(args, ctx, 1e-3, 1e-5)
-        if ctx.convention == "torch" and not args.get("track_running_stats", True):
+        if not args.get("track_running_stats", True):
             axes = _feature_axes({"axis": args.get("axis")}, ctx, 1)
             return AtInit(r"y = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + %s}}" % _num(eps),
                           (("\\gamma", 1), ("\\beta", 0), ("\\epsilon", _num(eps))),
@@ -185,26 +189,25 @@ class BatchNorm(LayerKind):
         divide by the deviation), +1 for the scale; the shift is a bias addition."""
         return _norm_cost(a, x, ctx, "affine", 2)
 
-    def type_name(self, ctx, input_shape=None):
+    def declared_type(self, ctx, input_shape=None):
         return ctx.pick(keras=self.keras, torch=_torch_rank_name("BatchNorm", input_shape))
 
     def apply(self, a, x, ctx):
-        if ctx.convention == "keras" and isinstance(a.axis, tuple) and len(a.axis) > 1:
-            raise ArgError("Keras 3's BatchNormalization takes a single axis")
+        if isinstance(a.axis, tuple) and len(a.axis) > 1:
+            ctx.needs("many_batchnorm_axes", self, "axis", a.axis, "takes a single axis", x)
         idx = _axes(a, x, ctx, _channel_axis(ctx))
         shape = tuple(x[i] for i in idx)
-        weights = _scale_shift(a, ctx, "affine", shape)
-        if ctx.convention == "keras" and "track_running_stats" in a.given:
-            raise ArgError("track_running_stats is a PyTorch option (use convention torch)")
-        if ctx.convention == "keras" or a.track_running_stats:
+        weights = _scale_shift(a, ctx, "affine", shape, kind=self, x=x)
+        if a.track_running_stats:  # false only where the convention has the option
             weights += _running_stats(ctx, shape)
         return Applied(tuple(x), tuple(weights))
 
 
-def _trailing(idx, x, ctx, torch_name: str) -> None:
-    if ctx.convention == "torch" and idx != list(range(idx[0], len(x))):
-        raise ArgError(f"PyTorch's {torch_name} normalizes trailing axes only "
-                       f"(normalized_shape); give axes that end at the last one")
+def _trailing(idx, x, ctx, kind: LayerKind, a) -> None:
+    if idx != list(range(idx[0], len(x))):
+        ctx.needs("inner_norm_axes", kind, "axis", a.axis,
+                  "normalizes trailing axes only (normalized_shape); give axes that end "
+                  "at the last one", x)
 
 
 class LayerNorm(LayerKind):
@@ -232,9 +235,10 @@ class LayerNorm(LayerKind):
 
     def apply(self, a, x, ctx):
         idx = _axes(a, x, ctx, -1)
-        _trailing(idx, x, ctx, self.torch)
+        _trailing(idx, x, ctx, self, a)
         shape = tuple(x[i] for i in idx)
-        return Applied(tuple(x), tuple(_scale_shift(a, ctx, "elementwise_affine", shape)))
+        return Applied(tuple(x), tuple(_scale_shift(a, ctx, "elementwise_affine", shape,
+                                                    kind=self, x=x)))
 
 
 class RMSNorm(LayerKind):
@@ -249,7 +253,8 @@ class RMSNorm(LayerKind):
     keras, torch, auto_name = "RMSNormalization", "RMSNorm", "rms_normalization"
     args = (
         Arg("axis", optional(axis), None, positional=False),
-        Arg("elementwise_affine", boolean, True, positional=False, aliases=("scale",)),
+        Arg("elementwise_affine", boolean, True, positional=False, aliases=("scale",),
+            only=Only(("torch",), (False,), "always learns its scale")),
         Arg("epsilon", number, None, positional=False, aliases=("eps",)),
     )
     doc = "Divides each example by its root mean square over the given axes, then scales."
@@ -279,11 +284,8 @@ class RMSNorm(LayerKind):
 
     def apply(self, a, x, ctx):
         idx = _axes(a, x, ctx, -1)
-        _trailing(idx, x, ctx, self.torch)
+        _trailing(idx, x, ctx, self, a)
         if not a.elementwise_affine:
-            if ctx.convention == "keras":
-                raise ArgError("Keras's RMSNormalization always learns its scale; "
-                               "elementwise_affine=false is PyTorch-only")
             return Applied(tuple(x))
         shape = tuple(x[i] for i in idx)
         return Applied(tuple(x), (Weight(ctx.pick(keras="scale", torch="weight"), shape,
@@ -304,7 +306,9 @@ class GroupNorm(LayerKind):
     names = ("groupnorm", "group_normalization")
     keras, torch, auto_name = "GroupNormalization", "GroupNorm", "group_normalization"
     args = (
-        Arg("groups", _groups, aliases=("num_groups",)),
+        Arg("groups", _groups, aliases=("num_groups",),
+            only=Only(("keras",), (-1,), "needs a positive num_groups (groups = -1: one "
+                                         "per channel)")),
         Arg("axis", optional(signed), None, positional=False),
         *_args("affine"),
     )
@@ -340,12 +344,9 @@ class GroupNorm(LayerKind):
         c = x[normalize_axis(a.axis if a.axis is not None else _channel_axis(ctx), len(x))]
         g = a.groups
         if g == -1:
-            if ctx.convention == "torch":
-                raise ArgError("groups=-1 (one per channel) is Keras-only; PyTorch's "
-                               "GroupNorm needs a positive num_groups")
             g = c
         ctx.require(sympy.Eq(sympy.Mod(c, g), 0), f"channels {c} are not divisible by groups={g}")
-        return Applied(tuple(x), tuple(_scale_shift(a, ctx, "affine", (c,))))
+        return Applied(tuple(x), tuple(_scale_shift(a, ctx, "affine", (c,), kind=self, x=x)))
 
 
 class InstanceNorm(LayerKind):
@@ -355,6 +356,9 @@ class InstanceNorm(LayerKind):
 
     names = ("instancenorm", "instance_normalization")
     keras, torch, auto_name = "", "InstanceNorm", "instance_normalization"
+    only = Only(("torch",), (), "has no instance normalization layer; `groupnorm -1` "
+                               "(GroupNormalization(groups=-1)) is one, with gamma and beta "
+                               "unless center/scale are false")
     args = (*_args("affine", False),
             Arg("track_running_stats", boolean, False, positional=False),
             Arg("momentum", number, None, positional=False))
@@ -386,18 +390,14 @@ class InstanceNorm(LayerKind):
         """As layer normalization: 5 ops per element, +1 for the scale, the shift a bias."""
         return _norm_cost(a, x, ctx, "affine", 5, default_on=False)
 
-    def type_name(self, ctx, input_shape=None):
+    def declared_type(self, ctx, input_shape=None):
         return _torch_rank_name("InstanceNorm", input_shape)
 
     def apply(self, a, x, ctx):
-        if ctx.convention == "keras":
-            raise ArgError("Keras has no instance normalization layer; "
-                           "`groupnorm -1` (GroupNormalization(groups=-1)) is one, with "
-                           "gamma and beta unless center/scale are false")
         if len(x) > 4:
             raise ArgError(f"PyTorch's InstanceNorm takes 1 to 3 spatial axes, got {len(x) - 1}")
         c = x[normalize_axis(_channel_axis(ctx), len(x))]
-        weights = _scale_shift(a, ctx, "affine", (c,), default_on=False)
+        weights = _scale_shift(a, ctx, "affine", (c,), default_on=False, kind=self, x=x)
         if a.track_running_stats:
             weights += _running_stats(ctx, (c,))
         return Applied(tuple(x), tuple(weights))

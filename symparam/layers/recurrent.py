@@ -30,8 +30,9 @@ import sympy
 from ..costs import Cost
 from ..limits import MAX_UNROLL
 from ..values import Word, show
-from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, activation, boolean,
-                   choice, fmt_shape, nonneg, optional, rate, register, size)
+from .base import (ACTIVATIONS, Applied, Arg, ArgError, Example, LayerKind, Only, Weight,
+                   activation, boolean, choice, fmt_shape, nonneg, optional, rate, register,
+                   size)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -50,18 +51,29 @@ def _merge_mode(v, ctx=None):
     return choice(*MERGE_MODES)(v)
 
 
-def _common_args(extra: tuple = ()) -> tuple:
+_FIXED = "fixes its activations"
+# PyTorch's RNN takes nonlinearity tanh or relu; its LSTM and GRU fix theirs.
+_ELMAN_ACTIVATIONS = Only(("keras",), tuple(f for f in ACTIVATIONS if f not in ("tanh", "relu")),
+                          _FIXED + " (nonlinearity: tanh or relu)")
+
+
+def _common_args(extra: tuple = (), activations: Only = Only(("keras",), (), _FIXED)) -> tuple:
     return (
         Arg("units", size, aliases=("hidden_size",), doc="the size of the state"),
         Arg("return_sequences", optional(boolean), None, positional=False),
         Arg("num_layers", size, 1, positional=False),
         Arg("bidirectional", boolean, False, positional=False),
-        Arg("merge_mode", _merge_mode, None, positional=False),
+        Arg("merge_mode", _merge_mode, None, positional=False,
+            only=Only(("keras",), ("sum", "mul", "ave"),
+                      "always concatenates both directions")),
         Arg("bias", boolean, True, positional=False, aliases=("use_bias",)),
-        Arg("activation", activation, None, positional=False, aliases=("nonlinearity",)),
-        Arg("recurrent_activation", activation, None, positional=False),
+        Arg("activation", activation, None, positional=False, aliases=("nonlinearity",),
+            only=activations),
+        Arg("recurrent_activation", activation, None, positional=False,
+            only=Only(("keras",), (), _FIXED)),
         Arg("dropout", rate, 0, positional=False),
-        Arg("recurrent_dropout", rate, 0, positional=False),
+        Arg("recurrent_dropout", rate, 0, positional=False,
+            only=Only(("keras",), (), "has no recurrent dropout")),
         *extra,
     )
 
@@ -93,22 +105,8 @@ class Recurrent(LayerKind):
     step_activations = 1
     step_elementwise = 0
 
-    def type_name(self, ctx, input_shape=None):
-        return ctx.pick(keras=self.keras, torch=self.torch)
-
     def check(self, a, ctx) -> None:
-        """Options that exist in one framework only."""
-        if ctx.convention == "torch":
-            if a.merge_mode not in (None, "concat"):
-                raise ArgError(f"merge_mode = {a.merge_mode} is a Keras option: PyTorch's "
-                               f"bidirectional layers always concatenate both directions")
-            if "recurrent_dropout" in a.given:
-                raise ArgError("recurrent_dropout is a Keras option (use convention keras)")
-            if "recurrent_activation" in a.given or (
-                    a.activation not in (None, "tanh", "relu")
-                    or (self.gates > 1 and "activation" in a.given)):
-                raise ArgError(f"PyTorch's {self.torch} fixes its activations"
-                               + (" (nonlinearity: tanh or relu)" if self.gates == 1 else ""))
+        """Options that exist in one framework only are refused before (Arg.only)."""
         if a.merge_mode is not None and not a.bidirectional:
             raise ArgError("merge_mode needs bidirectional = true")
 
@@ -117,19 +115,22 @@ class Recurrent(LayerKind):
         return a.units
 
     def biases(self, a, ctx, pre: str, post: str):
-        """The bias weights of one direction of one layer."""
-        g, u = self.gates, a.units
-        if ctx.convention == "keras":
-            return (Weight(pre + "bias", (g * u,), why=f"Keras keeps one bias vector: "
-                                                       f"{_gu(g)}"),)
-        return (Weight(f"bias_ih{post}", (g * u,), why=f"the input bias b_ih: {_gu(g)}"),
-                Weight(f"bias_hh{post}", (g * u,),
-                       why=f"PyTorch adds a second bias vector b_hh: +{_gu(g)}"))
+        """The bias weights of one direction of one layer: one vector per gate, or two
+        (the input's b_ih and the state's b_hh), as the convention keeps them."""
+        g, u, who = self.gates, a.units, ctx.convention.display
+        if ctx.convention.rnn_bias_vectors == 1:
+            return (Weight(f"{pre}bias{post}", (g * u,),
+                           why=f"{who} keeps one bias vector: {_gu(g)}"),)
+        return (Weight(f"{pre}bias_ih{post}", (g * u,), why=f"the input bias b_ih: {_gu(g)}"),
+                Weight(f"{pre}bias_hh{post}", (g * u,),
+                       why=f"{who} adds a second bias vector b_hh: +{_gu(g)}"))
 
     def direction(self, a, ctx, n, layer: int, reverse: bool, stacked: bool, bidir: bool):
         """The weights of one direction of one layer, reading ``n`` features."""
         g, u = self.gates, a.units
-        if ctx.convention == "keras":
+        # Weight names and storage orders: Keras's layer0/forward/kernel (n x gu),
+        # PyTorch's weight_ih_l0_reverse (gu x n).
+        if ctx.pick(keras="prefix", torch="suffix") == "prefix":
             pre = (f"layer{layer}/" if stacked else "") + (
                 ("backward/" if reverse else "forward/") if bidir else "")
             weights = [Weight(pre + "kernel", (n, g * u),
@@ -200,9 +201,10 @@ class Recurrent(LayerKind):
                                           a.num_layers > 1, a.bidirectional)
         sequences = a.return_sequences
         if sequences is None:
-            sequences = ctx.pick(keras=False, torch=True)
+            sequences = ctx.convention.rnn_returns_sequences
         out = (steps, merged) if sequences else (merged,)
-        wrapped = "Bidirectional" if a.bidirectional and ctx.convention == "keras" else ""
+        # Keras wraps a bidirectional layer in a class of its own; PyTorch has an option.
+        wrapped = ctx.pick(keras="Bidirectional", torch="") if a.bidirectional else ""
         return Applied(out, tuple(weights), type_name=wrapped, auto_name=wrapped.lower())
 
 
@@ -210,7 +212,7 @@ class SimpleRNN(Recurrent):
     names = ("simple_rnn", "rnn")
     keras, torch, auto_name = "SimpleRNN", "RNN", "simple_rnn"
     gates = 1
-    args = _common_args()
+    args = _common_args(activations=_ELMAN_ACTIVATIONS)
     doc = "An Elman RNN: h' = tanh(W x + U h + b)."
     equation = r"h_t = \tanh\left(W x_t + U h_{t-1} + b\right)"
 
@@ -221,7 +223,8 @@ class LSTM(Recurrent):
     gates = 4
     step_activations = 5  # 3 sigmoid gates, the tanh candidate, tanh of the cell
     step_elementwise = 4  # f*c, i*g, their sum, o*tanh(c)
-    args = _common_args((Arg("proj_size", nonneg, 0, positional=False),))
+    args = _common_args((Arg("proj_size", nonneg, 0, positional=False,
+                             only=Only(("torch",), (), "has no projection (proj_size)")),))
     doc = ("Long short-term memory: input, forget, cell and output gates (4u per input "
            "and state feature); PyTorch's proj_size projects the state to proj_size.")
     equation = (r"\begin{aligned} i, f, o &= \sigma\left(W_{i,f,o}\, x_t + U_{i,f,o}\, "
@@ -235,8 +238,6 @@ class LSTM(Recurrent):
     def check(self, a, ctx):
         super().check(a, ctx)
         if a.proj_size != 0:
-            if ctx.convention == "keras":
-                raise ArgError("proj_size is a PyTorch option (use convention torch)")
             ctx.require(sympy.StrictLessThan(a.proj_size, a.units),
                         f"proj_size ({a.proj_size}) must be smaller than units ({a.units})")
 
@@ -259,7 +260,10 @@ class GRU(Recurrent):
     gates = 3
     step_activations = 3  # 2 sigmoid gates, the tanh candidate
     step_elementwise = 5  # r*(Uh + b), then (1 - z)*n + z*h: 1 + 4
-    args = _common_args((Arg("reset_after", boolean, True, positional=False),))
+    args = _common_args((Arg("reset_after", boolean, True, positional=False,
+                             only=Only(("keras",), (False,),
+                                       "applies the reset gate after the recurrent product "
+                                       "(reset_after = true) only")),))
     doc = ("Gated recurrent unit: update, reset and candidate gates. Keras's default "
            "reset_after = true keeps separate input and recurrent biases, as PyTorch does.")
     equation = (r"\begin{aligned} z, r &= \sigma\left(W_{z,r}\, x_t + U_{z,r}\, h_{t-1} "
@@ -267,16 +271,10 @@ class GRU(Recurrent):
                 r"(U_n h_{t-1} + b'_{n})\right), \quad h_t = (1 - z) \odot n + z \odot "
                 r"h_{t-1} \end{aligned}")
 
-    def check(self, a, ctx):
-        super().check(a, ctx)
-        if ctx.convention == "torch" and not a.reset_after:
-            raise ArgError("PyTorch's GRU applies the reset gate after the recurrent "
-                           "product (reset_after = true) only")
-
     def biases(self, a, ctx, pre, post):
-        if ctx.convention == "keras" and a.reset_after:
+        if ctx.convention.rnn_bias_vectors == 1 and a.reset_after:
             u = a.units
-            return (Weight(pre + "bias", (2, 3 * u),
+            return (Weight(f"{pre}bias{post}", (2, 3 * u),
                            why="reset_after = true: an input and a recurrent bias, 2 x 3u"),)
         return super().biases(a, ctx, pre, post)
 

@@ -14,6 +14,7 @@ from typing import Optional
 
 import sympy
 
+from .. import conventions
 from ..exprs import as_expr
 from ..layers.base import BUFFER, NON_TRAINABLE, TRAINABLE
 from ..stats import LayerStats, ModelStats, structured
@@ -23,7 +24,7 @@ from .shapes import ShapeRule, shape_rule
 from .symbols import symbol_latex
 
 PARAMETER_ROLES = (TRAINABLE, NON_TRAINABLE)
-CONVENTION_NAMES = {"keras": "Keras", "torch": "PyTorch"}
+CONVENTION_NAMES = conventions.displays()  # name -> "Keras", "PyTorch", ...
 # Why a weight's role puts it where it is counted: said after the layer's own reason.
 ROLE_CONSEQUENCE = {  # (one weight, several)
     NON_TRAINABLE: ("so Keras lists it as a non-trainable parameter",

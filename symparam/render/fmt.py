@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Iterable, Optional
 
 import sympy
+from .. import conventions
 from ..exprs import as_expr
 
 
@@ -164,7 +165,8 @@ def unreached_note(stats, limit: int = 5) -> str:
     it = "it" if one else "them"
     keras = f"Keras leaves {it} out of the model"
     torch = f"PyTorch counts {it} as {'a registered module' if one else 'registered modules'}"
-    said = ((f"{keras} (and out of these totals); {torch}") if stats.convention == "keras"
-            else f"{torch} (in these totals); {keras}")
+    counted = conventions.get(stats.convention).counts_unreached
+    said = (f"{torch} (in these totals); {keras}" if counted
+            else f"{keras} (and out of these totals); {torch}")
     return (f"Note: {', '.join(listed)} {'does' if one else 'do'} not reach the output: "
             f"{said}.")

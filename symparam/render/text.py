@@ -9,6 +9,7 @@ from typing import Sequence
 
 import sympy
 
+from .. import conventions
 from ..stats import ModelStats, structured
 from .facts import layer_facts
 from .fmt import formula, quantity, shape, times, unreached_note
@@ -190,7 +191,7 @@ def summary_text(stats: ModelStats) -> str:
     lines = table(columns, summary_rows(stats, columns))
     width = max(len(line) for line in lines)
     quantities = _quantities(stats)
-    if stats.convention != "torch" and stats.buffers == 0:
+    if not conventions.get(stats.convention).has_buffers and stats.buffers == 0:
         quantities = quantities[:3]
     out = header_lines(stats) + ["_" * width, lines[0], "=" * width] + lines[1:]
     out.append("=" * width)
