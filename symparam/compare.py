@@ -358,7 +358,9 @@ def layer_alone(layer: LayerStats, convention: str, layout: str) -> Counterpart:
     fw = framework(convention)
     kind = lookup(layer.kind)
     if kind is None or any(w.role == SHARED for w in layer.weights):
-        return Counterpart()
+        return Counterpart(missing=Missing(fw, f"{layer.name} shares weights with another "
+                                               f"layer, so only an analysis of the whole "
+                                               f"model can compare it", layer.line))
     ctx = Context(convention, layout)
     args = Args(dict(layer.args), _given(kind, layer.args, Context(other_convention(
         convention), layout)))
@@ -367,10 +369,12 @@ def layer_alone(layer: LayerStats, convention: str, layout: str) -> Counterpart:
         applied = (kind.apply_many(args, shapes, ctx) if kind.inputs == "many"
                    else kind.apply(args, shapes[0], ctx))
         type_name = applied.type_name or kind.type_name(ctx, shapes[0])
-    except ArgError as err:
+    except ArgError as err:  # what the framework refuses: padding = causal in PyTorch
         return Counterpart(missing=Missing(fw, f"{layer.kind}: {err}", layer.line))
-    except (SymparamError, ValueError, TypeError, IndexError) as err:
-        return Counterpart(missing=Missing(fw, f"{layer.kind}: {err}", layer.line))
+    except Exception as err:  # noqa: BLE001 - applied alone, outside the analysis that
+        # checks its input: any failure is a comparison missing, said so, never a crash
+        return Counterpart(missing=Missing(fw, f"{layer.kind} cannot be applied alone "
+                                               f"({type(err).__name__})", layer.line))
     return Counterpart(dataclasses.replace(layer, type=type_name,
                                            output_shape=tuple(applied.output),
                                            weights=tuple(applied.weights), costing=None))
