@@ -264,3 +264,18 @@ def test_comparison_results_are_data():
     pairs = pair_layers(d_.a.model_layers, d_.b.model_layers)
     again = pickle.loads(pickle.dumps([(p.status, p.changes, p.delta) for p in pairs]))
     assert again == [(p.status, p.changes, p.delta) for p in pairs]
+
+
+def test_a_tied_layer_says_its_comparison_needs_the_whole_model():
+    src = """model m(T = 8, V = 100, d = 16):
+    input [T]
+    embedding V, d as emb
+    conv1d d, 3, padding = causal
+    dense V, tie = emb
+"""
+    stats = analyze(src)
+    twins = counterparts(stats, analyze_other(stats))
+    assert [t.missing and t.missing.line for t in twins] == [None, None, 4, 5]
+    assert twins[1].layer.type == "Embedding"            # compared alone: same count
+    assert "shares weights with another layer" in twins[3].missing.text
+    assert "line 5: dense shares weights" in derivation(stats, "text")
