@@ -3,7 +3,8 @@
 :func:`model_facts` walks the layers: per layer its weights (name, shape, role, why),
 its count (the weights' sizes, the structured textbook form, the numbers put in, the
 result), how its output shape follows from its input (:mod:`.shapes`), and where the
-other convention counts it differently. This is the context documented in
+other convention counts it differently, or why the other convention cannot say (both
+from :mod:`symparam.compare`). This is the context documented in
 ``docs/derivations.md``; every field is data (sympy expressions, strings, numbers).
 """
 from __future__ import annotations
