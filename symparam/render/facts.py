@@ -111,8 +111,7 @@ class ConventionNote:
             if diff == 0:
                 continue
             if diff.is_negative or (-diff).is_positive:
-                out.append((structured(sympy.Add.make_args(sympy.expand(-diff))),
-                            f"fewer {what}"))
+                out.append((difference(diff).magnitude, f"fewer {what}"))
             elif diff.is_positive:
                 out.append((diff, f"more {what}"))
             else:
