@@ -279,3 +279,20 @@ def test_a_tied_layer_says_its_comparison_needs_the_whole_model():
     assert twins[1].layer.type == "Embedding"            # compared alone: same count
     assert "shares weights with another layer" in twins[3].missing.text
     assert "line 5: dense shares weights" in derivation(stats, "text")
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None
+                    and not __import__("os").environ.get("CI"), reason="pdflatex not installed")
+def test_diff_latex_compiles(tmp_path):
+    import subprocess
+    out = CliRunner().invoke(main, ["diff", str(ROOT / "benchmarks/models/llama2_7b.symp"),
+                                    str(ROOT / "benchmarks/models/mistral_7b.symp"),
+                                    "-f", "latex"]).output
+    (tmp_path / "d.tex").write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath}\n"
+        "\\usepackage[landscape,margin=5mm]{geometry}\n\\begin{document}\n\\tiny\n"
+        + out + "\\end{document}\n")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "Missing character" not in (tmp_path / "d.log").read_text(errors="replace")

@@ -212,7 +212,8 @@ def diff_latex(d, label_a: str, label_b: str, show_all: bool = False) -> str:
                   "Layer & Kind & Change & A params & B params & $\\Delta$ params & "
                   "$\\Delta$ non-trainable & $\\Delta$ buffers \\\\ \\hline"]
         for name, kind, change, pa, pb, deltas in rows:
-            cells = [f"\\texttt{{{tex_escape(name)}}}", tex_escape(kind), tex_escape(change),
+            name = tex_escape(name).replace("×", "$\\times$")  # pdflatex has no ×
+            cells = [f"\\texttt{{{name}}}", tex_escape(kind), tex_escape(change),
                      "(none)" if pa is None else f"${pa}$",
                      "(none)" if pb is None else f"${pb}$", *(f"${x}$" for x in deltas)]
             lines.append(" & ".join(cells) + " \\\\")
