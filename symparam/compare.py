@@ -222,6 +222,8 @@ def _renamed(value, rename: dict):
 
 
 def _differs(x, y) -> bool:
+    if type(x) is type(y) and x == y:  # the usual case, and no expansion to pay for
+        return False
     if isinstance(x, sympy.Basic) or isinstance(y, sympy.Basic):
         try:
             return sympy.expand(as_expr(x) - as_expr(y)) != 0
