@@ -26,9 +26,14 @@ ROLE_LABEL = {"params": "params", "trainable": "trainable", "non_trainable": "no
               "buffers": "buffers"}
 SHOWN_ROLES = ("params", "non_trainable", "buffers")  # the table's Δ columns
 STATUS_TEXT = {"added": "added (B only)", "removed": "removed (A only)", "same": "same"}
-# `*` between a name (or a closing parenthesis) and an opening one: h*(n + 1) -> h(n + 1);
-# a number keeps it (2*(n + 1), d**2*(n + 1)).
-_IMPLICIT = re.compile(r"(?<=[A-Za-z_)])\*(?=\()")
+# `*` between a name, a closing parenthesis or a leading number and an opening
+# parenthesis: h*(n + 1) -> h(n + 1), 8*(n + 1) -> 8(n + 1); an exponent keeps it
+# (d**2*(n + 1)), and so does a number inside a product or a name (L*8*(n + 1), h2).
+_IMPLICIT = re.compile(r"(?<=[A-Za-z_)])\*(?=\()|(?<![\w.*])(?P<num>\d+)\*(?=\()")
+
+
+def _implicit(text: str) -> str:
+    return _IMPLICIT.sub(lambda m: m.group("num") or "", text)
 
 
 def readable(d: Difference) -> str:
@@ -38,14 +43,14 @@ def readable(d: Difference) -> str:
     >>> h, n = symbol("h"), symbol("n")
     >>> readable(difference(-h * n - h)), readable(difference(h ** 2 * (n + 1)))
     ('-h(n + 1)', 'h**2*(n + 1)')
-    >>> readable(difference(-2 * h - 1))
-    '-2*h - 1'
+    >>> readable(difference(-2 * h - 1)), readable(difference(-8 * n - 8))
+    ('-2*h - 1', '-8(n + 1)')
     """
     if d.expanded.is_Integer:
         return number(d.expanded)
     if d.sign < 0 and not d.magnitude.is_Add:  # a sum keeps its own signs: -2*h - 1
-        return "-" + _IMPLICIT.sub("", formula(d.magnitude))
-    return _IMPLICIT.sub("", formula(d.structured))
+        return "-" + _implicit(formula(d.magnitude))
+    return _implicit(formula(d.structured))
 
 
 def _with_value(d: Difference) -> str:
