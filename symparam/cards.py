@@ -28,6 +28,7 @@ import sympy
 
 from .exprs import as_expr
 from .analyze import analyze
+from .compare import side_differences
 from .errors import SymparamError, UsageError
 from .layers import REGISTRY
 from .layers.base import (ACTIVATIONS, BUFFER, NON_TRAINABLE, REQUIRED, SHARED, TRAINABLE,
@@ -254,73 +255,6 @@ def _side(kind: LayerKind, convention: str) -> Side:
 
 
 
-# ---- what differs, read off the two analyses ------------------------------------------
-
-def _same(a, b) -> bool:
-    return sympy.expand(as_expr(a) - as_expr(b)) == 0
-
-
-def _shape_text(shape) -> str:
-    return " × ".join(str(d) for d in shape) if shape else "scalar"
-
-
-def differences(keras: Side, torch: Side) -> tuple[str, ...]:
-    """What differs between the two conventions' analyses of one example, in words."""
-    for one, other in ((keras, torch), (torch, keras)):
-        if not one.available:
-            return (f"{one.framework} has no such layer ({one.error}); "
-                    f"{other.framework} only" + ("." if other.available else
-                                                  f" neither: {other.error}."),)
-    out: list[str] = []
-    labels = {"total": "parameters", "trainable": "trainable parameters",
-              "non_trainable": "non-trainable parameters", "buffers": "buffers"}
-    for what, label in labels.items():
-        k, t = keras.counts[what], torch.counts[what]
-        if not _same(k, t):
-            gap = sympy.factor(sympy.expand(t - k))
-            more = "fewer" if gap.could_extract_minus_sign() else "more"
-            out.append(f"{label}: Keras {k}, PyTorch {t} (PyTorch has "
-                       f"{-gap if more == 'fewer' else gap} {more})")
-    out += _weight_differences(keras, torch)
-    for name, value in keras.constants:
-        other = dict(torch.constants).get(name)
-        if other is not None and other != value:
-            out.append(f"{name}: Keras {value}, PyTorch {other}")
-    same_input = keras.input_shapes == torch.input_shapes
-    if same_input and (len(keras.output_shape) != len(torch.output_shape) or not all(
-            _same(a, b) for a, b in zip(keras.output_shape, torch.output_shape))):
-        out.append(f"output shape: Keras (None, {', '.join(map(str, keras.output_shape))}), "
-                   f"PyTorch (None, {', '.join(map(str, torch.output_shape))})")
-    return tuple(out)
-
-
-def _weight_differences(keras: Side, torch: Side) -> list[str]:
-    out: list[str] = []
-    kw, tw = list(keras.weights), list(torch.weights)
-    # Pair the weights in order while their sizes agree (kernel <-> weight, ...).
-    pairs = []
-    while kw and tw and _same(kw[0].size, tw[0].size):
-        pairs.append((kw.pop(0), tw.pop(0)))
-    for k, t in pairs:
-        if tuple(map(str, k.shape)) != tuple(map(str, t.shape)):
-            ks, ts = list(map(str, k.shape)), list(map(str, t.shape))
-            order = ("transposed" if ks == ts[::-1] else "the same axes in another order"
-                     if sorted(ks) == sorted(ts) else "the same size in another shape")
-            out.append(f"Keras stores {k.name} as {_shape_text(k.shape)}, PyTorch {t.name} "
-                       f"as {_shape_text(t.shape)} ({order})")
-        if k.role != t.role:
-            out.append(f"Keras's {k.name} is {k.role_text}, PyTorch's {t.name} a "
-                       f"{t.role_text}" + (f": {t.why}" if t.why and t.why != k.why else ""))
-        if k.init and t.init and k.init != t.init:
-            out.append(f"initial {k.name} / {t.name}: Keras {k.init}, PyTorch {t.init}")
-    for side, rest in ((keras, kw), (torch, tw)):
-        for w in rest:
-            why = f": {w.why}" if w.why else ""
-            out.append(f"{side.framework} only: {w.name} ({_shape_text(w.shape)}, "
-                       f"{w.role_text}){why}")
-    return out
-
-
 def card(name: str) -> Card:
     """The card of a layer kind, by any of its names."""
     kind = find_kind(name)
@@ -330,7 +264,7 @@ def card(name: str) -> Card:
                             f"{keras.error}")
     args = tuple(ArgRow(a.name, _default_text(a), tuple(a.aliases), a.doc) for a in kind.args)
     return Card(kind, kind.names[0], tuple(kind.names[1:]), family(kind), kind.doc, args,
-                kind.equation, kind.where, keras, torch, differences(keras, torch))
+                kind.equation, kind.where, keras, torch, side_differences(keras, torch))
 
 
 # ---- the equation at the initial values ------------------------------------------------

@@ -59,9 +59,9 @@ def test_diff_uses_each_sides_own_defaults(tmp_path):
     assert result.exit_code == 0, result.output
     # A has 2 * (4 + 1) = 10 parameters, B 3 * (4 + 1) = 15.
     assert "no layer differs" not in result.output
-    assert "  params         h_A*n + h_A - h_B*n - h_B = -5" in result.output
+    assert "  params         (h_A - h_B)(n + 1) = -5" in result.output
+    assert "expanded: h_A*n + h_A - h_B*n - h_B" in result.output
     assert "  h: A = 2, B = 3  (written h_A and h_B)" in result.output
-    assert "(h_A - h_B)*(n + 1) = -5" in result.output
 
 
 def test_diff_set_applies_to_both_sides(tmp_path):

@@ -448,9 +448,9 @@ def test_diff_of_the_two_conventions_names_the_unreached_layer(tmp_path):
     assert code == 0
     rows = [line.split() for line in out.splitlines() if line.startswith(" unused ")]
     # Keras 18 - PyTorch 90: the 72 of the layer Keras leaves out, on its own row.
-    assert rows == [["unused", "dense", "(none)", "8*(n", "+", "1)", "8*(-n", "-", "1)", "=",
-                     "-72", "0", "0"]]
-    assert "params         -8*n - 8 = -72" in out
+    assert rows == [["unused", "dense", "added", "(B", "only)", "(none)", "8*(n", "+", "1)",
+                     "-8(n", "+", "1)", "=", "-72", "0", "0"]]
+    assert "params         -8(n + 1) = -72" in out
 
 
 def test_the_note_names_the_block_instance_a_layer_is_in():

@@ -3,7 +3,7 @@ leading terms and differences between models.
 
 Every function here takes a :class:`~symparam.stats.ModelStats` (or two) and returns
 data (sympy expressions, NumPy arrays, small dataclasses); printing is the CLI's job
-(:mod:`.report` builds the text). Heavy dependencies (NumPy, matplotlib) are imported
+(:mod:`.report` builds the text, :mod:`.diff_output` that of ``diff``). Heavy dependencies (NumPy, matplotlib) are imported
 only inside the functions that need them, so importing this package stays cheap.
 
 >>> import symparam

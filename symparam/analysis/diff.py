@@ -7,6 +7,10 @@ the same thing and stays one symbol in the difference; a symbol whose values dif
 two quantities, written ``h_A`` and ``h_B`` in the differences, so that the formula
 of A − B is still right and evaluates to A's count at A's values minus B's at B's.
 
+Layers are paired by structure (:func:`symparam.compare.pair_layers`), not by name: a
+layer inserted in B is *added*, the layers after it still pair with theirs. Each
+difference is kept as the expanded sum and in readable form (``-h*(n + 1)``).
+
 >>> from symparam import analyze
 >>> src = "model m(n = 4, h = 2):\\n    input [n]\\n    dense h\\n    batchnorm\\n"
 >>> d = diff(analyze(src, convention="keras"), analyze(src, convention="torch"))
@@ -18,24 +22,30 @@ of A − B is still right and evaluates to A's count at A's values minus B's at 
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Optional
 
 import sympy
 
-from ..exprs import as_expr
-from ..stats import LayerStats, ModelStats, structured
-
-ROLES = ("params", "trainable", "non_trainable", "buffers")
-
+from ..exprs import add_up, as_expr
+from ..compare import ROLES, difference, pair_layers
+from ..stats import LayerStats, ModelStats
 
 @dataclass(frozen=True)
 class LayerDiff:
+    """One entry of the difference: ``status`` is added (B only), removed (A only),
+    changed or same (see :func:`symparam.compare.pair_layers`), ``changes`` what
+    differs, ``delta`` A − B by role in readable form (the sign pulled out:
+    ``-h*(n + 1)``), ``differences`` the same as :class:`~symparam.compare.Difference`
+    (expanded and structured side by side)."""
+
     a: Optional[LayerStats]   # None: the layer exists in B only
     b: Optional[LayerStats]
     delta: dict               # role -> A - B, structured
     values: dict              # role -> int or None
+    status: str = "same"
+    changes: tuple = ()
+    differences: dict = field(default_factory=dict)  # role -> Difference
 
     @property
     def name(self) -> str:
@@ -49,7 +59,7 @@ class LayerDiff:
 
     @property
     def changed(self) -> bool:
-        return any(v != 0 for v in self.delta.values())
+        return self.status != "same"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,18 @@ class DiffResult:
     # the differences write them as symbol_A and symbol_B (see :attr:`renamed`).
     split: list = field(default_factory=list)
     renamed: dict = field(default_factory=dict)  # symbol -> (its A name, its B name)
+    # The totals in readable form (role -> Difference): the sign pulled out.
+    differences: dict = field(default_factory=dict)
+
+    @property
+    def added(self) -> list:
+        """The layers in B only."""
+        return [ld for ld in self.layers if ld.status == "added"]
+
+    @property
+    def removed(self) -> list:
+        """The layers in A only."""
+        return [ld for ld in self.layers if ld.status == "removed"]
 
 
 def _renamed(s: sympy.Symbol, side: str, taken: set) -> sympy.Symbol:
@@ -98,61 +120,34 @@ def _value(expr, values) -> Optional[int]:
     return int(v) if v.is_Integer else None
 
 
-def _pairs(a: ModelStats, b: ModelStats):
-    la = [x for x in a.model_layers if x.kind != "input"]
-    lb = [x for x in b.model_layers if x.kind != "input"]
-    # Same names (one model, two conventions): pair by name. Otherwise align the
-    # sequences of layer kinds, as diff aligns lines.
-    if [x.name for x in la] == [x.name for x in lb]:
-        return list(zip(la, lb))
-    by_a, by_b = {x.name: x for x in la}, {x.name: x for x in lb}
-    if a.name == b.name and (by_a.keys() <= by_b.keys() or by_b.keys() <= by_a.keys()):
-        # One model, and one convention leaves layers out (Keras: those that do not
-        # reach the output): by name still, the others alone.
-        longer = la if len(la) >= len(lb) else lb
-        return [(by_a.get(x.name), by_b.get(x.name)) for x in longer]
-    out = []
-    matcher = difflib.SequenceMatcher(a=[x.kind for x in la], b=[x.kind for x in lb],
-                                      autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        xs, ys = la[i1:i2], lb[j1:j2]
-        if op in ("equal", "replace"):
-            n = min(len(xs), len(ys))
-            out += list(zip(xs[:n], ys[:n]))
-            xs, ys = xs[n:], ys[n:]
-        out += [(x, None) for x in xs] + [(None, y) for y in ys]
-    return out
-
-
 def diff(a: ModelStats, b: ModelStats) -> DiffResult:
     """A - B for every layer and in total, by role (params, trainable,
     non_trainable, buffers): each side at its own values, with the values of the
     difference where both sides' symbols have them."""
     rename_a, rename_b, values, split, renamed = _sides(a, b)
-    zero = sympy.Integer(0)
-
-    def side(layer, role, rename):
-        return getattr(layer, role).xreplace(rename) if layer else zero
-
-    split_names = {*rename_a.values(), *rename_b.values()}
     layers = []
-    by_kind: dict[tuple, sympy.Expr] = {}
-    for x, y in _pairs(a, b):
-        delta = {}
-        for role in ROLES:
-            d = sympy.expand(side(x, role, rename_a) - side(y, role, rename_b))
-            if d != 0 and d.free_symbols & split_names:
-                d = sympy.factor(d)  # one layer's (h_A - h_B)*(n + 1): small, so cheap
-            delta[role] = structured(list(sympy.Add.make_args(d))) if d != 0 else d
-            if d != 0:
-                key = ((x or y).kind, role)
-                by_kind[key] = by_kind.get(key, zero) + d
-        layers.append(LayerDiff(x, y, delta, {r: _value(e, values) for r, e in delta.items()}))
+    by_kind: dict[tuple, list] = {}  # (kind, role) -> the layers' differences
+    pairs = pair_layers([x for x in a.model_layers if x.kind != "input"],
+                        [x for x in b.model_layers if x.kind != "input"],
+                        types=a.convention == b.convention,
+                        shapes=a.layout == b.layout, rename_a=rename_a,
+                        rename_b=rename_b, values=values)
+    for p in pairs:
+        for role, d in p.delta.items():
+            if not d.zero:
+                by_kind.setdefault((p.layer.kind, role), []).append(d.structured)
+        layers.append(LayerDiff(p.a, p.b, {r: d.structured for r, d in p.delta.items()},
+                                {r: d.value for r, d in p.delta.items()}, p.status,
+                                p.changes, p.delta))
     total = {}
     for r in ROLES:
         attr = r if r != "params" else "total"
         total[r] = sympy.expand(getattr(a, attr).xreplace(rename_a)
                                 - getattr(b, attr).xreplace(rename_b))
-    kinds = [(k, r, e, _value(e, values)) for (k, r), e in by_kind.items() if r != "params"]
+    kinds = [(k, r, difference(add_up(parts), parts=parts).structured,
+              _value(add_up(parts), values))
+             for (k, r), parts in by_kind.items() if r != "params"]
     return DiffResult(a, b, layers, total, {r: _value(e, values) for r, e in total.items()},
-                      kinds, split, renamed)
+                      kinds, split, renamed,
+                      {r: difference(e, values, [p.delta[r].structured for p in pairs])
+                       for r, e in total.items()})

@@ -1,6 +1,7 @@
 """Text for the analysis commands: tables, CSV, JSON and Markdown built from the
-results of :mod:`sweep`, :mod:`solve`, :mod:`leading`, :mod:`diff` and
-:mod:`memory`. Functions return strings (or yield lines); the CLI prints them.
+results of :mod:`sweep`, :mod:`solve`, :mod:`leading` and :mod:`memory` (``diff``'s
+output is :mod:`.diff_output`). Functions return strings (or yield lines); the CLI
+prints them.
 
 Counts are printed in full, with thousands separators in tables; a value that is
 not a whole number is printed as an exact fraction, never rounded. Approximate
@@ -15,7 +16,7 @@ from typing import Iterator, Sequence
 import sympy
 
 from ..limits import SOLVE_SCAN
-from ..render.fmt import formula, number, quantity
+from ..render.fmt import formula, number
 from ..render.text import table
 from ..stats import ModelStats
 
@@ -339,52 +340,4 @@ def leading_text(r) -> str:
                  formula(g.limit_share)] for g in r.groups]
         lines += table(["group", "formula", "leading", r.metric, "share",
                         f"share as {names} grow"], rows)
-    return "\n".join(lines)
-
-
-def _delta(e, v) -> str:
-    if e.is_Integer:
-        return f"{int(e):,}"
-    return formula(e) + (f" = {v:,}" if v is not None else "")
-
-
-def _side_value(v) -> str:
-    return "has no value" if v is None else f"= {int(v):,}"
-
-
-def diff_text(d, label_a: str, label_b: str, show_all: bool = False) -> str:
-    lines = [f"A = {label_a}", f"B = {label_b}", ""]
-    if d.split:
-        lines.append("each side at its own values; these differ, and are two symbols below:")
-        for s, va, vb in d.split:
-            sa, sb = d.renamed[s]
-            lines.append(f"  {s}: A {_side_value(va)}, B {_side_value(vb)}  "
-                         f"(written {sa} and {sb})")
-        lines.append("")
-    rename_a = {s: names[0] for s, names in d.renamed.items()}
-    rename_b = {s: names[1] for s, names in d.renamed.items()}
-    rows = []
-    for ld in d.layers:
-        if not (show_all or ld.changed):
-            continue
-        pa = quantity(ld.a.params.xreplace(rename_a)) if ld.a else "(none)"
-        pb = quantity(ld.b.params.xreplace(rename_b)) if ld.b else "(none)"
-        mult = (ld.a or ld.b).multiplier
-        cells = [ld.name + (f" (×{formula(mult)})" if mult != 1 else ""), ld.kind, pa, pb]
-        for role in ("params", "non_trainable", "buffers"):
-            cells.append(_delta(ld.delta[role], ld.values[role]))
-        rows.append(cells)
-    if rows:
-        lines += table(["layer", "kind", "A params", "B params", "Δ params",
-                        "Δ non-trainable", "Δ buffers"], rows)
-    else:
-        lines.append(" no layer differs")
-    lines += ["", "A − B in total:"]
-    for role, label in (("params", "params"), ("trainable", "trainable"),
-                        ("non_trainable", "non-trainable"), ("buffers", "buffers")):
-        lines.append(f"  {label:<14} {_delta(d.total[role], d.values[role])}")
-    if d.by_kind:
-        lines += ["", "by layer kind:"]
-        for kind, role, e, v in d.by_kind:
-            lines.append(f"  {kind} {role.replace('_', '-')}: {_delta(e, v)}")
     return "\n".join(lines)

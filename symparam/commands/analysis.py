@@ -212,10 +212,14 @@ def memory(stats, dtypes, all_layers, as_json, options) -> None:
                    "with itself under --convention and --against.")
 @click.option("--all", "show_all", is_flag=True, help="List every layer, not only those "
                                                         "that differ.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "markdown", "latex", "json"]),
+              default="text", show_default=True)
 def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, model_b, sets,
-         convention, against, show_all) -> None:
+         convention, against, show_all, fmt) -> None:
     """The symbolic difference A − B, layer by layer: two models, or one model
-    under two conventions. Each side is counted at its own values (--set applies to
+    under two conventions. Layers are paired by structure (kind, block/repeat path,
+    arguments, position): each is added (B only), removed (A only), changed (saying
+    what) or the same. Each side is counted at its own values (--set applies to
     both); a symbol whose values differ is written h_A and h_B in the differences.
 
     \b
@@ -223,9 +227,10 @@ def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, mo
       symparam diff keras_resnet50.symp torchvision_resnet50.symp
       symparam diff model.symp --convention keras --against torch
       symparam diff --zoo resnet50 --convention keras --against torch
+      symparam diff a.symp b.symp --format markdown
     """
     from ..analysis.diff import diff as run_diff
-    from ..analysis.report import diff_text
+    from ..analysis.diff_output import diff_output
 
     if str(file_a) == "-" and str(file_b) == "-":
         raise UsageError("only one of A and B can be standard input ('-'): it is read once")
@@ -243,4 +248,4 @@ def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, mo
     name_a = file_a or (f"--example {example}" if example else f"--zoo {zoo}")
     label_a = f"{name_a} ({a.name}, convention {a.convention})"
     label_b = f"{file_b or name_a} ({b.name}, convention {b.convention})"
-    click.echo(diff_text(run_diff(a, b), label_a, label_b, show_all))
+    click.echo(diff_output(run_diff(a, b), label_a, label_b, fmt, show_all), nl=fmt == "text")

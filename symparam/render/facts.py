@@ -3,18 +3,20 @@
 :func:`model_facts` walks the layers: per layer its weights (name, shape, role, why),
 its count (the weights' sizes, the structured textbook form, the numbers put in, the
 result), how its output shape follows from its input (:mod:`.shapes`), and where the
-other convention counts it differently. This is the context documented in
+other convention counts it differently, or why the other convention cannot say (both
+from :mod:`symparam.compare`). This is the context documented in
 ``docs/derivations.md``; every field is data (sympy expressions, strings, numbers).
 """
 from __future__ import annotations
 
-from collections import Counter
+import itertools
 from dataclasses import dataclass, field
 from typing import Optional
 
 import sympy
 
-from .. import conventions
+from ..compare import (FRAMEWORK, Missing, OtherSide, analyze_other, counterparts,
+                       difference, other_convention, pair_weights)
 from ..exprs import as_expr
 from ..layers.base import BUFFER, NON_TRAINABLE, TRAINABLE
 from ..stats import LayerStats, ModelStats, structured
@@ -24,7 +26,7 @@ from .shapes import ShapeRule, shape_rule
 from .symbols import symbol_latex
 
 PARAMETER_ROLES = (TRAINABLE, NON_TRAINABLE)
-CONVENTION_NAMES = conventions.displays()  # name -> "Keras", "PyTorch", ...
+CONVENTION_NAMES = FRAMEWORK  # name -> "Keras", "PyTorch", ... (the registry's)
 # Why a weight's role puts it where it is counted: said after the layer's own reason.
 ROLE_CONSEQUENCE = {  # (one weight, several)
     NON_TRAINABLE: ("so Keras lists it as a non-trainable parameter",
@@ -109,8 +111,7 @@ class ConventionNote:
             if diff == 0:
                 continue
             if diff.is_negative or (-diff).is_positive:
-                out.append((structured(sympy.Add.make_args(sympy.expand(-diff))),
-                            f"fewer {what}"))
+                out.append((difference(diff).magnitude, f"fewer {what}"))
             elif diff.is_positive:
                 out.append((diff, f"more {what}"))
             else:
@@ -144,6 +145,9 @@ class LayerFacts:
     notes: tuple[Note, ...]
     shape: Optional[ShapeRule]
     other: Optional[ConventionNote] = None
+    # Why the other convention cannot say how it counts this layer (its framework's
+    # error and line): a comparison is never dropped silently.
+    comparison_missing: Optional[Missing] = None
 
     @property
     def has_weights(self) -> bool:
@@ -221,29 +225,24 @@ def _difference(layer: LayerStats, other: Optional[LayerStats], name: str,
                 stats: Optional[ModelStats] = None) -> Optional[ConventionNote]:
     if other is None or other.kind != layer.kind:
         return None
-    params = sympy.expand(other.params - layer.params)
-    buffers = sympy.expand(other.buffers - layer.buffers)
-    if params == 0 and buffers == 0:
+    values = dict(stats.values) if stats is not None else None
+    params = difference(other.params - layer.params, values)
+    buffers = difference(other.buffers - layer.buffers, values)
+    if params.zero and buffers.zero:
         return None
     # The other's weights with no counterpart here (same size, same role) are the
     # difference: PyTorch's second LSTM bias, its BatchNorm buffers.
-    mine = Counter((sympy.expand(w.size), w.role) for w in layer.weights)
-    theirs, extra = _weights(other), []
-    for w in theirs:
-        key = (sympy.expand(w.size), w.role)
-        if mine[key] > 0:
-            mine[key] -= 1
-        else:
-            extra.append(w)
-    reasons = _notes(tuple(w for w in extra if w.why))
-    value = stats.value if stats is not None else (lambda e: None)
-    return ConventionNote(name, other.type, structured(sympy.Add.make_args(params)),
-                          structured(sympy.Add.make_args(buffers)), theirs, reasons,
-                          value(params), value(buffers))
+    theirs = _weights(other)
+    pairs, _, extra = pair_weights(layer.weights, theirs)
+    extra += [w for mine, w in pairs if mine.role != w.role]
+    reasons = _notes(tuple(w for w in theirs if w in extra and w.why))
+    return ConventionNote(name, other.type, params.structured, buffers.structured, theirs,
+                          reasons, params.value, buffers.value)
 
 
 def layer_facts(layer: LayerStats, stats: Optional[ModelStats] = None,
-                other: Optional[LayerStats] = None, other_name: str = "") -> LayerFacts:
+                other: Optional[LayerStats] = None, other_name: str = "",
+                missing: Optional[Missing] = None) -> LayerFacts:
     """The facts of one layer; ``terms`` are its parameters' sizes (buffers and weights
     shared with another layer are not counted here).
 
@@ -262,7 +261,7 @@ def layer_facts(layer: LayerStats, stats: Optional[ModelStats] = None,
         tuple(layer.input_shapes), tuple(layer.output_shape), weights, terms,
         structured(list(terms)), layer.multiplier, layer.params, layer.trainable,
         layer.non_trainable, layer.buffers, value, at(layer.params), _notes(weights),
-        shape_rule(layer, layout), _difference(layer, other, other_name, stats))
+        shape_rule(layer, layout), _difference(layer, other, other_name, stats), missing)
 
 
 def closed_form(expr) -> sympy.Expr:
@@ -291,41 +290,19 @@ def closed_form(expr) -> sympy.Expr:
     return expr
 
 
-def _other(stats: ModelStats) -> Optional[ModelStats]:
-    """The same model analyzed under the other convention (None when it cannot be:
-    no document kept, or a layer the other framework does not have)."""
-    if stats.document is None:
-        return None
-    from ..analyze import analyze
-    from ..errors import SymparamError
-    other = "torch" if stats.convention == "keras" else "keras"
-    try:
-        return analyze(stats.document, model=stats.name, convention=other,
-                       values={s.name: int(v) for s, v in stats.values.items()},
-                       symbolic=True)
-    except SymparamError:
-        return None
-
-
-def _pairs(stats: ModelStats, other: Optional[ModelStats]) -> list:
-    """Each layer's counterpart in the other convention (by position, when the two
-    analyses have the same layers)."""
-    if other is None or [x.kind for x in other.layers] != [x.kind for x in stats.layers]:
-        return [None] * len(stats.layers)
-    return list(other.layers)
-
-
 def _shown(f: LayerFacts) -> bool:
-    return bool(f.weights) or f.shape is not None
+    return bool(f.weights) or f.shape is not None or f.comparison_missing is not None
 
 
 def model_facts(stats: ModelStats, compare: bool = True) -> ModelFacts:
     """The facts of a whole model; ``compare`` analyzes it under the other convention
     too, to say where the two count a layer differently."""
-    other = _other(stats) if compare else None
-    other_name = CONVENTION_NAMES["torch" if stats.convention == "keras" else "keras"]
-    facts = tuple(layer_facts(layer, stats, twin, other_name)
-                  for layer, twin in zip(stats.layers, _pairs(stats, other)))
+    other = analyze_other(stats) if compare else None
+    other_name = FRAMEWORK[other_convention(stats.convention)]
+    twins = counterparts(stats, other) if other is not None else ()
+    facts = tuple(layer_facts(layer, stats, twin.layer, other_name, twin.missing)
+                  if twin is not None else layer_facts(layer, stats)
+                  for layer, twin in itertools.zip_longest(stats.layers, twins))
     totals = [("Total params", "params", stats.total),
               ("Trainable params", "trainable", stats.trainable),
               ("Non-trainable params", "non_trainable", stats.non_trainable)]
@@ -349,4 +326,13 @@ def model_facts(stats: ModelStats, compare: bool = True) -> ModelFacts:
                       other_name, stats.layout, symbols,
                       tuple(f for f in facts if _shown(f) and f.layer.in_model), facts,
                       tuple(total_facts), assumptions,
-                      tuple(note for note in (unreached_note(stats),) if note))
+                      tuple(note for note in (unreached_note(stats), _missing_note(other))
+                            if note))
+
+
+def _missing_note(other: Optional[OtherSide]) -> str:
+    """Said once for the model when the other convention cannot analyze it."""
+    if other is None or other.missing is None:
+        return ""
+    return (f"{other.missing.text}. {other.missing.framework} cannot analyze the whole "
+            f"model, so each other layer is compared alone, on the same input.")
