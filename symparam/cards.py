@@ -31,7 +31,7 @@ from .analyze import analyze
 from .errors import SymparamError, UsageError
 from .layers import REGISTRY
 from .layers.base import (ACTIVATIONS, BUFFER, NON_TRAINABLE, REQUIRED, SHARED, TRAINABLE,
-                          Context, LayerKind, closest)
+                          Context, Family, LayerKind, closest)
 
 CONVENTIONS = ("keras", "torch")
 FRAMEWORK = {"keras": "Keras", "torch": "PyTorch"}
@@ -42,26 +42,34 @@ _WORDS = {"true", "false", "none", "same", "valid", "causal", "nearest", "linear
           "bilinear", "bicubic", "trilinear", "area", "concat", "sum", "mul", "ave",
           *ACTIVATIONS}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_FAMILIES = ("core", "conv", "norm", "recurrent", "attention", "merge", "misc")
-FAMILY_TITLE = {"core": "Core layers", "conv": "Convolution, pooling and padding",
-                "norm": "Normalization", "recurrent": "Recurrent layers",
-                "attention": "Attention", "merge": "Merges", "misc": "Other layers"}
 
 
 # ---- which kinds exist ---------------------------------------------------------------
 
 def kinds() -> list[LayerKind]:
-    """Every registered layer kind once, by family then in registration order."""
+    """Every registered layer kind once, by family (see :class:`Family`: its order,
+    then the order its first kind was registered), then in registration order."""
     seen: list[LayerKind] = []
     for kind in REGISTRY.values():
         if kind not in seen:
             seen.append(kind)
-    return sorted(seen, key=lambda k: _FAMILIES.index(family(k)))
+    first = {}
+    for i, kind in enumerate(seen):
+        first.setdefault(kind.family, i)
+    return sorted(seen, key=lambda k: (k.family.order, first[k.family]))
+
+
+def families() -> list[tuple[Family, list[LayerKind]]]:
+    """The families in their order, each with its kinds (see :func:`kinds`)."""
+    out: dict[Family, list[LayerKind]] = {}
+    for kind in kinds():
+        out.setdefault(kind.family, []).append(kind)
+    return list(out.items())
 
 
 def family(kind: LayerKind) -> str:
-    """``core``, ``conv``, ... : the module of ``symparam.layers`` defining the kind."""
-    return type(kind).__module__.rsplit(".", 1)[-1]
+    """The name of a kind's family: ``core``, ``conv``, ... (its ``family``)."""
+    return kind.family.name
 
 
 def find_kind(name: str) -> LayerKind:
@@ -660,10 +668,8 @@ def render(c: Card, fmt_name: str = "text", convention: Optional[str] = None,
 
 def reference() -> str:
     """``docs/layers.md``: every layer kind's card, by family."""
-    cards = [card(k.names[0]) for k in kinds()]
-    groups = [(FAMILY_TITLE[f], [c for c in cards if c.family == f]) for f in _FAMILIES]
-    return _render("card.index.md.j2", dict(groups=[(t, cs) for t, cs in groups if cs],
-                                            math_for=_math))
+    groups = [(fam.title, [card(k.names[0]) for k in members]) for fam, members in families()]
+    return _render("card.index.md.j2", dict(groups=groups, math_for=_math))
 
 
 def main(argv: Optional[list[str]] = None) -> int:

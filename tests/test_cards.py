@@ -205,7 +205,9 @@ def test_unknown_layer_in_the_library():
 
 def test_list():
     out = run("explain", "--list").output.splitlines()
-    assert "dense (also linear)" in out and len(out) == len(NAMES)
+    titles = [line for line in out if not line.startswith("  ")]
+    assert titles[0] == "Core layers:" and "Normalization:" in titles
+    assert "  dense (also linear)" in out and len(out) - len(titles) == len(NAMES)
 
 
 # ---- plain text for terminals --------------------------------------------------------

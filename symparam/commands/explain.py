@@ -21,7 +21,8 @@ from ..cli import main
               help="Evaluate the layer at its initial values (inference) on this batch: "
                    "',' separates values, ';' examples (or rows, with '|' between "
                    "examples), e.g. \"0,1;2,3\".")
-@click.option("--list", "list_kinds", is_flag=True, help="List every layer kind.")
+@click.option("--list", "list_kinds", is_flag=True,
+              help="List every layer kind, by family.")
 def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optional[str],
             list_kinds: bool) -> None:
     """A layer's card: forward equation, weights with shapes and initial values,
@@ -39,9 +40,11 @@ def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optiona
     from ..errors import UsageError
 
     if list_kinds:
-        for kind in cards.kinds():
-            others = f" (also {', '.join(kind.names[1:])})" if len(kind.names) > 1 else ""
-            click.echo(f"{kind.names[0]}{others}")
+        for family, members in cards.families():
+            click.echo(f"{family.title}:")
+            for kind in members:
+                others = f" (also {', '.join(kind.names[1:])})" if len(kind.names) > 1 else ""
+                click.echo(f"  {kind.names[0]}{others}")
         return
     if not layer:
         raise UsageError("name a layer: symparam explain LAYER (--list lists them)")

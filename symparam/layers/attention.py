@@ -27,6 +27,7 @@ import sympy
 from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, Example, LayerKind, Weight, boolean, fmt_shape,
                    optional, rate, register, size)
+from .base import Family
 from .merge import never_equal, same_dim
 
 
@@ -34,7 +35,11 @@ def _tensor(v, ctx=None):
     return v  # a tensor argument arrives as the named tensor's shape
 
 
+ATTENTION = Family("attention", "Attention", 40)
+
+
 class Attention(LayerKind):
+    family, group = ATTENTION, "attention"
     names = ("attention", "multi_head_attention", "mha")
     keras, torch = "MultiHeadAttention", "MultiheadAttention"
     auto_name = "multi_head_attention"

@@ -115,6 +115,21 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Family:
+    """Where a layer kind is listed: by cards, ``symparam explain --list`` and
+    docs/layers.md. Families are an open set: a kind brings its own, and a new one
+    (from a plugin) is listed with its own title, after the families with a lower
+    ``order`` and, among equal orders, in the order they were first registered."""
+
+    name: str
+    title: str
+    order: int = 100
+
+
+OTHER = Family("other", "Other layers", 90)
+
+
+@dataclass(frozen=True)
 class Applied:
     """A layer applied to an input: its output shape and its weights, and, where one
     application is a different framework class than the kind's usual one (Keras wraps
@@ -148,6 +163,11 @@ class LayerKind:
     init: ClassVar[dict] = {}
     constants: ClassVar[dict] = {}  # the same for constants: {"keras": {"epsilon": "0.001"}}
     example: Optional["Example"] = None
+    # Where the kind is filed, said here once and read everywhere: its family (cards,
+    # `explain --list`, docs/layers.md) and its leading-term group (`symparam leading
+    # --group kind`: embeddings, attention, feed-forward, normalization, ...).
+    family: ClassVar[Family] = OTHER
+    group: ClassVar[str] = "other"
 
     def at_init(self, args: dict, ctx: Context) -> Optional["AtInit"]:
         """The forward pass at the initial values, at inference, where that is

@@ -15,6 +15,7 @@ from ..costs import Cost, activation_ops, elements
 from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, activation,
                    boolean, choice, join_channels, nonneg, optional, register, size, sizes,
                    split_channels)
+from .base import Family
 from .core import DENSE_INIT
 
 _SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
@@ -111,10 +112,14 @@ def _conv_lengths(a, spatial, ctx) -> tuple:
                  for n, k, s, d, p in zip(spatial, a.kernel, a.stride, a.dilation, pads))
 
 
+CONV = Family("conv", "Convolution, pooling and padding", 10)
+
+
 class _ConvKind(LayerKind):
     """What the convolution kinds share: names from the rank, the argument list.
     A subclass sets the name patterns ({r}: 1, 2, 3; {R}: 1D, 2D, 3D) and the
     arguments before and after the window (stride, padding, dilation)."""
+    family, group = CONV, "convolution"
 
     dsl = keras_fmt = torch_fmt = doc_fmt = ""
     example_call = "{name} F, {k}"  # the card's example ({k}: a kernel of the rank)
@@ -384,6 +389,8 @@ def _pool_names(kind: LayerKind, op: str, rank: int, prefix: str = "",
 
 
 class Pool(LayerKind):
+    family = CONV
+
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank)
         self.args = (
@@ -480,6 +487,8 @@ class _EachElementOnce:
 
 
 class GlobalPool(_EachElementOnce, LayerKind):
+    family = CONV
+
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank, "global_", "Global", "Adaptive")
         self.args = (Arg("keepdims", boolean, False, positional=False),)
@@ -511,6 +520,7 @@ class AdaptivePool(_EachElementOnce, LayerKind):
     """Pooling to a fixed output size, whatever the input size (PyTorch
     ``AdaptiveAvgPool2d(output_size)``, Keras 3 ``AdaptiveAveragePooling2D``).
     A ``none`` entry keeps that axis's input size (PyTorch)."""
+    family = CONV
 
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank, "adaptive_", "Adaptive", "Adaptive")
@@ -575,6 +585,8 @@ def _pad_spec(rank: int):
 
 
 class ZeroPad(LayerKind):
+    family = CONV
+
     def __init__(self, rank: int):
         self.rank = rank
         self.names = (f"zeropad{rank}d",)

@@ -7,6 +7,7 @@ from ..costs import Cost, activation_ops, elements
 from ..values import show
 from .base import (ACTIVATIONS, Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight,
                    activation, boolean, choice, fmt_shape, rate, register, signed, size)
+from .base import Family
 
 
 class _NoArithmetic:
@@ -29,7 +30,11 @@ def keep(equation: str = "y = x"):
     return AtInit(equation, (), lambda x: x)
 
 
+CORE = Family("core", "Core layers", 0)
+
+
 class Dense(LayerKind):
+    family, group = CORE, "feed-forward"
     names = ("dense", "linear")
     keras, torch, auto_name = "Dense", "Linear", "dense"
     args = (
@@ -59,6 +64,7 @@ class Dense(LayerKind):
 
 
 class Embedding(_NoArithmetic, LayerKind):
+    family, group = CORE, "embeddings"
     names = ("embedding",)
     keras, torch, auto_name = "Embedding", "Embedding", "embedding"
     args = (
@@ -79,6 +85,7 @@ class Embedding(_NoArithmetic, LayerKind):
 
 
 class Dropout(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("dropout",)
     keras, torch, auto_name = "Dropout", "Dropout", "dropout"
     args = (Arg("rate", rate, aliases=("p",)),)
@@ -96,6 +103,7 @@ class Dropout(_NoArithmetic, LayerKind):
 
 
 class Identity(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("identity",)
     keras, torch, auto_name = "Identity", "Identity", "identity"
     min_rank = 0
@@ -189,6 +197,7 @@ def _activation_fn(fn: str, ctx, layer: bool):
 
 class ActivationLayer(LayerKind):
     """``relu`` (a layer of its own) and ``activation relu`` (Keras's Activation)."""
+    family = CORE
 
     min_rank = 0
 
@@ -247,6 +256,7 @@ class ActivationLayer(LayerKind):
 
 
 class Flatten(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("flatten",)
     keras, torch, auto_name = "Flatten", "Flatten", "flatten"
     min_rank = 0
@@ -275,6 +285,7 @@ def _target_shape(v, ctx=None):
 
 
 class Reshape(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("reshape", "view")
     keras, torch, auto_name = "Reshape", "Unflatten", "reshape"
     args = (Arg("shape", _target_shape, aliases=("target_shape",)),)
