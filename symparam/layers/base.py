@@ -17,6 +17,7 @@ import sympy
 from ..exprs import as_expr
 from ..errors import SourceError
 from ..values import Word, describe, show
+from .rules import ShapeRule, input_to_output, same_as_input
 
 if TYPE_CHECKING:
     from ..costs import Cost
@@ -174,6 +175,17 @@ class LayerKind:
         deterministic (see :class:`AtInit`); None when the initial weights are random
         or the layer needs more than one input."""
         return None
+
+    def shape_rule(self, args: dict, inputs: Sequence[Shape], output: Shape,
+                   layout: str) -> ShapeRule:
+        """How a derivation explains the output shape from the input shapes, given the
+        converted arguments (:mod:`symparam.layers.rules`). By default the output has
+        the input's shape, or is what :meth:`apply` computed; a kind with a formula
+        (the window lengths of ``layers/conv.py``) returns its rule with one step per
+        output axis, built from the function that computes the size."""
+        if len(inputs) == 1 and tuple(inputs[0]) == tuple(output):
+            return same_as_input()
+        return input_to_output()
 
     def type_name(self, ctx: Context, input_shape: Shape | None = None) -> str:
         return ctx.pick(keras=self.keras or self.torch, torch=self.torch or self.keras)

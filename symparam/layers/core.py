@@ -8,6 +8,7 @@ from ..values import show
 from .base import (ACTIVATIONS, Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight,
                    activation, boolean, choice, fmt_shape, rate, register, signed, size)
 from .base import Family
+from .rules import AxisStep, ShapeRule
 
 
 class _NoArithmetic:
@@ -270,6 +271,16 @@ class Flatten(_NoArithmetic, LayerKind):
 
     def apply(self, a, x, ctx):
         return Applied((sympy.Mul(*x),))
+
+    def shape_rule(self, args, inputs, output, layout):
+        """The output size is the product of the input's axes (given as shapes only
+        for an input of one axis)."""
+        x = inputs[0] if inputs else ()
+        if len(x) < 2:
+            return super().shape_rule(args, inputs, output, layout)
+        step = AxisStep(sympy.Mul(*x), {"dims": tuple(x)}, output[-1], None)
+        return ShapeRule("flatten", (step,), words="the product of the input's axes",
+                         tex=r"\prod_i n_i", text="product of n_i", product=True)
 
 
 def _target_shape(v, ctx=None):
