@@ -31,9 +31,17 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="symparam")
-def main() -> None:
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              envvar="SYMPARAM_PLUGINS",
+              help="Load a plugin first, a module name or a .py file that registers "
+                   "layer kinds (repeatable; or SYMPARAM_PLUGINS, separated by spaces). "
+                   "Its code runs: load only plugins you trust.")
+def main(plugins: tuple[str, ...] = ()) -> None:
     """symparam: exact parameter counts, shapes and derivations of neural networks,
     in your own symbols."""
+    from .plugins import load_plugin
+    for plugin in plugins:
+        load_plugin(plugin)
 
 
 def run() -> None:  # pragma: no cover - exercised through the console script
