@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
 import sympy
 
+from ..activations import NAMES as ACTIVATION_NAMES
 from ..exprs import as_expr
 from ..errors import SourceError
 from ..values import Word, describe, show
@@ -397,9 +398,7 @@ def normalize_axis(ax, rank: int) -> int:
     return full - 1
 
 
-ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu", "swish",
-               "elu", "selu", "leaky_relu", "softplus", "softsign", "hard_sigmoid",
-               "hard_silu", "mish", "exponential", "log_softmax", "linear")
+ACTIVATIONS = ACTIVATION_NAMES  # the names of the one table, symparam/activations.py
 
 
 def activation(v, ctx=None):
