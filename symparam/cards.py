@@ -6,8 +6,8 @@ its forward equation, the initial values of its weights and constants per framew
 and a tiny example (``input [n]``, ``dense u``). Everything else is *derived* by running
 :func:`symparam.analyze` on that example in both conventions: the weights and their
 shapes, the parameter counts by role, the output shape, and the differences between
-Keras and PyTorch (found by comparing the two analyses). Nothing here prints; the
-templates ``templates/card.*`` lay a card out.
+Keras and PyTorch (found by comparing the two analyses). Nothing here prints:
+:mod:`symparam.render.cards` lays a card out with the templates ``templates/card.*``.
 
 >>> c = card("linear")
 >>> c.name, c.keras.formula("total"), c.torch.formula("total")
@@ -15,24 +15,22 @@ templates ``templates/card.*`` lay a card out.
 >>> c.keras.output_shape
 (u,)
 
-Regenerate the layer reference with ``python -m symparam.cards --write docs/layers.md``.
+``symparam explain --reference -o docs/layers.md`` regenerates the layer reference.
 """
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
 import sympy
 
-from .exprs import as_expr
 from .analyze import analyze
 from .compare import side_differences
 from .errors import SymparamError, UsageError
 from .layers import REGISTRY
 from .layers.base import (ACTIVATIONS, BUFFER, NON_TRAINABLE, REQUIRED, SHARED, TRAINABLE,
-                          Context, LayerKind, closest)
+                          Context, Family, LayerKind, closest)
 
 CONVENTIONS = ("keras", "torch")
 FRAMEWORK = {"keras": "Keras", "torch": "PyTorch"}
@@ -43,26 +41,34 @@ _WORDS = {"true", "false", "none", "same", "valid", "causal", "nearest", "linear
           "bilinear", "bicubic", "trilinear", "area", "concat", "sum", "mul", "ave",
           *ACTIVATIONS}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_FAMILIES = ("core", "conv", "norm", "recurrent", "attention", "merge", "misc")
-FAMILY_TITLE = {"core": "Core layers", "conv": "Convolution, pooling and padding",
-                "norm": "Normalization", "recurrent": "Recurrent layers",
-                "attention": "Attention", "merge": "Merges", "misc": "Other layers"}
 
 
 # ---- which kinds exist ---------------------------------------------------------------
 
 def kinds() -> list[LayerKind]:
-    """Every registered layer kind once, by family then in registration order."""
+    """Every registered layer kind once, by family (see :class:`Family`: its order,
+    then the order its first kind was registered), then in registration order."""
     seen: list[LayerKind] = []
     for kind in REGISTRY.values():
         if kind not in seen:
             seen.append(kind)
-    return sorted(seen, key=lambda k: _FAMILIES.index(family(k)))
+    first = {}
+    for i, kind in enumerate(seen):
+        first.setdefault(kind.family, i)
+    return sorted(seen, key=lambda k: (k.family.order, first[k.family]))
+
+
+def families() -> list[tuple[Family, list[LayerKind]]]:
+    """The families in their order, each with its kinds (see :func:`kinds`)."""
+    out: dict[Family, list[LayerKind]] = {}
+    for kind in kinds():
+        out.setdefault(kind.family, []).append(kind)
+    return list(out.items())
 
 
 def family(kind: LayerKind) -> str:
-    """``core``, ``conv``, ... : the module of ``symparam.layers`` defining the kind."""
-    return type(kind).__module__.rsplit(".", 1)[-1]
+    """The name of a kind's family: ``core``, ``conv``, ... (its ``family``)."""
+    return kind.family.name
 
 
 def find_kind(name: str) -> LayerKind:
@@ -378,250 +384,3 @@ def _not_evaluated(kind: LayerKind, weights, convention: str) -> str:
         return ("its initial weights are random: " + ", ".join(random)
                 + "; the output depends on the seed")
     return "its output at the initial values is not computed here"
-
-
-def number_text(value) -> str:
-    """A float32 the shortest way that reads back to the same float32 (as NumPy
-    prints it): ``0.9995004``.
-
-    >>> import numpy as np
-    >>> number_text(1 / np.sqrt(np.float32(1.001))), number_text(2.0)
-    ('0.9995004', '2')
-    """
-    import numpy as np
-    return np.format_float_positional(np.float32(value), trim="-")
-
-
-def array_text(array) -> str:
-    """``[[0, 0.9995004], [1.9990008, 2.9985013]]``."""
-    if getattr(array, "ndim", 0) == 0:
-        return number_text(array)
-    return "[" + ", ".join(array_text(a) for a in array) + "]"
-
-
-# ---- LaTeX to plain text, for terminals ------------------------------------------------
-
-_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε",
-          "varepsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ",
-          "sigma": "σ", "tau": "τ", "phi": "φ", "psi": "ψ", "omega": "ω", "Sigma": "Σ",
-          "cdot": "·", "odot": "⊙", "times": "×", "top": "ᵀ", "sum": "Σ", "prod": "Π",
-          "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "in": "∈",
-          "le": "≤", "ge": "≥", "ldots": "…", "dots": "…", "to": "→", "infty": "∞",
-          "oplus": "⊕", "circ": "∘", "quad": "  ", "qquad": "  ", "mid": "|", "Phi": "Φ",
-          "Gamma": "Γ", "Delta": "Δ", "Lambda": "Λ", "Omega": "Ω", "pi": "π", "rho": "ρ",
-          "kappa": "κ", "nu": "ν", "xi": "ξ", "chi": "χ", "zeta": "ζ", "neq": "≠",
-          "leftarrow": "←", "mapsto": "↦", "approx": "≈", "sim": "~"}
-_SIMPLE = re.compile(r"^[\w.]+$")
-
-
-def _group(tex: str, start: int) -> tuple[str, int]:
-    """The brace group starting at ``start`` (after optional spaces): its inside and
-    the index after it."""
-    i = start
-    while i < len(tex) and tex[i] == " ":
-        i += 1
-    if i < len(tex) and tex[i] == "\\":  # one command: ^\top
-        m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
-        return m.group(0), i + len(m.group(0))
-    if i >= len(tex) or tex[i] != "{":
-        return (tex[i:i + 1], i + 1)
-    depth = 0
-    for j in range(i, len(tex)):
-        depth += {"{": 1, "}": -1}.get(tex[j], 0)
-        if depth == 0:
-            return tex[i + 1:j], j + 1
-    return tex[i + 1:], len(tex)
-
-
-def _wrap(text: str) -> str:
-    """Parentheses around a numerator or denominator unless it is one term."""
-    if _SIMPLE.match(text):
-        return text
-    call = re.match(r"^\w+\((.*)\)$", text)
-    if call and _balanced(call.group(1)):
-        return text
-    return f"({text})"
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for c in text:
-        depth += {"(": 1, ")": -1}.get(c, 0)
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def plain(tex: str) -> str:
-    """LaTeX math as plain text for a terminal.
-
-    >>> plain(r"y = \\gamma \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}} + \\beta")
-    'y = γ (x - μ)/sqrt(σ^2 + ε) + β'
-    """
-    out, i = [], 0
-    while i < len(tex):
-        c = tex[i]
-        if c == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
-            cmd, i = m.group(1), i + len(m.group(0))
-            if cmd == "frac":
-                num, i = _group(tex, i)
-                den, i = _group(tex, i)
-                out.append(f"{_wrap(plain(num))}/{_wrap(plain(den))}")
-            elif cmd == "sqrt":
-                arg, i = _group(tex, i)
-                out.append(f"sqrt({plain(arg)})")
-            elif cmd in ("mathrm", "operatorname", "text", "mathit", "mathbf", "textrm",
-                         "mathcal", "mathrel", "boldsymbol"):
-                arg, i = _group(tex, i)
-                out.append(plain(arg))
-            elif cmd in ("left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr"):
-                continue
-            elif cmd in ("begin", "end"):
-                _, i = _group(tex, i)  # the environment's name
-            elif cmd == "overline":  # a mean, in the equations here
-                arg, i = _group(tex, i)
-                out.append(f"mean({plain(arg)})")
-            elif cmd in ("hat", "bar", "tilde"):
-                arg, i = _group(tex, i)
-                mark = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}[cmd]
-                out.append(plain(arg) + mark)
-            elif cmd in (",", ";", " ", ":", "!"):
-                out.append("" if cmd == "!" else " ")
-            elif cmd in ("{", "}", "_", "%", "#", "&"):
-                out.append(cmd)
-            elif cmd == "\\":
-                out.append(";")
-            else:
-                out.append(_GREEK.get(cmd, cmd))
-        elif c in "_^":
-            arg, i = _group(tex, i + 1)
-            text = plain(arg)
-            if text == "ᵀ":
-                out.append(text)
-                continue
-            out.append(c + (text if len(text) == 1 or _SIMPLE.match(text) else f"({text})")
-                       if c == "^" or len(text) > 0 else "")
-        elif c in "{}":
-            i += 1
-        elif c == "&":
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    text = "".join(out)
-    return re.sub(r" {2,}", " ", text).strip()
-
-
-# ---- rendering ------------------------------------------------------------------------
-
-FORMATS = {"text": "card.txt.j2", "markdown": "card.md.j2", "latex": "card.tex.j2"}
-
-
-def _math(c: Card):
-    from .render.document import symbol_names
-    names = symbol_names(c.symbols)
-
-    def latex(expr) -> str:
-        return sympy.latex(as_expr(expr), symbol_names=names)
-
-    def shape(dims) -> str:
-        return r" \times ".join(latex(d) for d in dims) if dims else "1"
-
-    def batch_shape(dims) -> str:
-        return r"(\mathrm{None}" + "".join(", " + latex(d) for d in dims) + ")"
-
-    latex.shape, latex.batch_shape = shape, batch_shape
-    return latex
-
-
-def _environment(latex: bool):
-    """The cards' templates run in the same sandbox as every template."""
-    import jinja2
-
-    from .render import fmt
-    from .render.sandbox import environment
-    from .resources import resource_dir
-    return environment(latex, jinja2.FileSystemLoader(str(resource_dir("templates"))),
-                       dict(tex=_tex_prose, md=fmt.md_code, plain=plain, formula=fmt.formula,
-                            array=array_text, number=number_text))
-
-
-_TEX_SYMBOLS = {"±": r"$\pm$", "×": r"$\times$"}
-
-
-def _tex_prose(text) -> str:
-    """Prose for LaTeX: special characters escaped, the few symbols cards use in
-    words (± of an initial range, × of a shape) as math, so pdflatex needs no
-    Unicode set-up.
-
-    >>> print(_tex_prose("U(±1/sqrt(fan_in)) as n × u"))
-    U($\\pm$1/\\allowbreak{}sqrt(fan\\_\\allowbreak{}in)) as n $\\times$ u
-    """
-    from .render import fmt
-    out = fmt.tex_escape(text)
-    for char, tex in _TEX_SYMBOLS.items():
-        out = out.replace(char, tex)
-    # Long names and formulas in words may break after an underscore or a slash.
-    return out.replace(r"\_", r"\_\allowbreak{}").replace("/", r"/\allowbreak{}")
-
-
-_ENVS: dict = {}
-
-
-def _render(name: str, ctx: dict) -> str:
-    from .render.sandbox import render
-    latex = name.endswith(".tex.j2")
-    if latex not in _ENVS:
-        _ENVS[latex] = _environment(latex)
-    return render(_ENVS[latex].get_template(name), ctx, f"template {name}")
-
-
-def render(c: Card, fmt_name: str = "text", convention: Optional[str] = None,
-           evaluation: Optional[Evaluation] = None) -> str:
-    """A card as text, Markdown (GitHub flavour) or a LaTeX snippet. ``convention``
-    puts that framework first (both are always shown).
-
-    >>> print(render(card("dense")).splitlines()[0])
-    dense (alias linear): Keras Dense, PyTorch Linear
-    """
-    if fmt_name not in FORMATS:
-        raise UsageError(f"unknown format '{fmt_name}': use {', '.join(FORMATS)}")
-    sides = c.sides if convention != "torch" else (c.torch, c.keras)
-    return _render(FORMATS[fmt_name], dict(card=c, sides=sides, math=_math(c),
-                                           evaluation=evaluation, heading=True))
-
-
-def reference() -> str:
-    """``docs/layers.md``: every layer kind's card, by family."""
-    cards = [card(k.names[0]) for k in kinds()]
-    groups = [(FAMILY_TITLE[f], [c for c in cards if c.family == f]) for f in _FAMILIES]
-    return _render("card.index.md.j2", dict(groups=[(t, cs) for t, cs in groups if cs],
-                                            math_for=_math))
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m symparam.cards --write docs/layers.md`` (or ``--check FILE``)."""
-    import argparse
-    from pathlib import Path
-    parser = argparse.ArgumentParser(prog="python -m symparam.cards",
-                                     description="Generate the layer reference.")
-    parser.add_argument("--write", metavar="FILE", type=Path)
-    parser.add_argument("--check", metavar="FILE", type=Path)
-    args = parser.parse_args(argv)
-    text = reference()
-    if args.write:
-        args.write.write_text(text, encoding="utf-8")
-        print(f"wrote {args.write}", file=sys.stderr)
-    if args.check:
-        if args.check.read_text(encoding="utf-8") != text:
-            print(f"{args.check} is stale: run python -m symparam.cards --write "
-                  f"{args.check}", file=sys.stderr)
-            return 1
-    if not (args.write or args.check):
-        sys.stdout.write(text)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

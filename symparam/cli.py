@@ -31,10 +31,18 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
              invoke_without_command=True)
 @click.version_option(__version__, prog_name="symparam")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              envvar="SYMPARAM_PLUGINS",
+              help="Load a plugin first, a module name or a .py file that registers "
+                   "layer kinds (repeatable; or SYMPARAM_PLUGINS, separated by spaces). "
+                   "Its code runs: load only plugins you trust.")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, plugins: tuple[str, ...] = ()) -> None:
     """symparam: exact parameter counts, shapes and derivations of neural networks,
     in your own symbols."""
+    from .plugins import load_plugin
+    for plugin in plugins:
+        load_plugin(plugin)
     if ctx.invoked_subcommand is None:  # `symparam` alone: the help, and success
         click.echo(ctx.get_help())
 

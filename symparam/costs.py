@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 import sympy
+from .activations import ACTIVATIONS
 from .exprs import add_up, as_expr
 
 ZERO = sympy.Integer(0)
@@ -66,8 +67,11 @@ def elements(shape) -> sympy.Expr:
 
 
 def activation_ops(function: Optional[str], n) -> sympy.Expr:
-    """One evaluation per element, none for no activation or ``linear``."""
-    return ZERO if function in (None, "linear") else as_expr(n)
+    """The function's evaluations per element (one; none for ``linear``: see
+    :mod:`symparam.activations`) times ``n``; none for no activation."""
+    if function is None:
+        return ZERO
+    return ACTIVATIONS[function].evaluations * as_expr(n)
 
 
 @dataclass(frozen=True)

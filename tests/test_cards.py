@@ -17,6 +17,8 @@ import sympy
 from click.testing import CliRunner
 
 from symparam import SymparamError, cards
+from symparam.render import cards as card_text
+from symparam.render.plain import plain
 from symparam.cli import main
 from symparam.errors import UsageError
 from symparam.layers import REGISTRY
@@ -80,7 +82,7 @@ def test_card_builds_in_both_conventions(name):
 @pytest.mark.parametrize("convention", ["keras", "torch"])
 def test_every_card_renders(fmt, convention):
     for name in NAMES:
-        text = cards.render(cards.card(name), fmt, convention)
+        text = card_text.render(cards.card(name), fmt, convention)
         if fmt == "latex":  # escaped, with break points after underscores
             text = text.replace(r"\allowbreak{}", "").replace(r"\_", "_")
         assert name in text
@@ -134,13 +136,13 @@ def test_seed_003_keras():
     e = cards.evaluate("batchnorm", "0,1;2,3")
     assert e.output.dtype == np.float32
     assert np.array_equal(e.output, np.array(SEED_003, dtype=np.float32))
-    assert cards.array_text(e.output) == "[[0, 0.9995004], [1.9990008, 2.9985013]]"
-    assert cards.plain(e.equation) == "y = x/sqrt(1.001)"
+    assert card_text.array_text(e.output) == "[[0, 0.9995004], [1.9990008, 2.9985013]]"
+    assert plain(e.equation) == "y = x/sqrt(1.001)"
 
 
 def test_seed_003_torch_has_another_factor():
     e = cards.evaluate("batchnorm", "0,1;2,3", "torch")
-    assert cards.plain(e.equation) == "y = x/sqrt(1.00001)"
+    assert plain(e.equation) == "y = x/sqrt(1.00001)"
     factor = np.float32(1) / np.sqrt(np.float32(1.00001))
     assert np.array_equal(e.output, np.arange(4, dtype=np.float32).reshape(2, 2) * factor)
     assert not np.array_equal(e.output, np.array(SEED_003, dtype=np.float32))
@@ -205,7 +207,9 @@ def test_unknown_layer_in_the_library():
 
 def test_list():
     out = run("explain", "--list").output.splitlines()
-    assert "dense (also linear)" in out and len(out) == len(NAMES)
+    titles = [line for line in out if not line.startswith("  ")]
+    assert titles[0] == "Core layers:" and "Normalization:" in titles
+    assert "  dense (also linear)" in out and len(out) - len(titles) == len(NAMES)
 
 
 # ---- plain text for terminals --------------------------------------------------------
@@ -217,19 +221,19 @@ def test_list():
     (r"\hat{x} = x", "x̂ = x"),
 ])
 def test_plain(tex, text):
-    assert cards.plain(tex) == text
+    assert plain(tex) == text
 
 
 # ---- docs/layers.md ----------------------------------------------------------------
 
 def test_layer_reference_is_current():
     committed = (ROOT / "docs" / "layers.md").read_text(encoding="utf-8")
-    assert committed == cards.reference(), (
-        "docs/layers.md is stale: run python -m symparam.cards --write docs/layers.md")
+    assert committed == card_text.reference(), (
+        "docs/layers.md is stale: run symparam explain --reference -o docs/layers.md")
 
 
 def test_layer_reference_lists_every_kind():
-    text = cards.reference()
+    text = card_text.reference()
     for name in NAMES:
         assert f"### `{name}`" in text
 

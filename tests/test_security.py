@@ -424,8 +424,7 @@ def test_a_huge_constant_fails_at_compile_time_clearly(tmp_path, mlp):
 
 
 def test_every_template_environment_is_the_sandbox():
-    from symparam import cards
-    from symparam.render import document
+    from symparam.render import cards, document
     assert isinstance(cards._environment(False), Sandbox)
     assert isinstance(cards._environment(True), Sandbox)
     assert isinstance(document._shipped_environment(False), Sandbox)

@@ -1,5 +1,6 @@
 """Leading terms: which part of a formula dominates as some symbols grow, and the
-share of each group of layers (embeddings, attention, feed-forward, ...).
+share of each group of layers (embeddings, attention, feed-forward, ...: each layer
+kind names its own group, :attr:`symparam.layers.base.LayerKind.group`).
 
 Floor and ceiling stay exact: each ``floor(a)`` whose argument grows is written
 ``a - ε`` and each ``ceiling(a)`` ``a + ε``, with ``ε`` a bounded error, ``0 <= ε < 1``
@@ -27,25 +28,17 @@ from typing import Optional, Sequence
 import sympy
 
 from ..errors import UsageError
+from ..layers import lookup
 from ..stats import ModelStats
 from .metrics import MetricOptions, metric_expr
 from .sweep import grid_symbols
 
-# Layer kind -> group, for the share of each group in the total.
-GROUPS = {"embedding": "embeddings", "attention": "attention", "dense": "feed-forward",
-          "lstm": "recurrent", "gru": "recurrent", "simple_rnn": "recurrent"}
-_GROUP_PATTERNS = (("norm", "normalization"), ("conv", "convolution"),
-                   ("rnn", "recurrent"), ("attention", "attention"), ("embed", "embeddings"))
-
 
 def kind_group(kind: str) -> str:
-    """The group a layer kind belongs to: ``kind_group("layernorm") == "normalization"``."""
-    if kind in GROUPS:
-        return GROUPS[kind]
-    for pattern, group in _GROUP_PATTERNS:
-        if pattern in kind:
-            return group
-    return "other"
+    """The group a layer kind belongs to, as the kind says (its ``group``; ``other``
+    for a name no kind has): ``kind_group("layernorm") == "normalization"``."""
+    found = lookup(kind)
+    return found.group if found is not None else "other"
 
 
 def block_group(path: Sequence[str]) -> str:

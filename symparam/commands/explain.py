@@ -1,8 +1,11 @@
 """``explain``: a layer's card (its equation, weights, counts, shapes, and how Keras
-and PyTorch differ), and its output at the initial values for an input. The card
-is built by :mod:`symparam.cards`; this module only prints it."""
+and PyTorch differ), its output at the initial values for an input, the list of
+layer kinds, and the layer reference (docs/layers.md). The cards are built by
+:mod:`symparam.cards` and laid out by :mod:`symparam.render.cards`; this module only
+prints them."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import click
@@ -21,9 +24,18 @@ from ..cli import main
               help="Evaluate the layer at its initial values (inference) on this batch: "
                    "',' separates values, ';' examples (or rows, with '|' between "
                    "examples), e.g. \"0,1;2,3\".")
-@click.option("--list", "list_kinds", is_flag=True, help="List every layer kind.")
+@click.option("--list", "list_kinds", is_flag=True,
+              help="List every layer kind, by family.")
+@click.option("--reference", is_flag=True,
+              help="The layer reference, docs/layers.md: every kind's card, by family.")
+@click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --reference: write it to OUT instead of the terminal.")
+@click.option("--check", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="With --reference: exit 1, naming the command that regenerates it, "
+                   "when FILE is not the reference.")
 def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optional[str],
-            list_kinds: bool) -> None:
+            list_kinds: bool, reference: bool, out: Optional[Path],
+            check: Optional[Path]) -> None:
     """A layer's card: forward equation, weights with shapes and initial values,
     parameter count and output shape in both conventions, and their differences.
     LAYER is a layer name, or a whole call such as "groupnorm 2, epsilon = 0.01"
@@ -34,18 +46,48 @@ def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optiona
       symparam explain batchnorm --input "0,1;2,3"
       symparam explain lstm --convention torch
       symparam explain dense --format markdown
+      symparam explain --list
+      symparam explain --reference -o docs/layers.md
     """
     from .. import cards
-    from ..errors import UsageError
+    from ..errors import SymparamError, UsageError
+    from ..render import cards as card_text
 
+    if (out or check) and not reference:
+        raise UsageError("--output and --check go with --reference")
+    if reference:
+        if layer or list_kinds or input_text:
+            raise UsageError("--reference lists every layer: leave out LAYER, --list and "
+                             "--input")
+        text = card_text.reference()
+        if check is not None:
+            try:
+                current = check.read_text(encoding="utf-8")
+            except OSError as err:
+                raise UsageError(f"cannot read {check}: {err.strerror or err}") from None
+            if current != text:
+                click.echo(f"{check} is stale: run symparam explain --reference -o {check}",
+                           err=True)
+                click.get_current_context().exit(1)
+        if out is not None:
+            try:
+                out.write_text(text, encoding="utf-8")
+            except OSError as err:
+                raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
+            click.echo(f"wrote {out}", err=True)
+        elif check is None:
+            click.echo(text, nl=False)
+        return
     if list_kinds:
-        for kind in cards.kinds():
-            others = f" (also {', '.join(kind.names[1:])})" if len(kind.names) > 1 else ""
-            click.echo(f"{kind.names[0]}{others}")
+        for family, members in cards.families():
+            click.echo(f"{family.title}:")
+            for kind in members:
+                others = f" (also {', '.join(kind.names[1:])})" if len(kind.names) > 1 else ""
+                click.echo(f"  {kind.names[0]}{others}")
         return
     if not layer:
         raise UsageError("name a layer: symparam explain LAYER (--list lists them)")
     word = layer.strip().split(None, 1)[0].rstrip(",")
     card = cards.card(word)
     evaluation = cards.evaluate(layer, input_text, convention) if input_text else None
-    click.echo(cards.render(card, fmt, convention, evaluation), nl=False)
+    click.echo(card_text.render(card, fmt, convention, evaluation), nl=False)

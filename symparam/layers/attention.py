@@ -27,6 +27,7 @@ import sympy
 from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, Example, LayerKind, Only, Weight, boolean,
                    fmt_shape, optional, rate, register, size)
+from .base import Family
 from .merge import never_equal, same_dim
 
 
@@ -39,8 +40,11 @@ _WIDTH_ONLY = Only(("keras",), (), "works at the query's width embed_dim")
 _TORCH_WIDTH = Only(("torch",), (), "reads the widths from its inputs (key_dim: the size "
                                     "of each head)")
 
+ATTENTION = Family("attention", "Attention", 40)
+
 
 class Attention(LayerKind):
+    family, group = ATTENTION, "attention"
     names = ("attention", "multi_head_attention", "mha")
     keras, torch = "MultiHeadAttention", "MultiheadAttention"
     auto_name = "multi_head_attention"

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 import sympy
 
 from .. import conventions
+from ..activations import NAMES as ACTIVATION_NAMES
 from ..conventions import Convention
 from ..errors import SourceError
 from ..exprs import as_expr
 from ..values import Word, describe, show
+from .rules import ShapeRule, input_to_output, same_as_input
 
 if TYPE_CHECKING:
     from ..costs import Cost
@@ -156,6 +158,21 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Family:
+    """Where a layer kind is listed: by cards, ``symparam explain --list`` and
+    docs/layers.md. Families are an open set: a kind brings its own, and a new one
+    (from a plugin) is listed with its own title, after the families with a lower
+    ``order`` and, among equal orders, in the order they were first registered."""
+
+    name: str
+    title: str
+    order: int = 100
+
+
+OTHER = Family("other", "Other layers", 90)
+
+
+@dataclass(frozen=True)
 class Applied:
     """A layer applied to an input: its output shape and its weights, and, where one
     application is a different framework class than the kind's usual one (Keras wraps
@@ -189,6 +206,11 @@ class LayerKind:
     init: ClassVar[dict] = {}
     constants: ClassVar[dict] = {}  # the same for constants: {"keras": {"epsilon": "0.001"}}
     example: Optional["Example"] = None
+    # Where the kind is filed, said here once and read everywhere: its family (cards,
+    # `explain --list`, docs/layers.md) and its leading-term group (`symparam leading
+    # --group kind`: embeddings, attention, feed-forward, normalization, ...).
+    family: ClassVar[Family] = OTHER
+    group: ClassVar[str] = "other"
 
     def at_init(self, args: dict, ctx: Context) -> Optional["AtInit"]:
         """The forward pass at the initial values, at inference, where that is
@@ -199,6 +221,17 @@ class LayerKind:
     # The conventions that have this layer at all (an Only without values), when not
     # every one: PyTorch's InstanceNorm has no Keras class. See refuse_foreign.
     only: Optional["Only"] = None
+
+    def shape_rule(self, args: dict, inputs: Sequence[Shape], output: Shape,
+                   layout: str) -> ShapeRule:
+        """How a derivation explains the output shape from the input shapes, given the
+        converted arguments (:mod:`symparam.layers.rules`). By default the output has
+        the input's shape, or is what :meth:`apply` computed; a kind with a formula
+        (the window lengths of ``layers/conv.py``) returns its rule with one step per
+        output axis, built from the function that computes the size."""
+        if len(inputs) == 1 and tuple(inputs[0]) == tuple(output):
+            return same_as_input()
+        return input_to_output()
 
     def type_name(self, ctx: Context, input_shape: Shape | None = None) -> str:
         """The layer's class name: the convention's table, else :meth:`declared_type`."""
@@ -527,9 +560,7 @@ def normalize_axis(ax, rank: int) -> int:
     return full - 1
 
 
-ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu", "swish",
-               "elu", "selu", "leaky_relu", "softplus", "softsign", "hard_sigmoid",
-               "hard_silu", "mish", "exponential", "log_softmax", "linear")
+ACTIVATIONS = ACTIVATION_NAMES  # the names of the one table, symparam/activations.py
 
 
 def activation(v, ctx=None):

@@ -9,14 +9,20 @@ Output sizes, per spatial axis n (kernel k, stride s, dilation d):
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Optional
+
 import sympy
 
 from .. import conventions
 from ..costs import Cost, activation_ops, elements
+from ..exprs import as_expr
 from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Only, Weight,
                    activation, boolean, choice, join_channels, nonneg, optional, register,
                    size, sizes, split_channels)
+from .base import Family
 from .core import DENSE_INIT
+from .rules import AxisStep, ShapeRule
 
 _SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
 
@@ -57,11 +63,28 @@ def _padding(rank: int, words: tuple[str, ...]):
     return convert
 
 
+def window_length(n, k, s, d, p, same: bool = False, rounded: bool = True):
+    """The output length of one spatial axis of a window (kernel k, stride s, dilation
+    d, p zeros on each side): ``floor((n + 2p - d(k - 1) - 1)/s) + 1``, or Keras's
+    ``same`` (and ``causal``) ``ceil(n/s)``. ``rounded=False`` drops the floor or
+    ceiling: the textbook's size, exact when s divides what it rounds. The one place
+    this formula is computed; :data:`WINDOW_RULES` is how a derivation prints it.
+
+    >>> n = sympy.Integer(32)
+    >>> window_length(n, 3, 2, 1, 1), window_length(n, 3, 2, 1, 0, rounded=False)
+    (16, 31/2)
+    """
+    cut = (sympy.ceiling if same else sympy.floor) if rounded else (lambda v: v)
+    if same:
+        return cut(n / s)
+    return cut((n + 2 * p - (d * (k - 1) + 1)) / s) + 1
+
+
 def conv_length(n, k, s, d, pad, ctx, what: str):
     """Output length of one spatial axis for a convolution or pooling window."""
-    eff = d * (k - 1) + 1
     if pad == "same" or pad == "causal":
-        return sympy.ceiling(n / s)
+        return window_length(n, k, s, d, 0, same=True)
+    eff = d * (k - 1) + 1
     p = 0 if pad == "valid" else pad
     room = n + 2 * p
     def too_big():
@@ -70,7 +93,88 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
     if (room - eff).is_number and room - eff < 0:
         raise ArgError(too_big())
     ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
-    return sympy.floor((room - eff) / s) + 1
+    return window_length(n, k, s, d, p)
+
+
+# ---- how a derivation prints window_length ---------------------------------------------
+
+# By padding: the formula with its letters ({n} {k} {s} {d} {p}, {p2} for 2p) in LaTeX
+# and text, what the letters are, and the textbook assumption that drops the rounding.
+# The "1" rules are what a textbook writes at stride 1 (no rounding then).
+_KS = (("kernel", "k"), ("stride", "s"))
+_PAD, _DIL = ("padding on each side", "p"), ("dilation", "d")
+WINDOW_RULES = {rule.rule: rule for rule in (
+    ShapeRule("valid", (), _KS, "no padding", "s divides n - k", r"s \mid n - k",
+              r"\left\lfloor \frac{{{n} - {k}}}{{{s}}} \right\rfloor + 1",
+              "floor(({n} - {k})/{s}) + 1"),
+    ShapeRule("padded", (), _KS + (_PAD,), "", "s divides n + 2p - k",
+              r"s \mid n + 2p - k",
+              r"\left\lfloor \frac{{{n} + {p2} - {k}}}{{{s}}} \right\rfloor + 1",
+              "floor(({n} + {p2} - {k})/{s}) + 1"),
+    ShapeRule("dilated", (), _KS + (_PAD, _DIL), "", "s divides n + 2p - d(k - 1) - 1",
+              r"s \mid n + 2p - d(k - 1) - 1",
+              r"\left\lfloor \frac{{{n} + {p2} - {d} \left({k} - 1\right) - 1}}{{{s}}}"
+              r" \right\rfloor + 1", "floor(({n} + {p2} - {d}*({k} - 1) - 1)/{s}) + 1"),
+    ShapeRule("same", (), (("stride", "s"),), "padding 'same'", "s divides n", r"s \mid n",
+              r"\left\lceil \frac{{{n}}}{{{s}}} \right\rceil", "ceil({n}/{s})"),
+    ShapeRule("valid1", (), (("kernel", "k"),), "no padding, stride 1",
+              tex=r"{n} - {k} + 1", text="{n} - {k} + 1"),
+    ShapeRule("padded1", (), (("kernel", "k"), _PAD), "stride 1",
+              tex=r"{n} + {p2} - {k} + 1", text="{n} + {p2} - {k} + 1"),
+    ShapeRule("dilated1", (), (("kernel", "k"), _PAD, _DIL), "stride 1",
+              tex=r"{n} + {p2} - {d} \left({k} - 1\right)", text="{n} + {p2} - {d}*({k} - 1)"),
+    ShapeRule("same1", (), (), "stride 1, padding 'same': the size is kept",
+              tex="{n}", text="{n}"),
+)}
+
+
+def _rounded(expr) -> bool:
+    expr = as_expr(expr)
+    return bool(expr.free_symbols) and expr.has(sympy.floor, sympy.ceiling)
+
+
+def _spatial_axes(shape, rank: int, layout: str) -> tuple:
+    return (tuple(shape[-1 - rank:-1]) if layout == "channels_last"
+            else tuple(shape[1:1 + rank]))
+
+
+def window_rule(args: dict, window, x, out, layout: str) -> Optional[ShapeRule]:
+    """The shape rule of a window (convolution or pooling) on input ``x``: one step
+    per distinct spatial axis, by :data:`WINDOW_RULES`; None when the axes pad
+    differently (no one formula to show).
+
+    >>> from symparam import analyze
+    >>> s = analyze("model m(H = 32):\\n    input [H, H, 3]\\n    conv2d 8, 3, stride = 2\\n")
+    >>> r = window_rule(s.layers[1].args, (3, 3), s.layers[1].input_shapes[0],
+    ...                 s.layers[1].output_shape, s.layout)
+    >>> r.rule, r.axes[0].out, r.axes[0].exact
+    ('valid', ceiling(H/2) - 1, H/2 - 1/2)
+    """
+    rank = len(window)
+    stride = args.get("stride") or window
+    dilation = args.get("dilation") or (1,) * rank
+    pad = args.get("padding", "valid")
+    pads = (pad,) * rank if isinstance(pad, str) else tuple(pad)
+    steps, keys = [], set()
+    for n, o, k, s, d, p in zip(_spatial_axes(x, rank, layout),
+                                _spatial_axes(out, rank, layout),
+                                window, stride, dilation, pads):
+        same = p in ("same", "causal")
+        keys.add("same" if same else "dilated" if d != 1 else
+                 "valid" if p in ("valid", 0) else "padded")
+        step_args = {"k": k, "s": s, "d": d, "p": 0 if isinstance(p, str) else p}
+        # The textbook size is about this layer's n: n keeps any rounding of earlier
+        # layers (dropping that too would assume something else).
+        exact = (window_length(n, k, s, d, step_args["p"], same, rounded=False)
+                 if _rounded(o) else None)
+        steps.append(AxisStep(n, step_args, o, exact))
+    if len(keys) != 1:
+        return None
+    rule = WINDOW_RULES[keys.pop() + ("1" if all(s == 1 for s in stride) else "")]
+    unique = tuple(step for i, step in enumerate(steps) if step not in steps[:i])
+    if not any(step.exact is not None for step in unique):
+        rule = replace(rule, assumption="", assumption_tex="")
+    return replace(rule, axes=unique)
 
 
 # Padding words of one framework: Keras's causal padding (Conv1D); Keras's words for a
@@ -118,10 +222,14 @@ def _conv_lengths(kind, a, spatial, x, ctx) -> tuple:
                  for n, k, s, d, p in zip(spatial, a.kernel, a.stride, a.dilation, pads))
 
 
+CONV = Family("conv", "Convolution, pooling and padding", 10)
+
+
 class _ConvKind(LayerKind):
     """What the convolution kinds share: names from the rank, the argument list.
     A subclass sets the name patterns ({r}: 1, 2, 3; {R}: 1D, 2D, 3D) and the
     arguments before and after the window (stride, padding, dilation)."""
+    family, group = CONV, "convolution"
 
     dsl = keras_fmt = torch_fmt = doc_fmt = ""
     example_call = "{name} F, {k}"  # the card's example ({k}: a kernel of the rank)
@@ -158,6 +266,11 @@ class _ConvKind(LayerKind):
 
     def trailing(self, rank: int) -> tuple[Arg, ...]:
         return (Arg("groups", size, 1, positional=False),)
+
+    def shape_rule(self, args, inputs, output, layout):
+        """Each spatial axis by :func:`window_length` (see :func:`window_rule`)."""
+        return (window_rule(args, args["kernel"], inputs[0], output, layout)
+                or super().shape_rule(args, inputs, output, layout))
 
 
 _MULTIPLIER = Arg("depth_multiplier", size, 1, positional=False, aliases=("multiplier",))
@@ -352,6 +465,9 @@ class ConvTranspose(_ConvKind):
         return (Arg("output_padding", optional(sizes(rank, nonneg)), None, positional=False),
                 Arg("groups", size, 1, positional=False, only=("torch",)))
 
+    # Not a window: the derivation gives the input and output shapes only.
+    shape_rule = LayerKind.shape_rule
+
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
         pad = a.padding if a.padding is not None else ctx.pick(keras="valid", torch=0)
@@ -394,6 +510,8 @@ def _pool_names(kind: LayerKind, op: str, rank: int, prefix: str = "",
 
 
 class Pool(LayerKind):
+    family = CONV
+
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank)
         self.args = (
@@ -435,6 +553,13 @@ class Pool(LayerKind):
         """One element operation (a comparison or an addition) per element of each
         window, padded positions included: output elements x window size."""
         return Cost(elementwise=elements(out) * elements(a.pool))
+
+    def shape_rule(self, args, inputs, output, layout):
+        """Each spatial axis by :func:`window_length`, but PyTorch's ceil_mode, which
+        the derivation gives as shapes only."""
+        rule = None if args.get("ceil_mode") else window_rule(args, args["pool"], inputs[0],
+                                                               output, layout)
+        return rule or super().shape_rule(args, inputs, output, layout)
 
     def apply(self, a, x, ctx):
         spatial, c = split_channels(x, self.rank, ctx, self.names[0])
@@ -487,6 +612,8 @@ class _EachElementOnce:
 
 
 class GlobalPool(_EachElementOnce, LayerKind):
+    family = CONV
+
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank, "global_", "Global", "Adaptive")
         self.args = (Arg("keepdims", boolean, False, positional=False),)
@@ -518,6 +645,7 @@ class AdaptivePool(_EachElementOnce, LayerKind):
     """Pooling to a fixed output size, whatever the input size (PyTorch
     ``AdaptiveAvgPool2d(output_size)``, Keras 3 ``AdaptiveAveragePooling2D``).
     A ``none`` entry keeps that axis's input size (PyTorch)."""
+    family = CONV
 
     def __init__(self, op: str, rank: int):
         word = _pool_names(self, op, rank, "adaptive_", "Adaptive", "Adaptive")
@@ -582,6 +710,8 @@ def _pad_spec(rank: int):
 
 
 class ZeroPad(LayerKind):
+    family = CONV
+
     def __init__(self, rank: int):
         self.rank = rank
         self.names = (f"zeropad{rank}d",)

@@ -4,9 +4,12 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, activation_ops, elements
+from ..activations import ACTIVATIONS as ACTIVATION_TABLE
 from ..values import show
 from .base import (ACTIVATIONS, Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight,
                    activation, boolean, choice, fmt_shape, rate, register, signed, size)
+from .base import Family
+from .rules import AxisStep, ShapeRule
 
 
 class _NoArithmetic:
@@ -29,7 +32,11 @@ def keep(equation: str = "y = x"):
     return AtInit(equation, (), lambda x: x)
 
 
+CORE = Family("core", "Core layers", 0)
+
+
 class Dense(LayerKind):
+    family, group = CORE, "feed-forward"
     names = ("dense", "linear")
     keras, torch, auto_name = "Dense", "Linear", "dense"
     args = (
@@ -59,6 +66,7 @@ class Dense(LayerKind):
 
 
 class Embedding(_NoArithmetic, LayerKind):
+    family, group = CORE, "embeddings"
     names = ("embedding",)
     keras, torch, auto_name = "Embedding", "Embedding", "embedding"
     args = (
@@ -79,6 +87,7 @@ class Embedding(_NoArithmetic, LayerKind):
 
 
 class Dropout(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("dropout",)
     keras, torch, auto_name = "Dropout", "Dropout", "dropout"
     args = (Arg("rate", rate, aliases=("p",)),)
@@ -96,6 +105,7 @@ class Dropout(_NoArithmetic, LayerKind):
 
 
 class Identity(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("identity",)
     keras, torch, auto_name = "Identity", "Identity", "identity"
     min_rank = 0
@@ -110,91 +120,23 @@ class Identity(_NoArithmetic, LayerKind):
         return Applied(tuple(x))
 
 
-# Keras layer class and automatic name, PyTorch module, for each activation layer.
-_ACTIVATION_LAYERS = {
-    "relu": ("ReLU", "re_lu", "ReLU"),
-    "relu6": ("Activation", "activation", "ReLU6"),
-    "sigmoid": ("Activation", "activation", "Sigmoid"),
-    "tanh": ("Activation", "activation", "Tanh"),
-    "softmax": ("Softmax", "softmax", "Softmax"),
-    "gelu": ("Activation", "activation", "GELU"),
-    "silu": ("Activation", "activation", "SiLU"),
-    "elu": ("ELU", "elu", "ELU"),
-    "leaky_relu": ("LeakyReLU", "leaky_re_lu", "LeakyReLU"),
-}
-
-
-# Each activation's equation, and its forward pass in float32 (x: an array).
-# LeakyReLU's slope is each framework's default: Keras's LeakyReLU layer 0.3 (its
-# leaky_relu function, used by `activation leaky_relu`, 0.2), PyTorch's 0.01.
-_EQUATIONS = {
-    "relu": r"y = \max(0, x)",
-    "relu6": r"y = \min(\max(0, x), 6)",
-    "sigmoid": r"y = \frac{1}{1 + e^{-x}}",
-    "tanh": r"y = \tanh x",
-    "softmax": r"y_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
-    "log_softmax": r"y_i = x_i - \log \sum_j e^{x_j}",
-    "gelu": r"y = x \, \Phi(x) = \frac{x}{2}\left(1 + \operatorname{erf}(x / \sqrt{2})\right)",
-    "silu": r"y = \frac{x}{1 + e^{-x}}",
-    "swish": r"y = \frac{x}{1 + e^{-x}}",
-    "elu": r"y = x \;(x > 0), \quad y = \alpha (e^x - 1) \;(x \le 0), \quad \alpha = 1",
-    "selu": r"y = \lambda x \;(x > 0), \quad y = \lambda \alpha (e^x - 1) \;(x \le 0)",
-    "leaky_relu": r"y = \max(\alpha x, x)",
-    "softplus": r"y = \log(1 + e^x)",
-    "softsign": r"y = \frac{x}{1 + |x|}",
-    "hard_sigmoid": r"y = \frac{\min(\max(0, x + 3), 6)}{6}",
-    "hard_silu": r"y = x \frac{\min(\max(0, x + 3), 6)}{6}",
-    "mish": r"y = x \tanh(\log(1 + e^x))",
-    "exponential": r"y = e^x",
-    "linear": r"y = x",
-}
-
-
 def _activation_fn(fn: str, ctx, layer: bool):
     """The activation ``fn`` as a float32 function, and the constants it uses."""
-    import math
-
-    import numpy as np
-    f32 = np.float32
-    sig = lambda x: f32(1) / (f32(1) + np.exp(-x))  # noqa: E731
+    act = ACTIVATION_TABLE[fn]
     slope = ctx.pick(keras=0.3 if layer else 0.2, torch=0.01)
-    # erfc, in double then rounded: 1 + erf(x) cancels for negative x in float32.
-    erfc = np.vectorize(math.erfc, otypes=[np.float64])
-    selu = (1.0507009873554805, 1.6732632423543772)
-
-    def softmax(x):
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-
-    table = {
-        "relu": (lambda x: np.maximum(x, f32(0)), ()),
-        "relu6": (lambda x: np.minimum(np.maximum(x, f32(0)), f32(6)), ()),
-        "sigmoid": (sig, ()), "tanh": (np.tanh, ()), "softmax": (softmax, ()),
-        "log_softmax": (lambda x: np.log(softmax(x)), ()),
-        "gelu": (lambda x: (0.5 * x * erfc(-x / math.sqrt(2))).astype(f32), ()),
-        "silu": (lambda x: x * sig(x), ()), "swish": (lambda x: x * sig(x), ()),
-        "elu": (lambda x: np.where(x > 0, x, np.expm1(x)), ((r"\alpha", 1),)),
-        "selu": (lambda x: f32(selu[0]) * np.where(x > 0, x, f32(selu[1]) * np.expm1(x)),
-                 ((r"\lambda", 1.0507009873554805), (r"\alpha", 1.6732632423543772))),
-        "leaky_relu": (lambda x: np.where(x > 0, x, f32(slope) * x), ((r"\alpha", slope),)),
-        "softplus": (lambda x: np.logaddexp(f32(0), x), ()),
-        "softsign": (lambda x: x / (f32(1) + np.abs(x)), ()),
-        "hard_sigmoid": (lambda x: np.clip(x + f32(3), 0, 6) / f32(6), ()),
-        "hard_silu": (lambda x: x * np.clip(x + f32(3), 0, 6) / f32(6), ()),
-        "mish": (lambda x: x * np.tanh(np.logaddexp(f32(0), x)), ()),
-        "exponential": (np.exp, ()), "linear": (lambda x: x, ()),
-    }
-    return table[fn]
+    values = act.constants + (((r"\alpha", slope),) if act.negative_slope else ())
+    return (lambda x: act.forward(x, *(v for _, v in values))), values
 
 
 class ActivationLayer(LayerKind):
     """``relu`` (a layer of its own) and ``activation relu`` (Keras's Activation)."""
+    family = CORE
 
     min_rank = 0
 
     @property
     def equation(self) -> str:
-        return _EQUATIONS[self.fn] if self.fn else r"y = f(x)"
+        return ACTIVATION_TABLE[self.fn].equation if self.fn else r"y = f(x)"
 
     @property
     def where(self) -> str:
@@ -216,7 +158,7 @@ class ActivationLayer(LayerKind):
         """Every activation is deterministic: it has no weights."""
         fn = self.fn or args["function"]
         forward, values = _activation_fn(fn, ctx, layer=self.fn is not None)
-        eq = _EQUATIONS[fn]
+        eq = ACTIVATION_TABLE[fn].equation
         for name, value in values:
             eq = eq.replace(name, f"{value:.10g}")
         return AtInit(eq, tuple((n, f"{v:.10g}") for n, v in values), forward)
@@ -229,7 +171,7 @@ class ActivationLayer(LayerKind):
             self.args = (Arg("function", choice(*ACTIVATIONS)),)
         else:
             self.names = (fn,)
-            self.keras, self.auto_name, self.torch = _ACTIVATION_LAYERS[fn]
+            self.keras, self.auto_name, self.torch = ACTIVATION_TABLE[fn].layer
             self.args = ()
         self.doc = "An activation function applied element-wise; no weights."
 
@@ -247,6 +189,7 @@ class ActivationLayer(LayerKind):
 
 
 class Flatten(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("flatten",)
     keras, torch, auto_name = "Flatten", "Flatten", "flatten"
     min_rank = 0
@@ -260,6 +203,16 @@ class Flatten(_NoArithmetic, LayerKind):
 
     def apply(self, a, x, ctx):
         return Applied((sympy.Mul(*x),))
+
+    def shape_rule(self, args, inputs, output, layout):
+        """The output size is the product of the input's axes (given as shapes only
+        for an input of one axis)."""
+        x = inputs[0] if inputs else ()
+        if len(x) < 2:
+            return super().shape_rule(args, inputs, output, layout)
+        step = AxisStep(sympy.Mul(*x), {"dims": tuple(x)}, output[-1], None)
+        return ShapeRule("flatten", (step,), words="the product of the input's axes",
+                         tex=r"\prod_i n_i", text="product of n_i", product=True)
 
 
 def _target_shape(v, ctx=None):
@@ -275,6 +228,7 @@ def _target_shape(v, ctx=None):
 
 
 class Reshape(_NoArithmetic, LayerKind):
+    family = CORE
     names = ("reshape", "view")
     keras, torch, auto_name = "Reshape", "Unflatten", "reshape"
     args = (Arg("shape", _target_shape, aliases=("target_shape",)),)
@@ -308,5 +262,6 @@ class Reshape(_NoArithmetic, LayerKind):
 
 
 for _kind in (Dense(), Embedding(), Dropout(), Identity(), Flatten(), Reshape(),
-              ActivationLayer(None), *(ActivationLayer(f) for f in _ACTIVATION_LAYERS)):
+              ActivationLayer(None),
+              *(ActivationLayer(f) for f, a in ACTIVATION_TABLE.items() if a.layer)):
     register(_kind)

@@ -6,6 +6,7 @@ import sympy
 from ..costs import Cost, elements
 from .base import (Applied, Arg, ArgError, Example, LayerKind, fmt_shape, normalize_axis,
                    optional, register, signed)
+from .base import Family
 
 # The highest degree of a one-symbol polynomial whose whole roots never_equal looks
 # for (exactly); above it, the merge is checked when values are given.
@@ -118,7 +119,11 @@ def _no_root_near_line(diff, s) -> bool:
     return all(diff.xreplace({s: sympy.Integer(v)}) != 0 for v in range(1, last + 1))
 
 
+MERGE = Family("merge", "Merges", 50)
+
+
 class Elementwise(LayerKind):
+    family = MERGE
     inputs = "many"
     min_rank = 0
 
@@ -151,6 +156,7 @@ class Elementwise(LayerKind):
 
 
 class Concat(LayerKind):
+    family = MERGE
     names = ("concat", "concatenate", "cat")
     keras, torch, auto_name = "Concatenate", "torch.cat", "concatenate"
     inputs = "many"

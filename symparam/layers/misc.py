@@ -188,6 +188,7 @@ class PositionEmbedding(LayerKind):
     sequence_length, d)`` looked up with the positions 0..T-1 (GPT-2's ``wpe``,
     BERT's ``position_embeddings``). ``length`` defaults to T, and may exceed it.
     """
+    group = "embeddings"
 
     names = ("position_embedding", "positional_embedding")
     keras, torch, auto_name = "PositionEmbedding", "Embedding", "position_embedding"

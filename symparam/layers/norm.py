@@ -20,6 +20,7 @@ from ..costs import Cost, elements
 from .base import (BUFFER, Applied, Arg, ArgError, AtInit, Example, LayerKind, Only, Weight,
                    axis, boolean, normalize_axis, number, optional, register, signed,
                    size)
+from .base import Family
 
 _STATS_WHY = ("a running average of the batch statistics, updated during training "
               "but not by gradient")
@@ -140,7 +141,11 @@ def _feature_axes(args: dict, ctx, default):
     return axes_of
 
 
+NORM = Family("norm", "Normalization", 20)
+
+
 class BatchNorm(LayerKind):
+    family, group = NORM, "normalization"
     names = ("batchnorm", "batch_normalization")
     keras, torch, auto_name = "BatchNormalization", "BatchNorm", "batch_normalization"
     args = (
@@ -211,6 +216,7 @@ def _trailing(idx, x, ctx, kind: LayerKind, a) -> None:
 
 
 class LayerNorm(LayerKind):
+    family, group = NORM, "normalization"
     names = ("layernorm", "layer_normalization")
     keras, torch, auto_name = "LayerNormalization", "LayerNorm", "layer_normalization"
     args = (Arg("axis", optional(axis), None, positional=False), *_args("elementwise_affine"))
@@ -248,6 +254,7 @@ class RMSNorm(LayerKind):
     ``LayerNormalization(rms_scaling=True)`` is deprecated; it too learns only gamma).
     PyTorch: ``nn.RMSNorm(normalized_shape, elementwise_affine=True)``, a ``weight``.
     """
+    family, group = NORM, "normalization"
 
     names = ("rmsnorm", "rms_normalization")
     keras, torch, auto_name = "RMSNormalization", "RMSNorm", "rms_normalization"
@@ -302,6 +309,7 @@ class GroupNorm(LayerKind):
     """Normalization over groups of channels. Keras ``GroupNormalization(groups=32,
     center, scale)`` (groups=-1: one per channel); PyTorch ``GroupNorm(num_groups, C,
     affine, bias)``. gamma and beta (weight and bias) are per channel."""
+    family, group = NORM, "normalization"
 
     names = ("groupnorm", "group_normalization")
     keras, torch, auto_name = "GroupNormalization", "GroupNorm", "group_normalization"
@@ -353,6 +361,7 @@ class InstanceNorm(LayerKind):
     """PyTorch's InstanceNorm1d/2d/3d: each channel of each example normalized over its
     positions. By default no weights and no running statistics (affine=False,
     track_running_stats=False). Keras has no such layer."""
+    family, group = NORM, "normalization"
 
     names = ("instancenorm", "instance_normalization")
     keras, torch, auto_name = "", "InstanceNorm", "instance_normalization"

@@ -33,6 +33,7 @@ from ..values import Word, show
 from .base import (ACTIVATIONS, Applied, Arg, ArgError, Example, LayerKind, Only, Weight,
                    activation, boolean, choice, fmt_shape, nonneg, optional, rate, register,
                    size)
+from .base import Family
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -81,9 +82,13 @@ def _common_args(extra: tuple = (), activations: Only = Only(("keras",), (), _FI
 _TORCH_INIT = "U(±1/sqrt(u))"  # PyTorch's RNNs: every weight and bias alike
 
 
+RECURRENT = Family("recurrent", "Recurrent layers", 30)
+
+
 class Recurrent(LayerKind):
     """The shared shape and weights of the three recurrent kinds; subclasses say how
     many gates they have and what is special about their biases."""
+    family, group = RECURRENT, "recurrent"
 
     init = {"keras": {"kernel": "glorot_uniform", "recurrent_kernel": "orthogonal",
                       "bias": "zeros"},

@@ -7,11 +7,10 @@ import random
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-ACTIVATION_LAYERS = ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu",
-                     "leaky_relu")
-ACTIVATION_NAMES = ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu", "swish",
-                    "elu", "selu", "leaky_relu", "softplus", "softsign", "hard_sigmoid",
-                    "hard_silu", "mish", "exponential", "log_softmax", "linear")
+from symparam.activations import ACTIVATIONS  # the language's one table
+
+ACTIVATION_LAYERS = tuple(name for name, a in ACTIVATIONS.items() if a.layer)
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 ELEMENTWISE = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 
 
