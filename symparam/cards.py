@@ -25,6 +25,7 @@ from typing import Optional
 
 import sympy
 
+from . import conventions
 from .analyze import analyze
 from .compare import side_differences
 from .errors import SymparamError, UsageError
@@ -52,7 +53,7 @@ def kinds() -> list[LayerKind]:
     for kind in REGISTRY.values():
         if kind not in seen:
             seen.append(kind)
-    first = {}
+    first: dict = {}
     for i, kind in enumerate(seen):
         first.setdefault(kind.family, i)
     return sorted(seen, key=lambda k: (k.family.order, first[k.family]))
@@ -341,6 +342,7 @@ def evaluate(name: str, batch, convention: str = "keras") -> Evaluation:
     call = name.strip() if name.strip() != word else None
     if call is None:
         ex = kind.example
+        assert ex is not None  # every shipped kind has an example (tests/test_cards.py)
         call = (ex.torch_call if convention == "torch" and ex.torch_call else ex.call)
         call = kind.names[0] + call[len(call.split(None, 1)[0]):]
     if kind.inputs == "many":
@@ -362,11 +364,12 @@ def evaluate(name: str, batch, convention: str = "keras") -> Evaluation:
         raise UsageError(f"{call} on an input of shape (None, {', '.join(map(str, x.shape[1:]))})"
                          f": {message}{hint}") from None
     layer = stats.layers[-1]
-    ctx = Context(convention, stats.layout)
+    ctx = Context(conventions.get(convention), stats.layout)
     at = kind.at_init(dict(layer.args), ctx)
     if at is None:
         return Evaluation(convention, call, x, reason=_not_evaluated(kind, layer.weights,
                                                                      convention))
+    assert at.fn is not None  # at_init gives the forward function with the values
     out = np.asarray(at.fn(x), dtype=np.float32)
     expected = (x.shape[0], *(int(d) for d in layer.output_shape))
     if out.shape != expected:  # the evaluation and the analysis must agree

@@ -180,7 +180,9 @@ class LayerPair:
 
     @property
     def layer(self) -> LayerStats:
-        return self.a or self.b
+        layer = self.a or self.b
+        assert layer is not None  # an entry has at least one side
+        return layer
 
 
 def _args_key(layer: LayerStats) -> tuple:
@@ -364,9 +366,9 @@ def layer_alone(layer: LayerStats, convention: str, layout: str) -> Counterpart:
         return Counterpart(missing=Missing(fw, f"{layer.name} shares weights with another "
                                                f"layer, so only an analysis of the whole "
                                                f"model can compare it", layer.line))
-    ctx = Context(convention, layout)
-    args = Args(dict(layer.args), _given(kind, layer.args, Context(other_convention(
-        convention), layout)))
+    ctx = Context(conventions.get(convention), layout)
+    args = Args(dict(layer.args), _given(kind, layer.args, Context(conventions.get(
+        other_convention(convention)), layout)))
     shapes = [tuple(s) for s in layer.input_shapes]
     try:
         applied = (kind.apply_many(args, shapes, ctx) if kind.inputs == "many"

@@ -45,6 +45,8 @@ def load_plugin(spec: str) -> ModuleType:
         if name in sys.modules:
             return sys.modules[name]
         found = importlib.util.spec_from_file_location(name, path)
+        if found is None or found.loader is None:
+            raise UsageError(f"--plugin {path}: not a Python file that can be loaded")
         module = importlib.util.module_from_spec(found)
         sys.modules[name] = module
         try:

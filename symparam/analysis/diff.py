@@ -51,11 +51,17 @@ class LayerDiff:
     def name(self) -> str:
         if self.a and self.b and self.a.name != self.b.name:
             return f"{self.a.name} / {self.b.name}"
-        return (self.a or self.b).name
+        return self.layer.name
+
+    @property
+    def layer(self) -> LayerStats:
+        layer = self.a or self.b
+        assert layer is not None  # a pair has at least one side
+        return layer
 
     @property
     def kind(self) -> str:
-        return (self.a or self.b).kind
+        return self.layer.kind
 
     @property
     def changed(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Optional, Sequence
 import sympy
 
 from ..errors import UsageError
+from ..exprs import as_expr
 from ..layers import lookup
 from ..stats import ModelStats
 from .metrics import MetricOptions, metric_expr
@@ -161,8 +162,8 @@ def leading(stats: ModelStats, names: Sequence[str], metric: str = "params",
     if metric in ("params", "trainable", "non_trainable", "buffers"):
         per_layer = [(layer, getattr(layer, metric)) for layer in stats.model_layers]
     elif metric in ("macs", "flops"):  # costs are per-layer sums too (uncounted: left out)
-        per_layer = [(layer, layer.macs * (2 if metric == "flops" else 1))
-                     for layer in stats.model_layers if layer.cost is not None]
+        per_layer = [(layer, as_expr(layer.macs) * (2 if metric == "flops" else 1))
+                     for layer in stats.model_layers if layer.macs is not None]
     steps = _Steps(gens)
     split = steps(expr)
     orders = [(deg, steps.tidy(t)) for deg, t in _orders(split, gens)]

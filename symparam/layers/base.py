@@ -285,7 +285,7 @@ class AtInit:
 
     equation: str
     values: tuple = ()
-    fn: Callable = None
+    fn: Optional[Callable] = None
 
 
 class Args:

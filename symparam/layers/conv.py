@@ -10,7 +10,7 @@ Output sizes, per spatial axis n (kernel k, stride s, dilation d):
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import Any, Optional
 
 import sympy
 
@@ -238,7 +238,7 @@ class _ConvKind(LayerKind):
                       "bias": DENSE_INIT["torch"]["bias"]}}
 
     @property
-    def example(self) -> Example:
+    def example(self) -> Example:  # type: ignore[override]
         return card_example(self.rank, self.example_call.format(name=self.names[0],
                                                                 k=_KERNEL[self.rank]))
     aliases: tuple[str, ...] = ()
@@ -452,7 +452,7 @@ class ConvTranspose(_ConvKind):
                       + ", fan_in = F/groups x k (the weight's second axis)",
                       "bias": DENSE_INIT["torch"]["bias"]}}
     # Keras defaults to 'valid' and takes only words; PyTorch to 0, integers only.
-    padding_default = None
+    padding_default: Optional[str] = None  # type: ignore[assignment]
     padding_only = _TRANSPOSE_WORDS
 
     def cost(self, a, x, out, ctx):
@@ -463,7 +463,7 @@ class ConvTranspose(_ConvKind):
 
     def trailing(self, rank):
         return (Arg("output_padding", optional(sizes(rank, nonneg)), None, positional=False),
-                Arg("groups", size, 1, positional=False, only=("torch",)))
+                Arg("groups", size, 1, positional=False, only=Only(("torch",))))
 
     # Not a window: the derivation gives the input and output shapes only.
     shape_rule = LayerKind.shape_rule
@@ -496,7 +496,7 @@ class ConvTranspose(_ConvKind):
         return Applied(join_channels(out, a.filters, ctx), weights)
 
 
-def _pool_names(kind: LayerKind, op: str, rank: int, prefix: str = "",
+def _pool_names(kind: Any, op: str, rank: int, prefix: str = "",
                 keras_prefix: str = "", torch_prefix: str = "") -> str:
     """Set a pooling kind's names: maxpool2d / MaxPooling2D / MaxPool2d /
     max_pooling2d, with a prefix (global_, adaptive_); returns Max or Average."""
@@ -520,8 +520,8 @@ class Pool(LayerKind):
             Arg("padding", _padding(rank, ("valid", "same")), "valid", positional=False,
                 only=Only(("keras",), ("same",), "has no padding='same' (use an integer "
                                                  "padding)")),
-            Arg("dilation", sizes(rank), 1, positional=False, only=("torch",)),
-            Arg("ceil_mode", boolean, False, positional=False, only=("torch",)),
+            Arg("dilation", sizes(rank), 1, positional=False, only=Only(("torch",))),
+            Arg("ceil_mode", boolean, False, positional=False, only=Only(("torch",))),
         )
         self.doc = f"{word} pooling over {rank}-D windows; stride defaults to the window."
         self.example = card_example(rank, f"{self.names[0]} {_KERNEL[rank]}")

@@ -135,23 +135,23 @@ class ActivationLayer(LayerKind):
     min_rank = 0
 
     @property
-    def equation(self) -> str:
+    def equation(self) -> str:  # type: ignore[override]
         return ACTIVATION_TABLE[self.fn].equation if self.fn else r"y = f(x)"
 
     @property
-    def where(self) -> str:
+    def where(self) -> str:  # type: ignore[override]
         if self.fn == "leaky_relu":
             return "alpha, the negative slope: Keras's LeakyReLU 0.3, PyTorch's 0.01"
         return "" if self.fn else "f is the named activation function, element-wise"
 
     @property
-    def constants(self) -> dict:
+    def constants(self) -> dict:  # type: ignore[override]
         if self.fn == "leaky_relu":
             return {"keras": {"negative_slope": "0.3"}, "torch": {"negative_slope": "0.01"}}
         return {}
 
     @property
-    def example(self) -> Example:
+    def example(self) -> Example:  # type: ignore[override]
         return Example("[n]", "activation tanh" if self.fn is None else self.fn)
 
     def at_init(self, args, ctx):
@@ -171,7 +171,9 @@ class ActivationLayer(LayerKind):
             self.args = (Arg("function", choice(*ACTIVATIONS)),)
         else:
             self.names = (fn,)
-            self.keras, self.auto_name, self.torch = ACTIVATION_TABLE[fn].layer
+            layer = ACTIVATION_TABLE[fn].layer
+            assert layer is not None  # only functions with a layer class become kinds
+            self.keras, self.auto_name, self.torch = layer
             self.args = ()
         self.doc = "An activation function applied element-wise; no weights."
 

@@ -89,8 +89,9 @@ def _smooth(e) -> tuple | None:
         inner = _smooth(e.args[0])
         return None if inner is None else (inner[0], inner[1] + 1)
     if e.is_Add:
-        parts = [_smooth(a) for a in e.args]
-        if any(p is None for p in parts):
+        found = [_smooth(a) for a in e.args]
+        parts = [p for p in found if p is not None]
+        if len(parts) < len(found):
             return None
         return sympy.Add(*[p[0] for p in parts]), sum(p[1] for p in parts)
     if e.is_Mul:

@@ -99,7 +99,7 @@ class Recurrent(LayerKind):
              "PyTorch adds a second bias b_hh beside b_ih")
 
     @property
-    def example(self) -> Example:
+    def example(self) -> Example:  # type: ignore[override]
         return Example("[T, n]", f"{self.names[0]} u")
 
     gates = 1

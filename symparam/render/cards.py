@@ -53,7 +53,8 @@ def _math(c: Card):
     def batch_shape(dims) -> str:
         return r"(\mathrm{None}" + "".join(", " + latex(d) for d in dims) + ")"
 
-    latex.shape, latex.batch_shape = shape, batch_shape
+    # The templates call math(x), math.shape(dims) and math.batch_shape(dims).
+    latex.shape, latex.batch_shape = shape, batch_shape  # type: ignore[attr-defined]
     return latex
 
 

@@ -29,6 +29,7 @@ def _group(tex: str, start: int) -> tuple[str, int]:
         i += 1
     if i < len(tex) and tex[i] == "\\":  # one command: ^\top
         m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+        assert m is not None  # a backslash starts a command
         return m.group(0), i + len(m.group(0))
     if i >= len(tex) or tex[i] != "{":
         return (tex[i:i + 1], i + 1)
@@ -70,6 +71,7 @@ def plain(tex: str) -> str:
         c = tex[i]
         if c == "\\":
             m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            assert m is not None  # a backslash starts a command
             cmd, i = m.group(1), i + len(m.group(0))
             if cmd == "frac":
                 num, i = _group(tex, i)
