@@ -6,7 +6,6 @@ Everything here raises :class:`SourceError` with the offending line; nothing pri
 from __future__ import annotations
 
 import dataclasses
-import functools
 import operator
 import re
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from .limits import MAX_DIGITS, MAX_LAYERS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .reach import mark_unreached
 from .sharing import SharingMixin
-from .stats import LayerStats, ModelStats
+from .stats import Costing, LayerStats, LazyText, ModelStats, at
 from .tidy import tidy
 from .values import (Env, TooLarge, Word, at_values, evaluate, find_name, node_error, show,
                      symbol, undefined, uses_name)
@@ -374,7 +373,7 @@ class _Analyzer(SharingMixin):
             hash(key)
         except TypeError:  # an argument that is not hashable: computed every time
             key = None
-        self.ctx.where = node  # where later checks of this layer (a tie's) are made
+        self.ctx.where = at(node)  # where later checks of this layer (a tie's) are made
         done = self.applications.get(key) if key is not None else None
         if done is not None:
             applied, type_name, costing, checks = done
@@ -392,8 +391,9 @@ class _Analyzer(SharingMixin):
         self.check_dims(node, applied)
         type_name = applied.type_name or kind.type_name(self.ctx, shapes[0])
         # The cost is computed when first asked, then shared by the equal layers.
-        costing = functools.lru_cache(maxsize=1)(kind.costing(args, shapes, applied.output,
-                                                               self.ctx))
+        costing = Costing(kind.names[0], tuple(args._values.items()), frozenset(args.given),
+                          tuple(shapes), tuple(applied.output), self.ctx.convention,
+                          self.ctx.layout)
         if key is not None:
             checks = tuple((cond, message) for cond, message, _ in self.ctx.checks[first:])
             self.applications[key] = (applied, type_name, costing, checks)
@@ -568,7 +568,7 @@ class _Analyzer(SharingMixin):
                 # features): checked when they are given (a number of times unrolls).
                 kept = not any(never_equal(a, b) for a, b in zip(x.shape, y.shape))
             if kept:
-                self.ctx.where = node
+                self.ctx.where = at(node)
                 for a, b in zip(x.shape, y.shape):
                     self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b:
                                      f"repeat {count}: the repeated body must keep the shape "
@@ -876,8 +876,11 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
                                     f"`input [...]` to its body")
     output = scope.current.producer
     layers, unreached = mark_unreached(analyzer.layers, output, convention)
+    # Messages written when first needed, as data that pickles as its text.
+    checks = tuple((cond, message if isinstance(message, str) else LazyText(message), where)
+                   for cond, message, where in analyzer.ctx.checks)
     stats = ModelStats(model_def.name, convention, analyzer.ctx.layout, symbols, defaults,
-                       in_effect, layers, tuple(analyzer.ctx.checks),
+                       in_effect, layers, checks,
                        {p.name: p.latex for p in model_def.params if p.latex}, doc,
                        output=output, unreached=unreached)
     _check(stats, doc.source, doc.filename)

@@ -33,7 +33,7 @@ import sympy
 from . import ast
 from .layers.base import SHARED, Weight, closest, fmt_shape
 from .layers.merge import never_equal
-from .stats import LayerStats
+from .stats import LayerStats, at
 from .values import Env, node_error
 
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
@@ -194,7 +194,7 @@ class SharingMixin:
                                f"made for {fmt_shape(o.input_shapes[0])}")
                     if agree is False:
                         raise node_error(node, problem)
-                    self.ctx.where = node  # the reuse's line, not the block's layers'
+                    self.ctx.where = at(node)  # the reuse's line, not the block's layers'
                     self.ctx.require(_equal(w.shape, t.shape), problem)
                 weights.append(t if t.role == SHARED else
                                share(w, o.name, t, f"{o.name} applied again: the same "

@@ -8,7 +8,6 @@ writes a separate count formula that could drift from its shapes.
 from __future__ import annotations
 
 import difflib
-import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
@@ -171,12 +170,6 @@ class LayerKind:
         totals then name the layer instead of counting a silent 0. A kind with no
         arithmetic returns ``Cost()``. It must not raise: check in ``apply``."""
         return None
-
-    def costing(self, a: "Args", shapes: Sequence[Shape], out: Shape, ctx: Context):
-        """The cost of an application, computed when first asked, so that counting
-        parameters never pays for it."""
-        x = tuple(shapes) if self.inputs == "many" else shapes[0]
-        return functools.partial(self.cost, a, x, tuple(out), ctx)
 
 
 @dataclass(frozen=True)
