@@ -323,16 +323,23 @@ class ModelStats(_Pickled):
     def shape_at(self, shape) -> tuple:
         return tuple(self.at(d) for d in shape)
 
-    # Jupyter shows a model by its derivation; the text comes from symparam.render,
-    # imported only when a notebook asks.
-    def _repr_markdown_(self) -> str:
-        from .render.document import derivation
-        return derivation(self, "markdown", flavor="plain")
+    # Jupyter shows a model by its derivation. The text comes from symparam.render, which
+    # stats never import: the package's __init__ puts the views in NOTEBOOK, and they
+    # import the renderer only when a notebook asks.
+    def _repr_markdown_(self) -> Optional[str]:
+        return _view("markdown", self)
 
-    def _repr_latex_(self) -> str:
-        from .render.document import totals_latex
-        return totals_latex(self)
+    def _repr_latex_(self) -> Optional[str]:
+        return _view("latex", self)
 
-    def _repr_html_(self) -> str:
-        from .render.document import html
-        return html(self)
+    def _repr_html_(self) -> Optional[str]:
+        return _view("html", self)
+
+
+# How a notebook shows stats, by view (markdown, latex, html): set by symparam/__init__.py.
+NOTEBOOK: dict[str, Callable[[ModelStats], str]] = {}
+
+
+def _view(name: str, stats: ModelStats) -> Optional[str]:
+    show = NOTEBOOK.get(name)
+    return None if show is None else show(stats)  # None: the notebook's plain repr
