@@ -161,7 +161,7 @@ class _Pickled:
         return state
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerStats(_Pickled):
     """One layer application: its shapes and weights. ``multiplier`` is how many
     times it stands in the model when it sits in a repeat that is not unrolled."""
@@ -222,7 +222,7 @@ class LayerStats(_Pickled):
         return None if self.cost is None else as_expr(self.cost.macs)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelStats(_Pickled):
     """A model analyzed under one convention, with the symbol values in effect.
 
