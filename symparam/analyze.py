@@ -157,6 +157,9 @@ class _Analyzer(SharingMixin):
         finally:
             self.depth -= 1
 
+    def step_invalid(self, node: g.Invalid, scope: Scope) -> None:
+        raise SourceError(node.message, node.line or None, node.column or None)
+
     def step_let(self, node: g.Let, scope: Scope) -> None:
         self.check_new_name(node.name, node, scope, "let")
         value = evaluate(node.value, scope.env)
@@ -590,7 +593,7 @@ def analyze(source, model: Optional[str] = None, convention: Optional[str] = Non
             choose(doc, model)
             conv = doc.convention
             _convention((conv.value, conv.line, conv.column) if conv else None, convention)
-            graph = resolve(doc, model)
+            graph = resolve(doc, model, strict=False)  # its errors in the walk's order
         elif model is not None and model != doc.name:
             raise UsageError(f"no model '{model}' in this graph: it is model {doc.name}")
         else:

@@ -152,7 +152,19 @@ class Repeat(Node):
     index_at: Optional[tuple[int, int]] = None
 
 
-Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat]
+@dataclass(frozen=True)
+class Invalid(Node):
+    """A statement the resolver refused, left in its place when the analysis asked for
+    it (``resolve(..., strict=False)``): the analysis reports it when its walk gets
+    there, so a problem of an earlier statement (a shape that does not fit) is still
+    reported first. The rest of its body is left out: the walk stops here. A graph in
+    stats never holds one (the walk reached every statement)."""
+
+    message: str
+
+
+Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat,
+             Invalid]
 
 
 @dataclass(frozen=True)

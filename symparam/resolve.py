@@ -66,10 +66,14 @@ def choose(doc: ast.Document, name: Optional[str]) -> ast.Definition:
     return models[name]
 
 
-def resolve(doc: ast.Document, model: Optional[str] = None) -> g.Graph:
-    """The graph of one model of ``doc`` (its only one when ``model`` is None)."""
+def resolve(doc: ast.Document, model: Optional[str] = None, strict: bool = True) -> g.Graph:
+    """The graph of one model of ``doc`` (its only one when ``model`` is None).
+
+    ``strict=False`` leaves a refused statement in place as a :class:`graph.Invalid` (and
+    the rest of its body out) instead of raising: the analysis raises it when it gets
+    there, after the problems of the statements before it."""
     definition = choose(doc, model)
-    resolver = _Resolver(doc)
+    resolver = _Resolver(doc, strict)
     body = resolver.body(definition.body, top=True)
     conv = doc.convention
     return g.Graph(g.Definition("model", definition.name, definition.params, body,
@@ -84,8 +88,9 @@ def _position(node) -> dict:
 
 
 class _Resolver:
-    def __init__(self, doc: ast.Document):
+    def __init__(self, doc: ast.Document, strict: bool = True):
         self.doc = doc
+        self.strict = strict
         self.sources = doc.blocks             # block definitions, by name
         self.blocks: dict[str, g.Definition] = {}  # resolved, at their first use
         self.stack: list[str] = []             # blocks being resolved, outermost first
@@ -98,12 +103,25 @@ class _Resolver:
     def body(self, stmts, top: bool) -> tuple:
         # Checked here too, as blocks used in blocks nest deeper than the text shows.
         if self.depth >= MAX_NESTING and stmts:
-            raise nested_too_deeply(stmts[0])
+            return (self.refused(nested_too_deeply(stmts[0])),)
         self.depth += 1
         try:
-            return tuple(self.statement(stmt, top) for stmt in stmts)
+            out = []
+            for stmt in stmts:
+                try:
+                    out.append(self.statement(stmt, top))
+                except SourceError as err:
+                    out.append(self.refused(err))
+                    break  # the analysis stops at it: the rest of the body is not needed
+            return tuple(out)
         finally:
             self.depth -= 1
+
+    def refused(self, err: SourceError) -> g.Invalid:
+        """A refused statement: raised at once when strict, else left in place."""
+        if self.strict:
+            raise err
+        return g.Invalid(err.message, line=err.line or 0, column=err.column or 0)
 
     def nested_body(self, stmts, top: bool) -> tuple:
         self.nested += 1
@@ -285,7 +303,7 @@ class _Resolver:
             try:
                 body = self.body(block.body, top=False)
             except SourceError as err:  # the line is in the block: say where it was used
-                err.in_block(node.kind, node.line)
+                err.in_block(node.kind, node.line)  # (when strict: else the analysis says)
                 raise
             finally:
                 self.stack.pop()

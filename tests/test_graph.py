@@ -111,3 +111,24 @@ def test_a_repeat_over_a_number_that_changes_the_shape_is_unrolled_by_the_analys
     stats = symparam.analyze(graph)
     assert [layer.name for layer in stats.layers] == ["input_layer", "dense", "dense_1"]
     assert stats.value(stats.total) == 8 * 5 + 8 * 9
+
+
+def test_an_earlier_statement_s_problem_is_reported_first():
+    """The resolver refuses line 4 (an unknown argument), but the walk meets line 3's
+    problem (a convolution on a vector) first, and reports it, as before the graph."""
+    src = "model m(n = 4):\n    input [n]\n    conv2d 3, 3\n    dense 8, bogus = 1\n"
+    with pytest.raises(SourceError, match="unknown argument 'bogus'") as err:
+        resolve(parse(src))
+    assert err.value.line == 4
+    with pytest.raises(SourceError, match=r"conv2d") as err:
+        symparam.analyze(src)
+    assert err.value.line == 3
+    lenient = resolve(parse(src), strict=False)
+    assert isinstance(lenient.model.body[-1], g.Invalid) and lenient.model.body[-1].line == 4
+    # In a block, the refused line is reported where the block is used.
+    src = ("block b():\n    dense 4, nope = 1\n\nmodel m(n = 4):\n    input [n]\n"
+           "    repeat 2:\n        b\n")
+    with pytest.raises(SourceError, match=r"unknown argument 'nope'.*\(in block 'b' used at "
+                                          r"line 7\)") as err:
+        symparam.analyze(src)
+    assert err.value.line == 2
