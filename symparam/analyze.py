@@ -30,7 +30,8 @@ from .layers.merge import never_equal, same_dim
 from .limits import MAX_LAYERS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .reach import mark_unreached
-from .resolve import choose, nested_too_deeply, resolve
+from .resolve import (choose, missing_argument, missing_parameter, nested_too_deeply,
+                      resolve)
 from .sharing import SharingMixin
 from .stats import Costing, LayerStats, LazyText, ModelStats, at
 from .tidy import tidy
@@ -153,11 +154,26 @@ class _Analyzer(SharingMixin):
         try:
             for step in steps:
                 self.statement = step  # for the last-resort message on a RecursionError
-                getattr(self, "step_" + type(step).__name__.lower())(step, scope)
+                self.run_step(step, scope)
         finally:
             self.depth -= 1
 
+    def run_step(self, step: g.Step, scope: Scope) -> None:
+        getattr(self, "step_" + type(step).__name__.lower())(step, scope)
+
     def step_invalid(self, node: g.Invalid, scope: Scope) -> None:
+        """A statement the resolver refused: reported after what the walk would have
+        done before meeting its problem (see graph.Invalid)."""
+        if node.needs_input:
+            line, column = node.statement
+            self.need_input(g.Reference("", line=line, column=column), scope,
+                            node.needs_input)
+        self.tensor_args = []
+        for given in node.first:
+            if isinstance(given, g.Reference):
+                self.tensor(given.name, given, scope)
+            else:
+                self.arg_value(given, scope.env, scope)
         raise SourceError(node.message, node.line or None, node.column or None)
 
     def step_let(self, node: g.Let, scope: Scope) -> None:
@@ -248,8 +264,10 @@ class _Analyzer(SharingMixin):
                 except ArgError as err:
                     raise node_error(where, f"{node.written} argument '{spec.name}': "
                                             f"{_problem(err, value, scope.env)}") from None
-            elif spec.default is None or spec.default is lb.REQUIRED:
-                values[spec.name] = None  # (a required one: the resolver refused it)
+            elif spec.default is lb.REQUIRED:
+                raise node_error(node, missing_argument(node.written, spec))
+            elif spec.default is None:
+                values[spec.name] = None
             else:
                 default = spec.default
                 if isinstance(default, int) and not isinstance(default, bool):
@@ -360,13 +378,15 @@ class _Analyzer(SharingMixin):
     def step_call(self, node: g.Call, scope: Scope) -> None:
         block = self.graph.blocks[node.block]
         x = self.need_input(node, scope, f"block '{node.block}'")
-        given = {name: evaluate(expr, scope.env) for name, expr in node.args}
+        given = {arg.name: evaluate(arg.expr, scope.env) for arg in node.args}
         env = Env({})
         for p in block.params:
             if p.name in given:
                 env.define(p.name, given[p.name], p.line)
-            else:  # not given: the resolver made sure it has a default
+            elif p.default is not None:
                 env.define(p.name, evaluate(p.default, env), p.line)
+            else:
+                raise node_error(node, missing_parameter(node.block, p.name))
         if node.name:  # scoped like a layer's `as` name: per enclosing instance and copy
             local = node.name + scope.suffix
             instance = scope.prefix + local
@@ -428,6 +448,8 @@ class _Analyzer(SharingMixin):
             self.run_body(body, scope)
             outs.append(scope.current)
         scope.current = outs[0]
+        if isinstance(node.merge, g.Invalid):  # refused: reported after the branches
+            self.step_invalid(node.merge, scope)
         self.merge(node.merge, outs, scope,
                    context=f"branches {node.merge.written} (the outputs of its {len(outs)} "
                            f"branches)")

@@ -100,7 +100,7 @@ class Tie(Node):
     """``layer ..., tie = TARGET``: the layer, whose main weight is TARGET's. The node's
     position is the ``tie = ...`` argument's."""
 
-    layer: Apply
+    layer: Union[Apply, Invalid]
     target: Reference
 
 
@@ -118,7 +118,7 @@ class Call(Node):
     """A use of a block: its arguments bound to the block's parameters."""
 
     block: str
-    args: tuple[tuple[str, ast.Expr], ...]
+    args: tuple[Bound, ...]
     name: Optional[str] = None
     name_at: tuple[int, int] = field(default=(0, 0), kw_only=True, compare=False)
 
@@ -137,7 +137,7 @@ class Branches(Node):
     """Two or more bodies from one input, their outputs merged by ``merge``."""
 
     branches: tuple[tuple[Step, ...], ...]
-    merge: Apply
+    merge: Union[Apply, Invalid]  # Invalid: refused after the branches are walked
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,13 @@ class Invalid(Node):
     stats never holds one (the walk reached every statement)."""
 
     message: str
+    # What the walk does first, as it did before meeting this problem: check that the
+    # statement (at ``statement``) has an input (``needs_input`` names it: "layer
+    # 'dense'"), then evaluate the arguments and find the tensors given before the
+    # refused one (``first``).
+    needs_input: str = ""
+    statement: tuple[int, int] = (0, 0)
+    first: tuple = ()  # Bound and Reference nodes
 
 
 Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat,

@@ -23,7 +23,7 @@ symparam.errors.SourceError: line 3, column 14: unknown argument 'bogus' for den
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from . import ast
 from . import graph as g
@@ -112,16 +112,22 @@ class _Resolver:
                     out.append(self.statement(stmt, top))
                 except SourceError as err:
                     out.append(self.refused(err))
+                if isinstance(out[-1], g.Invalid):
                     break  # the analysis stops at it: the rest of the body is not needed
             return tuple(out)
         finally:
             self.depth -= 1
 
-    def refused(self, err: SourceError) -> g.Invalid:
-        """A refused statement: raised at once when strict, else left in place."""
+    def refused(self, err: SourceError, statement: Optional[ast.Node] = None,
+                needs_input: str = "") -> g.Invalid:
+        """A refused statement: raised at once when strict, else left in place (with
+        what the walk did before it met the problem: see graph.Invalid)."""
         if self.strict:
             raise err
-        return g.Invalid(err.message, line=err.line or 0, column=err.column or 0)
+        at = (statement.line, statement.column) if statement is not None else (0, 0)
+        return g.Invalid(err.message, needs_input, at,
+                         getattr(err, "first", ()) if needs_input else (),
+                         line=err.line or 0, column=err.column or 0)
 
     def nested_body(self, stmts, top: bool) -> tuple:
         self.nested += 1
@@ -174,10 +180,13 @@ class _Resolver:
 
     def stmt_branches(self, node: ast.Branches, top: bool) -> g.Branches:
         bodies = tuple(self.nested_body(body, top) for body in node.branches)
-        if len(bodies) < 2:
-            raise node_error(node, "branches needs at least two `branch:` bodies")
-        return g.Branches(bodies, self.merge(node.merge, node, node.kwargs),
-                          **_position(node))
+        try:  # refused after the bodies, which the walk meets first
+            if len(bodies) < 2:
+                raise node_error(node, "branches needs at least two `branch:` bodies")
+            merge = self.merge(node.merge, node, node.kwargs)
+        except SourceError as err:
+            merge = self.refused(err)
+        return g.Branches(bodies, merge, **_position(node))
 
     def merge(self, merge_kind: str, node: ast.Node, kwargs) -> g.Apply:
         """The merge layer a residual or branches statement ends with, at its line."""
@@ -203,7 +212,10 @@ class _Resolver:
                 raise node_error(tie.value, "tie takes the name of a layer: `tie = NAME`")
             if node.kind in self.sources:
                 raise node_error(tie, "tie works on a layer, not on a block")
-            layer = self.layer(node, tuple(k for k in node.kwargs if k is not tie))
+            try:  # refused after the tie's target is found, which the walk does first
+                layer = self.layer(node, tuple(k for k in node.kwargs if k is not tie))
+            except SourceError as err:
+                layer = self.refused(err)
             return g.Tie(layer, g.Reference(tie.value.id, **_position(tie.value)),
                          **_position(tie))
         if node.kind in self.sources:
@@ -222,24 +234,35 @@ class _Resolver:
             close = closest(node.kind, choices)
             hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
             raise node_error(node, f"unknown layer '{node.kind}'{hint}")
-        merges: tuple = ()
+        try:
+            return self.application(kind, node, kwargs)
+        except SourceError as err:  # the walk checks the input first
+            return self.refused(err, node, f"layer '{node.kind}'")
+
+    def application(self, kind: LayerKind, node: ast.Layer, kwargs: tuple) -> g.Apply:
+        merges: list = []
         if kind.inputs == "many":
             for arg in node.args:
                 if not isinstance(arg, ast.Name):
-                    raise node_error(arg, "expected the name of a tensor here")
-            merges = tuple(g.Reference(a.id, **_position(a)) for a in node.args)
-            args = self.bind(kind, node.kind, node, (), kwargs)
+                    raise _after(node_error(arg, "expected the name of a tensor here"),
+                                 merges)
+                merges.append(g.Reference(arg.id, **_position(arg)))
+            args = self.bind(kind, node.kind, node, (), kwargs, merges)
             if not merges:
-                raise node_error(node, f"{node.kind} needs at least one named tensor to "
-                                       f"merge with the current one: `{node.kind} NAME, ...`")
+                raise _after(node_error(node, f"{node.kind} needs at least one named tensor "
+                                              f"to merge with the current one: "
+                                              f"`{node.kind} NAME, ...`"), args)
         else:
             args = self.bind(kind, node.kind, node, node.args, kwargs)
-        return g.Apply(kind.names[0], node.kind, args, merges, node.name,
+        return g.Apply(kind.names[0], node.kind, args, tuple(merges), node.name,
                        name_at=node.name_at, **_position(node))
 
     def bind(self, kind: LayerKind, written: str, node: ast.Node, positional,
-             keywords) -> tuple[g.Bound, ...]:
-        """The arguments given, each bound to its spec (by canonical name)."""
+             keywords, before: Sequence = ()) -> tuple[g.Bound, ...]:
+        """The arguments given, each bound to its spec (by canonical name). An error
+        carries what the walk evaluates before it (``before``, then the arguments
+        bound so far); a missing required argument is the walk's to report when not
+        strict (after it has converted the arguments before it)."""
         by_name = {}
         for spec in kind.args:
             by_name[spec.name] = spec
@@ -249,27 +272,28 @@ class _Resolver:
         slots = [s for s in kind.args if s.positional]
         if len(positional) > len(slots):
             names = ", ".join(s.name for s in slots) or "none"
-            raise node_error(positional[len(slots)],
-                             f"{written} takes {len(slots)} positional argument"
-                             f"{'s' if len(slots) != 1 else ''} ({names}), "
-                             f"got {len(positional)}")
+            raise _after(node_error(positional[len(slots)],
+                                    f"{written} takes {len(slots)} positional argument"
+                                    f"{'s' if len(slots) != 1 else ''} ({names}), "
+                                    f"got {len(positional)}"), before)
         for spec, expr in zip(slots, positional):
-            bound[spec.name] = _bound(spec, expr)
+            bound[spec.name] = _bound(spec, expr, [*before, *bound.values()])
         for kw in keywords:
             spec = by_name.get(kw.name)
+            so_far = [*before, *bound.values()]
             if spec is None:
                 close = closest(kw.name, list(by_name))
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 known = ", ".join(s.name for s in kind.args) or "none"
-                raise node_error(kw, f"unknown argument '{kw.name}' for {written}{hint}; "
-                                     f"its arguments: {known}")
+                raise _after(node_error(kw, f"unknown argument '{kw.name}' for {written}"
+                                            f"{hint}; its arguments: {known}"), so_far)
             if spec.name in bound:
-                raise node_error(kw, f"argument '{spec.name}' of {written} is given twice")
-            bound[spec.name] = _bound(spec, kw.value)
+                raise _after(node_error(kw, f"argument '{spec.name}' of {written} is given "
+                                            f"twice"), so_far)
+            bound[spec.name] = _bound(spec, kw.value, so_far)
         for spec in kind.args:
-            if spec.name not in bound and spec.default is REQUIRED:
-                raise node_error(node, f"{written} needs its argument '{spec.name}'"
-                                       + (f" ({spec.doc})" if spec.doc else ""))
+            if self.strict and spec.name not in bound and spec.default is REQUIRED:
+                raise node_error(node, missing_argument(written, spec))
         return tuple(bound.values())
 
     def call(self, node: ast.Layer) -> g.Call:
@@ -277,6 +301,12 @@ class _Resolver:
         if node.kind in self.stack:
             chain = " -> ".join(self.stack[self.stack.index(node.kind):] + [node.kind])
             raise node_error(node, f"recursion among blocks: {chain}")
+        try:
+            return self.block_call(block, node)
+        except SourceError as err:  # the walk checks the input first
+            return self.refused(err, node, f"block '{node.kind}'")
+
+    def block_call(self, block: ast.Definition, node: ast.Layer) -> g.Call:
         params = {p.name: p for p in block.params}
         order = [p.name for p in block.params]
         if len(node.args) > len(order):
@@ -284,20 +314,22 @@ class _Resolver:
                              f"block {node.kind} takes {len(order)} argument"
                              f"{'s' if len(order) != 1 else ''} ({', '.join(order) or 'none'}),"
                              f" got {len(node.args)}")
-        given = dict(zip(order, node.args))
+        given = {name: g.Bound(name, expr, **_position(expr))
+                 for name, expr in zip(order, node.args)}
         for kw in node.kwargs:
             if kw.name not in params:
                 close = closest(kw.name, order)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise node_error(kw, f"unknown argument '{kw.name}' for block "
-                                     f"{node.kind}{hint}; its parameters: "
-                                     f"{', '.join(order) or 'none'}")
+                raise _after(node_error(kw, f"unknown argument '{kw.name}' for block "
+                                            f"{node.kind}{hint}; its parameters: "
+                                            f"{', '.join(order) or 'none'}"), given.values())
             if kw.name in given:
-                raise node_error(kw, f"argument '{kw.name}' of {node.kind} is given twice")
-            given[kw.name] = kw.value
+                raise _after(node_error(kw, f"argument '{kw.name}' of {node.kind} is given "
+                                            f"twice"), given.values())
+            given[kw.name] = g.Bound(kw.name, kw.value, **_position(kw.value))
         for p in block.params:
-            if p.name not in given and p.default is None:
-                raise node_error(node, f"block {node.kind} needs its argument '{p.name}'")
+            if self.strict and p.name not in given and p.default is None:
+                raise node_error(node, missing_parameter(node.kind, p.name))
         if node.kind not in self.blocks:
             self.stack.append(node.kind)
             try:
@@ -309,7 +341,7 @@ class _Resolver:
                 self.stack.pop()
             self.blocks[node.kind] = g.Definition("block", block.name, block.params, body,
                                                   **_position(block))
-        return g.Call(node.kind, tuple(given.items()), node.name, name_at=node.name_at,
+        return g.Call(node.kind, tuple(given.values()), node.name, name_at=node.name_at,
                       **_position(node))
 
     def reuse(self, node: ast.Layer) -> g.Reuse:
@@ -321,10 +353,27 @@ class _Resolver:
                        name_at=node.name_at, **_position(node))
 
 
-def _bound(spec, expr: ast.Expr) -> g.Bound:
+def _bound(spec, expr: ast.Expr, so_far: Sequence) -> g.Bound:
     if spec.tensor and not isinstance(expr, ast.Name):
-        raise node_error(expr, f"argument '{spec.name}' takes the name of a tensor")
+        raise _after(node_error(expr, f"argument '{spec.name}' takes the name of a tensor"),
+                     so_far)
     return g.Bound(spec.name, expr, expr.id if spec.tensor else "", **_position(expr))
+
+
+def _after(err: SourceError, first) -> SourceError:
+    """``err``, to be reported after the walk evaluates ``first`` (arguments and
+    tensors given before the refused one)."""
+    err.first = tuple(first)
+    return err
+
+
+def missing_argument(written: str, spec) -> str:
+    return f"{written} needs its argument '{spec.name}'" + (f" ({spec.doc})" if spec.doc
+                                                              else "")
+
+
+def missing_parameter(block: str, name: str) -> str:
+    return f"block {block} needs its argument '{name}'"
 
 
 def nested_too_deeply(node) -> SourceError:

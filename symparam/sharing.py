@@ -36,6 +36,7 @@ from .layers.merge import never_equal
 from .stats import LayerStats, at
 from .values import Env, node_error
 
+
 def _agreement(a: tuple, b: tuple) -> bool | None:
     """True if two shapes are equal whatever the symbols' values, False if they can
     never be, None if that depends on the values (12 and d)."""
@@ -68,7 +69,7 @@ class SharingMixin:
         """``layer ..., tie = TARGET``: the layer, then its main weight made TARGET's."""
         target = self.find_layer(node.target.name, node.target, scope)
         before = len(self.layers)
-        self.step_apply(node.layer, scope)
+        self.run_step(node.layer, scope)  # an Invalid one (refused) raises here
         self.tie(self.layers[before], target, node)
 
     def find_layer(self, name: str, where: g.Node, scope) -> LayerStats:

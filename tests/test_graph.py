@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_the_graph_of_a_model():
     (res,) = rep.body
     assert isinstance(res, g.Residual) and res.merge.kind == "add"
     (call,) = res.body
-    assert isinstance(call, g.Call) and call.block == "mlp" and call.args[0][0] == "d"
+    assert isinstance(call, g.Call) and call.block == "mlp" and call.args[0].name == "d"
     assert isinstance(br, g.Branches) and (br.merge.kind, br.merge.line) == ("concat", 11)
     assert [len(b) for b in br.branches] == [1, 1] and br.branches[1][0].name == "side"
     # The block's body: arguments bound to the specs they fill, by canonical name, each
@@ -132,3 +133,23 @@ def test_an_earlier_statement_s_problem_is_reported_first():
                                           r"line 7\)") as err:
         symparam.analyze(src)
     assert err.value.line == 2
+
+
+@pytest.mark.parametrize("src, line, message", [
+    # The statement's input is checked before its arguments.
+    ("model m(d = 6):\n    sigmoid [d]\n    dense d\n", 2, "layer 'sigmoid' has no input"),
+    # A branch's problem comes before the statement's own (an unknown merge).
+    ("model m(n = 4):\n    input [n]\n    branches dense:\n        branch:\n"
+     "            add nowhere\n        branch:\n            dense 2\n", 5,
+     "unknown tensor 'nowhere'"),
+    # An argument's value, evaluated before a later argument is found unknown.
+    ("model m(n = 4):\n    input [n]\n    dense [n] * 2, bogus = 1\n", 3,
+     "expected a number"),
+    # A required argument is missing after an earlier one fails to convert.
+    ("model m(n = 4):\n    input [n, n, 3]\n    conv2d relu\n", 3,
+     "conv2d argument 'filters': undefined symbol 'relu'"),
+])
+def test_errors_come_in_the_order_the_walk_meets_them(src, line, message):
+    with pytest.raises(SourceError, match=re.escape(message)) as err:
+        symparam.analyze(src)
+    assert err.value.line == line
