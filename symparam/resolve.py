@@ -6,7 +6,10 @@ the kind's specs (positional slots, keywords and their aliases, required ones) a
 block call's arguments to the block's parameters, and checks where statements stand
 (an input in a model's body only, ``layout`` first and once), that blocks do not call
 themselves, and that nothing nests past MAX_NESTING. Each problem is one
-:class:`SourceError` at its line, the same one the analysis would meet first.
+:class:`SourceError` at its line. ``strict=False`` (what ``analyze`` asks for) leaves a
+refused statement in the graph as a :class:`graph.Invalid`, which the walk reports when
+it gets there: of two problems, the one the walk meets first is reported, whether the
+resolver or the walk can see it.
 
 A block is resolved once, at its first use, so an error in its body says where it was
 used (``in block 'b' used at line 7``), and a block never used is not checked, as
