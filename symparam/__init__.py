@@ -19,7 +19,26 @@ from __future__ import annotations
 from .analyze import analyze
 from .errors import SourceError, SymparamError, UsageError
 from .parser import parse, parse_file
-from .stats import LayerStats, ModelStats
+from .stats import NOTEBOOK as _NOTEBOOK, LayerStats, ModelStats
+
+
+def _markdown(stats: ModelStats) -> str:
+    from .render.document import derivation  # Jinja2 only when a notebook shows stats
+    return derivation(stats, "markdown", flavor="plain")
+
+
+def _latex(stats: ModelStats) -> str:
+    from .render.document import totals_latex
+    return totals_latex(stats)
+
+
+def _html(stats: ModelStats) -> str:
+    from .render.document import html
+    return html(stats)
+
+
+# Stats never import the renderer (docs/architecture.md): the package wires their views.
+_NOTEBOOK.update(markdown=_markdown, latex=_latex, html=_html)
 
 __version__ = "0.1.0"
 

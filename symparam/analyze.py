@@ -1,40 +1,42 @@
-"""Syntax tree to analyzed model: resolve names, blocks and repeats, thread shapes
-through the layers and collect their weights.
+"""Resolved graph to analyzed model: walk the graph (:mod:`symparam.graph`) under one
+convention, with the symbols' values, threading shapes through the layers and
+collecting their weights.
 
-Everything here raises :class:`SourceError` with the offending line; nothing prints.
+:mod:`symparam.resolve` has found the layer kinds, blocks and arguments; here the
+expressions are evaluated, the arguments converted, the layers applied, the names given,
+the tensors found and the repeats rolled up or unrolled. Everything here raises
+:class:`SourceError` with the offending line; nothing prints.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import operator
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
 import sympy
 
-from .exprs import as_expr
 from . import ast, conventions
+from . import graph as g
+from .checks import check
+from .exprs import as_expr
 from .errors import SourceError, SymparamError, UsageError
 from .layers import base as lb
 from .layers.base import (REGISTRY, ArgError, Args, Context, closest, fmt_shape,
                           message_text)
 from .layers.merge import never_equal, same_dim
-from .limits import MAX_DIGITS, MAX_LAYERS, MAX_NESTING, MAX_UNROLL
+from .limits import MAX_LAYERS, MAX_NESTING, MAX_UNROLL
 from .parser import parse, parse_file
 from .reach import mark_unreached
+from .resolve import (choose, missing_argument, missing_parameter, nested_too_deeply,
+                      resolve)
 from .sharing import SharingMixin
-from .stats import LayerStats, ModelStats
+from .stats import Costing, LayerStats, LazyText, ModelStats, at
 from .tidy import tidy
-from .values import (Env, TooLarge, Word, at_values, evaluate, find_name, node_error, show,
-                     symbol, undefined, uses_name)
-from .values import digits as digits_of
+from .values import Env, Word, evaluate, node_error, symbol, undefined
 
-LAYOUTS = ("channels_last", "channels_first")
-# Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
-STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches")
 
 
 @dataclass
@@ -49,8 +51,7 @@ class Scope:
 
     def __init__(self, env: Env, tensors: dict, current: Optional[Tensor],
                  multiplier=sympy.Integer(1), path: tuple = (), prefix: str = "",
-                 parent_tensors: Optional["Scope"] = None, top: bool = False,
-                 suffix: str = ""):
+                 parent_tensors: Optional["Scope"] = None, suffix: str = ""):
         self.env = env
         self.suffix = suffix  # added to `as` names in the 2nd, 3rd... unrolled repeat
         self.tensors = tensors
@@ -59,7 +60,6 @@ class Scope:
         self.path = path
         self.prefix = prefix
         self.parent_tensors = parent_tensors
-        self.top = top
 
     def find_tensor(self, name: str) -> Optional[Tensor]:
         scope = self
@@ -84,28 +84,22 @@ def _problem(err: ArgError, value, env: Env) -> str:
     return str(err)
 
 
-def _name_error(node: ast.Node, message: str) -> SourceError:
+def _name_error(node: g.Node, message: str) -> SourceError:
     """An error about the name after `as`: it points at that name when known."""
     line, column = getattr(node, "name_at", (0, 0))
     return SourceError(message, line, column) if line else node_error(node, message)
 
 
 class _Analyzer(SharingMixin):
-    def __init__(self, doc: ast.Document, model: ast.Definition, convention: str,
-                 layout: str):
-        self.doc = doc
-        self.model = model
-        self.blocks = doc.blocks
+    def __init__(self, graph: g.Graph, convention: str, layout: str):
+        self.graph = graph
+        self.model = graph.model
         self.ctx = Context(convention, layout)
-        self.layout_fixed = False
-        self.layout_line = 0  # where `layout` was given, to refuse a second one
-        self.nested = 0       # depth of residual/branches bodies (they share the scope)
         self.depth = 0        # bodies being run, blocks' bodies included (MAX_NESTING)
-        self.statement: Optional[ast.Node] = None  # the statement being analyzed
+        self.statement: Optional[g.Node] = None  # the statement being analyzed
         self.layers: list[LayerStats] = []
         self.counters: dict[str, int] = {}
         self.names_used: dict[str, int] = {}
-        self.block_stack: list[str] = []
         self.tensor_args: list[Tensor] = []
         self.applied: dict = {}          # layer name -> (kind, args), for `reuse`
         self.block_instances: dict = {}  # block instance -> (block, its arguments)
@@ -137,42 +131,57 @@ class _Analyzer(SharingMixin):
             if name not in self.names_used:
                 return name
 
-    def claim_name(self, name: str, node: ast.Node) -> None:
+    def claim_name(self, name: str, node: g.Node) -> None:
         if name in self.names_used:
             raise _name_error(node, f"duplicate name '{name}' (already used at line "
                                     f"{self.names_used[name]})")
         self.names_used[name] = node.line
 
-    def bind_tensor(self, scope: Scope, name: str, tensor: Tensor, node: ast.Node) -> None:
+    def bind_tensor(self, scope: Scope, name: str, tensor: Tensor, node: g.Node) -> None:
         if name in scope.tensors:
             raise _name_error(node, f"duplicate name '{name}': a tensor of that name exists")
         scope.tensors[name] = tensor
 
     # ---- bodies ---------------------------------------------------------------------
-    def run_body(self, stmts, scope: Scope) -> None:
-        # Checked here too, as blocks used in blocks nest deeper than the text shows.
-        if self.depth >= MAX_NESTING and stmts:
-            raise node_error(stmts[0], f"this body is nested too deeply: more than "
-                                       f"{MAX_NESTING} levels of indented bodies and blocks "
-                                       f"used in blocks (the limit MAX_NESTING = "
-                                       f"{MAX_NESTING})")
+    def run_body(self, steps, scope: Scope) -> None:
+        # The resolver checked the nesting of each body where it was first used; a
+        # block used again deeper is checked here.
+        if self.depth >= MAX_NESTING and steps:
+            raise nested_too_deeply(steps[0])
         self.depth += 1
         try:
-            for stmt in stmts:
-                self.statement = stmt  # for the last-resort message on a RecursionError
-                handler = getattr(self, "stmt_" + type(stmt).__name__.lower())
-                handler(stmt, scope)
+            for step in steps:
+                self.statement = step  # for the last-resort message on a RecursionError
+                self.run_step(step, scope)
         finally:
             self.depth -= 1
 
-    def stmt_let(self, node: ast.Let, scope: Scope) -> None:
+    def run_step(self, step: g.Step, scope: Scope) -> None:
+        getattr(self, "step_" + type(step).__name__.lower())(step, scope)
+
+    def step_invalid(self, node: g.Invalid, scope: Scope) -> None:
+        """A statement the resolver refused: reported after what the walk would have
+        done before meeting its problem (see graph.Invalid)."""
+        if node.needs_input:
+            line, column = node.statement
+            self.need_input(g.Reference("", line=line, column=column), scope,
+                            node.needs_input)
+        self.tensor_args = []
+        for given in node.first:
+            if isinstance(given, g.Reference):
+                self.tensor(given.name, given, scope)
+            else:
+                self.arg_value(given, scope.env, scope)
+        raise SourceError(node.message, node.line or None, node.column or None)
+
+    def step_let(self, node: g.Let, scope: Scope) -> None:
         self.check_new_name(node.name, node, scope, "let")
         value = evaluate(node.value, scope.env)
         if isinstance(value, Word):
             raise undefined(value, scope.env)
         scope.env.define(node.name, value, node.line)
 
-    def check_new_name(self, name: str, node: ast.Node, scope: Scope, what: str) -> None:
+    def check_new_name(self, name: str, node: g.Node, scope: Scope, what: str) -> None:
         """A let or a repeat index may not hide a name already visible (a symbol, a
         block parameter, another let): the same name would mean two things."""
         where = scope.env.defined_at(name)
@@ -180,28 +189,12 @@ class _Analyzer(SharingMixin):
             raise node_error(node, f"duplicate name '{name}' (already defined {where}; a "
                                    f"{what} cannot redefine it)")
 
-    def stmt_layout(self, node: ast.Layout, scope: Scope) -> None:
-        if not scope.top or self.layout_fixed:
-            raise node_error(node, "layout must come at the start of a model, "
-                                   "before its inputs and layers")
-        if self.layout_line:
-            raise node_error(node, f"the layout is given twice (first at line "
-                                   f"{self.layout_line})")
-        self.layout_line = node.line
-        if node.value not in LAYOUTS:
-            hint = closest(node.value, LAYOUTS, 1)
-            raise node_error(node, f"unknown layout '{node.value}': use "
-                                   f"{' or '.join(LAYOUTS)}"
-                                   + (f" (did you mean '{hint[0]}'?)" if hint else ""))
-        self.ctx.layout = node.value
+    def step_layout(self, node: g.Layout, scope: Scope) -> None:
+        self.ctx.layout = node.value  # where and how often: checked by the resolver
 
-    def stmt_input(self, node: ast.Input, scope: Scope) -> None:
-        if not scope.top or self.nested:
-            raise node_error(node, "input can only be declared in a model's body, "
-                                   "not inside a block, repeat, residual or branch")
-        self.layout_fixed = True
+    def step_input(self, node: g.Input, scope: Scope) -> None:
         dims = []
-        for item in node.dims.items:
+        for item in node.dims:
             try:
                 value = evaluate(item, scope.env)
                 dims.append(lb.size(value))
@@ -218,10 +211,10 @@ class _Analyzer(SharingMixin):
                                       (), shape, (), scope.multiplier, scope.path))
         scope.current = tensor
 
-    def stmt_from(self, node: ast.From, scope: Scope) -> None:
+    def step_from(self, node: g.From, scope: Scope) -> None:
         scope.current = self.tensor(node.name, node, scope)
 
-    def tensor(self, name: str, node: ast.Node, scope: Scope) -> Tensor:
+    def tensor(self, name: str, node: g.Node, scope: Scope) -> Tensor:
         found = scope.find_tensor(name)
         if found is None:
             close = closest(name, scope.tensor_names())
@@ -230,82 +223,36 @@ class _Analyzer(SharingMixin):
             raise node_error(node, f"unknown tensor '{name}'{hint}; named tensors here: {known}")
         return found
 
-    def need_input(self, node: ast.Node, scope: Scope, what: str) -> Tensor:
+    def need_input(self, node: g.Node, scope: Scope, what: str) -> Tensor:
         if scope.current is None:
             raise node_error(node, f"{what} has no input: declare one first with "
                                    f"`input [...]`")
         return scope.current
 
     # ---- layers ---------------------------------------------------------------------
-    def stmt_layer(self, node: ast.Layer, scope: Scope) -> None:
-        if self.sharing_stmt(node, scope):  # `reuse NAME`, `tie = NAME`: sharing.py
-            return
-        if node.kind in self.blocks:
-            return self.call_block(node, scope)
-        kind = REGISTRY.get(node.kind)
-        if kind is None:
-            if node.kind in self.doc.models:
-                raise node_error(node, f"'{node.kind}' is a model, not a layer: declare it "
-                                       f"with `block {node.kind}(...):` to use it here")
-            choices = list(REGISTRY) + list(self.blocks) + list(STATEMENTS)
-            close = closest(node.kind, choices)
-            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-            raise node_error(node, f"unknown layer '{node.kind}'{hint}")
-        x = self.need_input(node, scope, f"layer '{node.kind}'")
+    def step_apply(self, node: g.Apply, scope: Scope) -> None:
+        kind = REGISTRY[node.kind]
+        x = self.need_input(node, scope, f"layer '{node.written}'")
         if kind.inputs == "many":
-            tensors = [x] + [self.tensor_arg(a, scope) for a in node.args]
-            args = self.bind(kind, node, (), node.kwargs, scope.env, scope)
-            if len(tensors) < 2:
-                raise node_error(node, f"{node.kind} needs at least one named tensor to "
-                                       f"merge with the current one: `{node.kind} NAME, ...`")
-            self.apply(kind, node, args, tensors, scope)
+            tensors = [x] + [self.tensor(t.name, t, scope) for t in node.merges]
+            self.apply(kind, node, self.bind(kind, node, scope), tensors, scope)
         else:
             self.tensor_args = []
-            args = self.bind(kind, node, node.args, node.kwargs, scope.env, scope)
+            args = self.bind(kind, node, scope)
             self.apply(kind, node, args, [x], scope, extra=self.tensor_args)
 
-    def tensor_arg(self, arg: ast.Expr, scope: Scope) -> Tensor:
-        if not isinstance(arg, ast.Name):
-            raise node_error(arg, "expected the name of a tensor here")
-        return self.tensor(arg.id, arg, scope)
-
-    def arg_value(self, spec: lb.Arg, expr: ast.Expr, env: Env, scope: Optional[Scope]):
-        if not spec.tensor:
-            return evaluate(expr, env)
-        if scope is None or not isinstance(expr, ast.Name):
-            raise node_error(expr, f"argument '{spec.name}' takes the name of a tensor")
-        tensor = self.tensor(expr.id, expr, scope)
+    def arg_value(self, arg: g.Bound, env: Env, scope: Scope):
+        if not arg.tensor:
+            return evaluate(arg.expr, env)
+        tensor = self.tensor(arg.tensor, arg, scope)
         self.tensor_args.append(tensor)
         return tensor.shape
 
-    def bind(self, kind: lb.LayerKind, node: ast.Layer, positional, keywords,
-             env: Env, scope: Optional[Scope] = None) -> Args:
-        by_name = {}
-        for spec in kind.args:
-            by_name[spec.name] = spec
-            for alias in spec.aliases:
-                by_name[alias] = spec
-        raw: dict[str, tuple[Any, ast.Node]] = {}
-        slots = [s for s in kind.args if s.positional]
-        if len(positional) > len(slots):
-            names = ", ".join(s.name for s in slots) or "none"
-            raise node_error(positional[len(slots)],
-                             f"{node.kind} takes {len(slots)} positional argument"
-                             f"{'s' if len(slots) != 1 else ''} ({names}), "
-                             f"got {len(positional)}")
-        for spec, expr in zip(slots, positional):
-            raw[spec.name] = (self.arg_value(spec, expr, env, scope), expr)
-        for kw in keywords:
-            spec = by_name.get(kw.name)
-            if spec is None:
-                close = closest(kw.name, list(by_name))
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                known = ", ".join(s.name for s in kind.args) or "none"
-                raise node_error(kw, f"unknown argument '{kw.name}' for {node.kind}{hint}; "
-                                     f"its arguments: {known}")
-            if spec.name in raw:
-                raise node_error(kw, f"argument '{spec.name}' of {node.kind} is given twice")
-            raw[spec.name] = (self.arg_value(spec, kw.value, env, scope), kw)
+    def bind(self, kind: lb.LayerKind, node: g.Apply, scope: Scope) -> Args:
+        """The arguments' values, converted by their specs; the defaults of the others.
+        (Which spec each argument fills, the resolver has found.)"""
+        # Evaluated in the order given, then converted in the kind's order.
+        raw = {arg.name: (self.arg_value(arg, scope.env, scope), arg) for arg in node.args}
         values = {}
         for spec in kind.args:
             if spec.name in raw:
@@ -313,12 +260,10 @@ class _Analyzer(SharingMixin):
                 try:
                     values[spec.name] = spec.convert(value, self.ctx)
                 except ArgError as err:
-                    at = where.value if isinstance(where, ast.Kwarg) else where
-                    raise node_error(at, f"{node.kind} argument '{spec.name}': "
-                                         f"{_problem(err, value, env)}") from None
+                    raise node_error(where, f"{node.written} argument '{spec.name}': "
+                                            f"{_problem(err, value, scope.env)}") from None
             elif spec.default is lb.REQUIRED:
-                raise node_error(node, f"{node.kind} needs its argument '{spec.name}'"
-                                       + (f" ({spec.doc})" if spec.doc else ""))
+                raise node_error(node, missing_argument(node.written, spec))
             elif spec.default is None:
                 values[spec.name] = None
             else:
@@ -328,16 +273,19 @@ class _Analyzer(SharingMixin):
                 values[spec.name] = spec.convert(default, self.ctx)
         return Args(values, set(raw))
 
-    def apply(self, kind: lb.LayerKind, node: ast.Layer, args: Args, inputs: list[Tensor],
-              scope: Scope, extra: tuple = ()) -> Tensor:
+    def apply(self, kind: lb.LayerKind, node, args: Args, inputs: list[Tensor],
+              scope: Scope, extra: tuple = (), label: str = "") -> Tensor:
+        """Apply ``kind`` at ``node`` (an application, or a `reuse`, whose messages
+        name the kind by ``label``)."""
+        label = label or node.written
         shapes = [t.shape for t in inputs]
         for shape in shapes:
             if len(shape) < kind.min_rank:
-                raise node_error(node, f"{node.kind} needs an input of at least "
+                raise node_error(node, f"{label} needs an input of at least "
                                        f"{kind.min_rank} dimension(s) besides the batch, got "
                                        f"{fmt_shape(shape)}")
         self.count_layer(node)
-        applied, type_name, costing = self.application(kind, node, args, shapes)
+        applied, type_name, costing = self.application(kind, node, label, args, shapes)
         name = self.layer_name(node, applied.auto_name or self.ctx.convention.auto_name(
             kind.names[0], kind.auto_name), scope)
         self.layers.append(LayerStats(
@@ -352,7 +300,7 @@ class _Analyzer(SharingMixin):
         scope.current = tensor
         return tensor
 
-    def count_layer(self, node: ast.Node) -> None:
+    def count_layer(self, node: g.Node) -> None:
         """Refuse the layer application past MAX_LAYERS, at its line."""
         if len(self.layers) >= MAX_LAYERS:
             raise node_error(node, f"model {self.model.name} has more layers than the limit "
@@ -360,8 +308,8 @@ class _Analyzer(SharingMixin):
                                    f"expanded and unrolled repeats copied): this is layer "
                                    f"{MAX_LAYERS + 1:,}")
 
-    def application(self, kind: lb.LayerKind, node: ast.Layer, args: Args,
-                    shapes: list) -> tuple[lb.Applied, str, Any]:
+    def application(self, kind: lb.LayerKind, node: g.Node, label: str, args: Args,
+                    shapes: list) -> tuple[lb.Applied, str, Costing]:
         """The kind applied to these arguments and input shapes: its result, class name
         and cost. Computed once per distinct (kind, arguments, shapes, convention,
         layout): a layer's result depends on nothing else, and 10,000 equal layers are
@@ -373,11 +321,12 @@ class _Analyzer(SharingMixin):
             hash(key)
         except TypeError:  # an argument that is not hashable: computed every time
             key = None
-        self.ctx.where = node  # where later checks of this layer (a tie's) are made
+        self.ctx.where = at(node)  # where later checks of this layer (a tie's) are made
+        self.ctx.statement = node
         done = self.applications.get(key) if key is not None else None
         if done is not None:
             applied, type_name, costing, checks = done
-            self.ctx.checks.extend((cond, message, node) for cond, message in checks)
+            self.ctx.checks.extend((cond, message, at(node)) for cond, message in checks)
             return applied, type_name, costing
         first = len(self.ctx.checks)
         lb.refuse_foreign(kind, args, self.ctx, shapes[0])  # what the convention lacks
@@ -387,19 +336,20 @@ class _Analyzer(SharingMixin):
             else:
                 applied = kind.apply(args, shapes[0], self.ctx)
         except ArgError as err:
-            raise node_error(node, f"{node.kind}: {err}") from None
+            raise node_error(node, f"{label}: {err}") from None
         applied = dataclasses.replace(applied, output=tuple(tidy(d) for d in applied.output))
-        self.check_dims(node, applied)
+        self.check_dims(node, label, applied)
         type_name = applied.type_name or kind.type_name(self.ctx, shapes[0])
         # The cost is computed when first asked, then shared by the equal layers.
-        costing = functools.lru_cache(maxsize=1)(kind.costing(args, shapes, applied.output,
-                                                               self.ctx))
+        costing = Costing(kind.names[0], tuple(args._values.items()), frozenset(args.given),
+                          tuple(shapes), tuple(applied.output), self.ctx.convention,
+                          self.ctx.layout)
         if key is not None:
             checks = tuple((cond, message) for cond, message, _ in self.ctx.checks[first:])
             self.applications[key] = (applied, type_name, costing, checks)
         return applied, type_name, costing
 
-    def layer_name(self, node: ast.Node, auto: str, scope: Scope) -> str:
+    def layer_name(self, node: g.Node, auto: str, scope: Scope) -> str:
         given = getattr(node, "name", None)
         if given:
             name = scope.prefix + given + scope.suffix
@@ -409,7 +359,7 @@ class _Analyzer(SharingMixin):
         self.names_used[name] = node.line
         return name
 
-    def check_dims(self, node: ast.Node, applied: lb.Applied) -> None:
+    def check_dims(self, node: g.Node, label: str, applied: lb.Applied) -> None:
         """Numbers known now must already be valid sizes (a kernel larger than its
         input shows up here); symbolic ones are checked when values are given."""
         seen = set()  # a stacked RNN repeats its shapes: check each one once
@@ -421,38 +371,15 @@ class _Analyzer(SharingMixin):
                     continue
                 seen.add(d)
                 if d.is_number and (not d.is_integer or d < 1):
-                    raise node_error(node, f"{node.kind}: {where} dimension would be {d}, "
+                    raise node_error(node, f"{label}: {where} dimension would be {d}, "
                                            f"not a positive whole number "
                                            f"(shape {fmt_shape(dims)})")
 
     # ---- blocks ---------------------------------------------------------------------
-    def call_block(self, node: ast.Layer, scope: Scope) -> None:
-        block = self.blocks[node.kind]
-        if node.kind in self.block_stack:
-            chain = " -> ".join(self.block_stack[self.block_stack.index(node.kind):]
-                                + [node.kind])
-            raise node_error(node, f"recursion among blocks: {chain}")
-        x = self.need_input(node, scope, f"block '{node.kind}'")
-        params = {p.name: p for p in block.params}
-        order = [p.name for p in block.params]
-        given: dict[str, Any] = {}
-        if len(node.args) > len(order):
-            raise node_error(node.args[len(order)],
-                             f"block {node.kind} takes {len(order)} argument"
-                             f"{'s' if len(order) != 1 else ''} ({', '.join(order) or 'none'}),"
-                             f" got {len(node.args)}")
-        for name, expr in zip(order, node.args):
-            given[name] = evaluate(expr, scope.env)
-        for kw in node.kwargs:
-            if kw.name not in params:
-                close = closest(kw.name, order)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise node_error(kw, f"unknown argument '{kw.name}' for block "
-                                     f"{node.kind}{hint}; its parameters: "
-                                     f"{', '.join(order) or 'none'}")
-            if kw.name in given:
-                raise node_error(kw, f"argument '{kw.name}' of {node.kind} is given twice")
-            given[kw.name] = evaluate(kw.value, scope.env)
+    def step_call(self, node: g.Call, scope: Scope) -> None:
+        block = self.graph.blocks[node.block]
+        x = self.need_input(node, scope, f"block '{node.block}'")
+        given = {arg.name: evaluate(arg.expr, scope.env) for arg in node.args}
         env = Env({})
         for p in block.params:
             if p.name in given:
@@ -460,92 +387,75 @@ class _Analyzer(SharingMixin):
             elif p.default is not None:
                 env.define(p.name, evaluate(p.default, env), p.line)
             else:
-                raise node_error(node, f"block {node.kind} needs its argument '{p.name}'")
+                raise node_error(node, missing_parameter(node.block, p.name))
         if node.name:  # scoped like a layer's `as` name: per enclosing instance and copy
             local = node.name + scope.suffix
             instance = scope.prefix + local
             self.claim_name(instance, node)
         else:
-            local = instance = self.auto_name(node.kind)
+            local = instance = self.auto_name(node.block)
         self.block_instances[instance] = (block, dict(env.names))
         inner = Scope(env, {}, x, scope.multiplier, scope.path + (local,),
                       prefix=f"{instance}/")
-        self.block_stack.append(node.kind)
         try:
             self.run_body(block.body, inner)
         except SourceError as err:  # the line is in the block: say where it was used
-            err.in_block(node.kind, node.line)
+            err.in_block(node.block, node.line)
             raise
-        finally:
-            self.block_stack.pop()
         out = inner.current
         if node.name:
             self.bind_tensor(scope, node.name, out, node)
         scope.current = out
 
     # ---- structure ------------------------------------------------------------------
-    def merge(self, merge_kind: str, node: ast.Node, tensors: list[Tensor], kwargs,
-              scope: Scope, context: str = "") -> None:
+    def merge(self, node: g.Apply, tensors: list[Tensor], scope: Scope,
+              context: str = "") -> None:
         """Merge tensors with a merge layer. ``context`` says which statement merges
         them, for the checks that can only fail once values are given."""
-        kind = REGISTRY.get(merge_kind)
-        if kind is None or kind.inputs != "many":
-            merges = sorted(n for n, k in REGISTRY.items() if k.inputs == "many")
-            close = closest(merge_kind, merges)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise node_error(node, f"unknown merge '{merge_kind}'{hint}; "
-                                   f"use one of {', '.join(merges)}")
-        fake = ast.Layer(merge_kind, (), tuple(kwargs), None, line=node.line,
-                         column=node.column)
-        args = self.bind(kind, fake, (), tuple(kwargs), scope.env)
+        kind = REGISTRY[node.kind]
+        args = self.bind(kind, node, scope)
         before = len(self.ctx.checks)
-        self.apply(kind, fake, args, tensors, scope)
+        self.apply(kind, node, args, tensors, scope)
         if context:
             self.ctx.checks[before:] = [
                 (cond, lambda m=message: f"{context}: {message_text(m)}", where)
                 for cond, message, where in self.ctx.checks[before:]]
 
-    def run_nested(self, body, scope: Scope) -> None:
-        self.nested += 1
-        try:
-            self.run_body(body, scope)
-        finally:
-            self.nested -= 1
-
-    def stmt_residual(self, node: ast.Residual, scope: Scope) -> None:
+    def step_residual(self, node: g.Residual, scope: Scope) -> None:
         x = self.need_input(node, scope, "residual")
         scope.current = x
-        self.run_nested(node.body, scope)
+        self.run_body(node.body, scope)
         y = scope.current
         if node.shortcut is not None:
             scope.current = x
-            self.run_nested(node.shortcut, scope)
+            self.run_body(node.shortcut, scope)
             z = scope.current
         else:
             z = x
         scope.current = y
         other = "its shortcut" if node.shortcut is not None else "its input, as it has no shortcut"
         try:
-            self.merge("add", node, [y, z], (), scope,
+            self.merge(node.merge, [y, z], scope,
                        context=f"residual (the body's output is added to {other})")
         except SourceError as err:  # say which statement adds the two
             raise node_error(node, f"residual: the body's output is added to {other}, "
                                    f"but {err.message}") from None
 
-    def stmt_branches(self, node: ast.Branches, scope: Scope) -> None:
+    def step_branches(self, node: g.Branches, scope: Scope) -> None:
         x = self.need_input(node, scope, "branches")
         outs = []
         for body in node.branches:
             scope.current = x
-            self.run_nested(body, scope)
+            self.run_body(body, scope)
             outs.append(scope.current)
-        if len(outs) < 2:
-            raise node_error(node, "branches needs at least two `branch:` bodies")
         scope.current = outs[0]
-        self.merge(node.merge, node, outs, node.kwargs, scope,
-                   context=f"branches {node.merge} (the outputs of its {len(outs)} branches)")
+        if isinstance(node.merge, g.Invalid):  # refused: reported after the branches
+            self.step_invalid(node.merge, scope)
+        self.merge(node.merge, outs, scope,
+                   context=f"branches {node.merge.written} (the outputs of its {len(outs)} "
+                           f"branches)")
 
-    def stmt_repeat(self, node: ast.Repeat, scope: Scope) -> None:
+    def step_repeat(self, node: g.Repeat, scope: Scope) -> None:
         try:
             count = evaluate(node.count, scope.env)
             count = lb.size(count)
@@ -555,8 +465,7 @@ class _Analyzer(SharingMixin):
         x = self.need_input(node, scope, "repeat")
         if node.var is not None:
             self.check_new_name(node.var, node, scope, "repeat index")
-        uses_index = node.var is not None and uses_name(node.body, node.var)
-        if not uses_index:
+        if node.index_at is None:
             snap = self.snapshot()
             inner = self.repeat_scope(scope, scope.multiplier * count, f"repeat {count}")
             self.run_body(node.body, inner)
@@ -568,7 +477,7 @@ class _Analyzer(SharingMixin):
                 # features): checked when they are given (a number of times unrolls).
                 kept = not any(never_equal(a, b) for a, b in zip(x.shape, y.shape))
             if kept:
-                self.ctx.where = node
+                self.ctx.where = at(node)
                 for a, b in zip(x.shape, y.shape):
                     self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b:
                                      f"repeat {count}: the repeated body must keep the shape "
@@ -583,10 +492,11 @@ class _Analyzer(SharingMixin):
                                        f"unroll it instead)")
             self.restore(snap)
         elif not count.is_number:
-            raise node_error(find_name(node.body, node.var),
-                             f"the index '{node.var}' of a repeat over the symbol {count} "
-                             f"cannot be used in its body: the repeats would differ, so "
-                             f"they cannot be counted without unrolling")
+            line, column = node.index_at
+            raise SourceError(f"the index '{node.var}' of a repeat over the symbol {count} "
+                              f"cannot be used in its body: the repeats would differ, so "
+                              f"they cannot be counted without unrolling",
+                              line or None, column or None)
         if count > MAX_UNROLL:
             raise node_error(node, f"this repeat would unroll {count} times, more than the "
                                    f"limit MAX_UNROLL = {MAX_UNROLL:,}: its body changes the "
@@ -605,7 +515,7 @@ class _Analyzer(SharingMixin):
                      suffix=scope.suffix + suffix)
 
 
-def _model_env(model: ast.Definition, values: Mapping[str, int], symbolic: bool):
+def _model_env(model: g.Definition, values: Mapping[str, int], symbolic: bool):
     """Symbols of the model, their defaults, and the values in effect."""
     env = Env({})
     symbols, defaults, in_effect = [], {}, {}
@@ -669,132 +579,8 @@ def _given_value(name: str, value) -> sympy.Integer:
     return v
 
 
-def _check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
-    """Every count fits in MAX_DIGITS digits; with values known, every deferred
-    condition holds and every size is a positive whole number. A failure names the
-    layer's line."""
-    values_text = ", ".join(f"{s} = {show(v)}" for s, v in stats.values.items())
-
-    def fail(message, line, column):
-        raise SourceError(message + (f" (with {values_text})" if values_text else ""),
-                          line or None, column or None, source, filename)
-
-    # In the order of the model, so the first cause is reported (a negative input size,
-    # not the reshape it upsets): each layer's own conditions, then its sizes.
-    pending: dict[tuple, list] = {}
-    for cond, message, where in stats.checks if stats.values else ():
-        at = (getattr(where, "line", 0), getattr(where, "column", 0))
-        pending.setdefault(at, []).append((cond, message))
-    ctx = Context(stats.convention, stats.layout)
-    memo = stats.memo  # values of subexpressions, shared by the layers (most repeat)
-    problems: dict = {}  # a layer's problem, by what decides it (10,000 equal layers: one)
-    for layer in stats.layers:
-        for cond, message in pending.pop((layer.line, layer.column), ()):
-            if _fails(cond, stats.values):
-                fail(message_text(message), layer.line, layer.column)
-        try:
-            problem = _layer_problem_once(layer, stats.values, ctx, memo, problems) \
-                if stats.values else ""
-            # A count past MAX_DIGITS digits, refused before it is computed.
-            at_values(layer.params, stats.values, memo)
-            at_values(layer.buffers, stats.values, memo)
-        except TooLarge as err:
-            problem = (f"a size or count here would have about {err.digits:,} digits, more "
-                       f"than the limit MAX_DIGITS = {MAX_DIGITS:,}")
-        if problem:
-            fail(f"layer '{layer.name}': {problem}", layer.line, layer.column)
-    for (line, column), checks in pending.items():
-        for cond, message in checks:
-            if _fails(cond, stats.values):
-                fail(message_text(message), line, column)
-    for what in ("total", "buffers"):  # each layer fits, but the sum may not
-        try:
-            value = stats.at(getattr(stats, what))
-            size = digits_of(value) if isinstance(value, sympy.Rational) else 0
-        except TooLarge as err:
-            size = err.digits
-        if size > MAX_DIGITS:
-            fail(f"the {'total count' if what == 'total' else 'count of buffers'} would "
-                 f"have about {size:,} digits, more than the limit MAX_DIGITS = "
-                 f"{MAX_DIGITS:,}", stats.document.models[stats.name].line, None)
-
-
-def _fails(cond, values: dict) -> bool:
-    """Is a deferred condition false for these values? (A comparison of sizes that are
-    not real numbers is left to the size checks, which name the size.)"""
-    try:
-        return cond.xreplace(values) is sympy.false
-    except TypeError:
-        return False
-
-
-def _layer_problem_once(layer: LayerStats, values: dict, ctx: Context, memo: dict,
-                        problems: dict) -> str:
-    """:func:`_layer_problem`, computed once for layers alike in everything it reads."""
-    try:
-        key = (layer.kind, tuple((k, type(v), v) for k, v in layer.args.items()),
-               layer.output_shape, layer.weights, layer.multiplier)
-        hash(key)
-    except TypeError:  # an argument that is not hashable: no memo
-        return _layer_problem(layer, values, ctx, memo)
-    if key not in problems:
-        problems[key] = _layer_problem(layer, values, ctx, memo)
-    return problems[key]
-
-
-def _layer_problem(layer: LayerStats, values: dict, ctx: Context, memo: dict) -> str:
-    """What is wrong with a layer once its symbols have values, or ''. Its arguments
-    are checked again as numbers (a stride of n/2 is fine until n = 3), and so are
-    the count of a repeat it stands in, its output and its weights."""
-    times = at_values(layer.multiplier, values, memo)
-    if times.is_number and (not times.is_integer or times < 1):
-        return (f"it stands in a repeat of {layer.multiplier} times, which would be "
-                f"{times}, not a positive whole number")
-    kind = REGISTRY.get(layer.kind)
-    specs = {spec.name: spec for spec in (kind.args if kind else ()) if not spec.tensor}
-    for name, value in layer.args.items():
-        given = _substitute(value, values, memo)
-        if name not in specs or given == value or _symbolic(given):
-            continue
-        try:
-            specs[name].convert(given, ctx)
-        except ArgError as err:
-            return f"argument '{name}' = {_show(value)}: {err}"
-    seen = set()
-    for what, dims in [("output", layer.output_shape)] + [
-            (f"weight '{w.name}'", w.shape) for w in layer.weights]:
-        for d in dims:
-            if d in seen:
-                continue
-            seen.add(d)
-            v = at_values(d, values, memo)
-            if v.is_number and (not v.is_integer or v < 1):
-                return f"{what} dimension {d} would be {v}, not a positive whole number"
-    return ""
-
-
-def _substitute(value, values: dict, memo: dict):
-    if isinstance(value, tuple):
-        return tuple(_substitute(v, values, memo) for v in value)
-    if isinstance(value, sympy.Basic) and value.free_symbols:
-        return at_values(value, values, memo)
-    return value
-
-
-def _symbolic(value) -> bool:
-    if isinstance(value, tuple):
-        return any(_symbolic(v) for v in value)
-    return isinstance(value, sympy.Basic) and bool(value.free_symbols)
-
-
-def _show(value) -> str:
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return show(value)
-
-
-def _resolve_doc(source) -> ast.Document:
-    if isinstance(source, ast.Document):
+def _resolve_doc(source) -> ast.Document | g.Graph:
+    if isinstance(source, (ast.Document, g.Graph)):
         return source
     if isinstance(source, Path):
         return parse_file(source)
@@ -808,7 +594,8 @@ def _resolve_doc(source) -> ast.Document:
 
 def analyze(source, model: Optional[str] = None, convention: Optional[str] = None,
             values: Optional[Mapping[str, int]] = None, symbolic: bool = False) -> ModelStats:
-    """Analyze one model of a document (a parsed Document, source text, or a path).
+    """Analyze one model of a document (a parsed Document, source text, a path, or the
+    resolved graph of a model, as ``stats.document`` holds it).
 
     ``convention`` overrides the file's (keras by default); ``values`` sets symbols;
     ``symbolic=True`` ignores the defaults.
@@ -816,58 +603,61 @@ def analyze(source, model: Optional[str] = None, convention: Optional[str] = Non
     >>> s = analyze("model mlp(n = 4096, h = 512):\\n    input [n]\\n    dense h\\n")
     >>> s.value(s.total)
     2097664
+    >>> analyze(s.document, convention="torch").convention
+    'torch'
     """
     doc = _resolve_doc(source)
     if values is not None and not isinstance(values, Mapping):
         raise UsageError(f"values must map symbol names to numbers, got {values!r}")
     try:
-        return _analyze(doc, model, convention, dict(values or {}), symbolic)
+        if isinstance(doc, ast.Document):
+            # The file's definitions, the model asked for and the convention are
+            # checked before the model's body.
+            choose(doc, model)
+            conv = doc.convention
+            _convention((conv.value, conv.line, conv.column) if conv else None, convention)
+            graph = resolve(doc, model, strict=False)  # its errors in the walk's order
+        elif model is not None and model != doc.name:
+            raise UsageError(f"no model '{model}' in this graph: it is model {doc.name}")
+        else:
+            graph = doc
+        return _analyze(graph, convention, dict(values or {}), symbolic)
     except SourceError as err:
         raise err.with_source(doc.source, doc.filename) from None
     except RecursionError:
         raise SymparamError("the model is nested too deeply to analyze") from None
 
 
-def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
-    models = doc.models
-    if not models:
-        raise SymparamError("no model in this file: declare one with `model NAME(...):`")
-    seen: dict[str, ast.Definition] = {}
-    for d in doc.definitions:
-        if d.name in seen:
-            raise node_error(d, f"duplicate name '{d.name}': a {seen[d.name].kind} of that "
-                                f"name is defined at line {seen[d.name].line}")
-        if d.kind == "block" and (d.name in REGISTRY or d.name == "reuse"):
-            raise node_error(d, f"block '{d.name}' has the name of a built-in layer or "
-                                f"statement; rename it")
-        seen[d.name] = d
-    if model_name is None:
-        if len(models) > 1:
-            raise UsageError(f"this file has {len(models)} models ({', '.join(models)}): "
-                             f"choose one with --model")
-        model_def = next(iter(models.values()))
-    elif model_name not in models:
-        close = closest(model_name, list(models))
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise UsageError(f"no model '{model_name}'{hint}; models here: {', '.join(models)}")
-    else:
-        model_def = models[model_name]
+def _convention(written: Optional[tuple], convention) -> str:
+    """The name of the convention asked for (a name or a registered Convention), else
+    the file's (``written``: its convention line's value, line and column, or None:
+    keras)."""
     if isinstance(convention, conventions.Convention) and conventions.known(convention):
         convention = convention.name  # ModelStats.convention is the name
     if convention is None:
-        convention = doc.convention.value if doc.convention else "keras"
-        if not conventions.known(convention):
-            raise node_error(doc.convention, conventions.unknown_message(convention))
-    elif not conventions.known(convention):
+        if written is None:
+            return "keras"
+        value, line, column = written
+        if not conventions.known(value):
+            raise SourceError(conventions.unknown_message(value), line or None,
+                              column or None)
+        return value
+    if not conventions.known(convention):
         raise UsageError(conventions.unknown_message(convention))
+    return convention
+
+
+def _analyze(graph: g.Graph, convention, values, symbolic) -> ModelStats:
+    convention = _convention(graph.convention, convention)
+    model_def = graph.model
     env, symbols, defaults, in_effect = _model_env(model_def, values, symbolic)
     # The layout says how the file writes its shapes, so it follows the convention the
     # file is written in (or its `layout` line), not the one the counts are made in:
     # `--convention torch` on a Keras-style file keeps its [H, W, C] inputs.
-    written = doc.convention.value if doc.convention else "keras"
+    written = graph.written
     layout = conventions.get(written).layout if conventions.known(written) else "channels_last"
-    analyzer = _Analyzer(doc, model_def, convention, layout)
-    scope = Scope(env, {}, None, top=True)
+    analyzer = _Analyzer(graph, convention, layout)
+    scope = Scope(env, {}, None)
     try:
         analyzer.run_body(model_def.body, scope)
     except RecursionError:  # the limits above should make this unreachable
@@ -878,9 +668,12 @@ def _analyze(doc, model_name, convention, values, symbolic) -> ModelStats:
                                     f"`input [...]` to its body")
     output = scope.current.producer
     layers, unreached = mark_unreached(analyzer.layers, output, convention)
+    # Messages written when first needed, as data that pickles as its text.
+    checks = tuple((cond, message if isinstance(message, str) else LazyText(message), where)
+                   for cond, message, where in analyzer.ctx.checks)
     stats = ModelStats(model_def.name, convention, analyzer.ctx.layout, symbols, defaults,
-                       in_effect, layers, tuple(analyzer.ctx.checks),
-                       {p.name: p.latex for p in model_def.params if p.latex}, doc,
+                       in_effect, layers, checks,
+                       {p.name: p.latex for p in model_def.params if p.latex}, graph,
                        output=output, unreached=unreached)
-    _check(stats, doc.source, doc.filename)
+    check(stats, graph.source, graph.filename)
     return stats

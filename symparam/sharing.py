@@ -30,13 +30,11 @@ from dataclasses import replace
 
 import sympy
 
-from . import ast
+from . import graph as g
 from .layers.base import SHARED, Weight, closest, fmt_shape
 from .layers.merge import never_equal
-from .stats import LayerStats
+from .stats import LayerStats, at
 from .values import Env, node_error
-
-REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 
 
 def _agreement(a: tuple, b: tuple) -> bool | None:
@@ -64,29 +62,17 @@ def share(w: Weight, owner: str, target: Weight, why: str) -> Weight:
 
 
 class SharingMixin:
-    """The two sharing statements, for the analyzer (see :mod:`symparam.analyze`)."""
+    """The two sharing statements, for the analyzer (see :mod:`symparam.analyze`):
+    ``tie`` and ``reuse`` steps of the graph."""
 
-    def sharing_stmt(self, node: ast.Layer, scope) -> bool:
-        """Handle ``reuse`` and ``tie = ...``; False if ``node`` is neither."""
-        if node.kind == REUSE:
-            self.reuse(node, scope)
-            return True
-        ties = [kw for kw in node.kwargs if kw.name == "tie"]
-        if not ties:
-            return False
-        tie = ties[0]
-        if not isinstance(tie.value, ast.Name):
-            raise node_error(tie.value, "tie takes the name of a layer: `tie = NAME`")
-        if node.kind in self.blocks:
-            raise node_error(tie, "tie works on a layer, not on a block")
-        target = self.find_layer(tie.value.id, tie.value, scope)
+    def step_tie(self, node: g.Tie, scope) -> None:
+        """``layer ..., tie = TARGET``: the layer, then its main weight made TARGET's."""
+        target = self.find_layer(node.target.name, node.target, scope)
         before = len(self.layers)
-        self.stmt_layer(replace(node, kwargs=tuple(k for k in node.kwargs if k is not tie)),
-                        scope)
-        self.tie(self.layers[before], target, tie)
-        return True
+        self.run_step(node.layer, scope)  # an Invalid one (refused) raises here
+        self.tie(self.layers[before], target, node)
 
-    def find_layer(self, name: str, where: ast.Node, scope) -> LayerStats:
+    def find_layer(self, name: str, where: g.Node, scope) -> LayerStats:
         by_name = {layer.name: layer for layer in self.layers}
         # Innermost first: this copy of an unrolled repeat, this block instance, the model.
         for candidate in (scope.prefix + name + scope.suffix, scope.prefix + name, name):
@@ -96,7 +82,7 @@ class SharingMixin:
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise node_error(where, f"no layer '{name}' before this line{hint}")
 
-    def tie(self, layer: LayerStats, target: LayerStats, tie: ast.Kwarg) -> None:
+    def tie(self, layer: LayerStats, target: LayerStats, tie: g.Tie) -> None:
         own = [w for w in layer.weights if w.role != SHARED]
         if not own:
             raise node_error(tie, f"tie: layer '{layer.name}' has no weight to share")
@@ -131,11 +117,8 @@ class SharingMixin:
                               f"{_dims(w.shape)} matches no weight of "
                               f"'{target.name}' ({have or 'it has none'}), even transposed")
 
-    def reuse(self, node: ast.Layer, scope) -> None:
-        if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], ast.Name):
-            raise node_error(node, "write `reuse NAME` (or `reuse NAME as NEW`) to apply an "
-                                   "earlier layer or block instance again, with its weights")
-        name = node.args[0].id
+    def step_reuse(self, node: g.Reuse, scope) -> None:
+        name = node.target.name
         x = self.need_input(node, scope, "reuse")
         if name in self.block_instances:
             block, params = self.block_instances[name]
@@ -146,35 +129,29 @@ class SharingMixin:
             inner = type(scope)(Env(dict(params)), {}, x, scope.multiplier,
                                 scope.path + (new,), prefix=f"{new}/")
             start = len(self.layers)
-            self.block_stack.append(block.name)
-            try:
-                self.run_body(block.body, inner)
-            finally:
-                self.block_stack.pop()
+            self.run_body(block.body, inner)
             self.share_all(node, originals, start)
             out = inner.current
         else:
-            original = self.find_layer(name, node.args[0], scope)
+            original = self.find_layer(name, node.target, scope)
             if original.multiplier not in (1, scope.multiplier):
                 raise node_error(node, f"reuse: '{original.name}' stands "
                                        f"{original.multiplier} times (in a repeat)")
             if original.name not in self.applied:
-                raise node_error(node.args[0], f"reuse: '{name}' is an input, not a layer")
+                raise node_error(node.target, f"reuse: '{name}' is an input, not a layer")
             kind, args = self.applied[original.name]
             start = len(self.layers)
-            again = ast.Layer(original.kind, (), (), node.name, line=node.line,
-                              column=node.column)
             # The original's tensor arguments (attention's key and value) feed it again:
             # the same tensors, so the same producers among its inputs.
             extra = tuple(type(x)((), producer) for producer in original.inputs[1:])
-            out = self.apply(kind, again, args, [x], scope, extra=extra)
+            self.apply(kind, node, args, [x], scope, extra=extra, label=original.kind)
             self.share_all(node, [original], start)
             return
         if node.name:
             self.bind_tensor(scope, node.name, out, node)
         scope.current = out
 
-    def share_all(self, node: ast.Node, originals: list, start: int) -> None:
+    def share_all(self, node: g.Node, originals: list, start: int) -> None:
         """Mark every weight of the layers made since ``start`` as the matching weight
         of ``originals``; the structure and the weight shapes must agree."""
         made = self.layers[start:]
@@ -194,7 +171,7 @@ class SharingMixin:
                                f"made for {fmt_shape(o.input_shapes[0])}")
                     if agree is False:
                         raise node_error(node, problem)
-                    self.ctx.where = node  # the reuse's line, not the block's layers'
+                    self.ctx.where = at(node)  # the reuse's line, not the block's layers'
                     self.ctx.require(_equal(w.shape, t.shape), problem)
                 weights.append(t if t.role == SHARED else
                                share(w, o.name, t, f"{o.name} applied again: the same "

@@ -11,7 +11,8 @@ import sympy
 
 from .exprs import add_up, as_expr
 from .costs import Cost, FlopConvention, total
-from .layers.base import BUFFER, NON_TRAINABLE, TRAINABLE, Weight
+from .layers.base import (BUFFER, NON_TRAINABLE, REGISTRY, TRAINABLE, Args, Context,
+                          Weight)
 from .values import at_values
 
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
@@ -77,8 +78,91 @@ def _role_count(weights: tuple, roles: tuple, multiplier: sympy.Expr) -> sympy.E
     return multiplier * structured(sizes)
 
 
-@dataclass
-class LayerStats:
+@dataclass(frozen=True)
+class Position:
+    """Where something was written: the line and column of its text (1-based)."""
+
+    line: int = 0
+    column: int = 0
+
+
+def at(node) -> Position:
+    """The position of a syntax node (anything with a line and a column)."""
+    return Position(getattr(node, "line", 0), getattr(node, "column", 0))
+
+
+class LazyText:
+    """A message written when first needed: printing sympy expressions is slow, and
+    most deferred checks pass, so their messages are never needed. It pickles as its
+    text, so stats hold no closure once pickled.
+
+    >>> import pickle
+    >>> m = LazyText(lambda: "too " + "small")
+    >>> m(), pickle.loads(pickle.dumps(m))
+    ('too small', 'too small')
+    """
+
+    __slots__ = ("_make", "_text")
+
+    def __init__(self, make: Callable[[], str]):
+        self._make: Optional[Callable[[], str]] = make
+        self._text: Optional[str] = None
+
+    def __call__(self) -> str:
+        if self._make is not None:
+            self._text, self._make = self._make(), None
+        return self._text or ""
+
+    def __reduce__(self):
+        return (str, (self(),))
+
+
+@dataclass(frozen=True)
+class Costing:
+    """What a layer's cost is computed from, as data: the kind's canonical name, its
+    converted arguments, its input and output shapes, the convention and layout. The
+    cost is computed from the registry when first asked (counting parameters never
+    pays for it) and kept, so equal layers sharing one Costing compute it once."""
+
+    kind: str
+    args: tuple            # (canonical name, converted value) pairs
+    given: frozenset       # the names of the arguments given explicitly
+    input_shapes: tuple
+    output_shape: tuple
+    convention: str
+    layout: str
+    _done: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_done": {}}  # recomputed when asked (see _Pickled)
+
+    def cost(self) -> Optional[Cost]:
+        if "cost" not in self._done:
+            kind = REGISTRY[self.kind]
+            x = self.input_shapes if kind.inputs == "many" else self.input_shapes[0]
+            self._done["cost"] = kind.cost(Args(dict(self.args), set(self.given)), x,
+                                           self.output_shape,
+                                           Context(self.convention, self.layout))
+        return self._done["cost"]
+
+
+class _Pickled:
+    """Pickles without the values computed when first asked (the counts, the cost, the
+    memo of values): they are recomputed from the data when asked again. (sympy
+    rebuilds an unpickled product evaluated, so a kept ``64*(121*C + 1)`` would come
+    back as ``7744*C + 64``, not the textbook form.)"""
+
+    def __getstate__(self) -> dict:
+        cls = type(self)
+        state = {k: v for k, v in self.__dict__.items()
+                 if not isinstance(getattr(cls, k, None), cached_property)}
+        if "memo" in state:
+            state["memo"] = {}
+        return state
+
+
+@dataclass(frozen=True)
+class LayerStats(_Pickled):
     """One layer application: its shapes and weights. ``multiplier`` is how many
     times it stands in the model when it sits in a repeat that is not unrolled."""
 
@@ -94,9 +178,8 @@ class LayerStats:
     path: tuple[str, ...] = ()
     args: dict = field(default_factory=dict)  # converted arguments, by canonical name
     inputs: tuple[str, ...] = ()               # names of the layers feeding this one
-    # The layer kind's cost, computed when first asked (see LayerKind.costing).
-    costing: Optional[Callable[[], Optional[Cost]]] = field(default=None, repr=False,
-                                                            compare=False)
+    # What the layer kind's cost is computed from, when first asked.
+    costing: Optional[Costing] = field(default=None, repr=False, compare=False)
     # False when the convention leaves the layer out of the model: in Keras, a layer
     # that does not reach the output (ModelStats.unreached). Its own counts stay; the
     # model's totals, costs and memory leave it out.
@@ -130,7 +213,7 @@ class LayerStats:
             return Cost()
         if self.costing is None:
             return None
-        cost = self.costing()
+        cost = self.costing.cost()
         return None if cost is None else cost.times(self.multiplier)
 
     @property
@@ -139,8 +222,8 @@ class LayerStats:
         return None if self.cost is None else as_expr(self.cost.macs)
 
 
-@dataclass
-class ModelStats:
+@dataclass(frozen=True)
+class ModelStats(_Pickled):
     """A model analyzed under one convention, with the symbol values in effect.
 
     >>> from symparam import analyze
@@ -240,16 +323,23 @@ class ModelStats:
     def shape_at(self, shape) -> tuple:
         return tuple(self.at(d) for d in shape)
 
-    # Jupyter shows a model by its derivation; the text comes from symparam.render,
-    # imported only when a notebook asks.
-    def _repr_markdown_(self) -> str:
-        from .render.document import derivation
-        return derivation(self, "markdown", flavor="plain")
+    # Jupyter shows a model by its derivation. The text comes from symparam.render, which
+    # stats never import: the package's __init__ puts the views in NOTEBOOK, and they
+    # import the renderer only when a notebook asks.
+    def _repr_markdown_(self) -> Optional[str]:
+        return _view("markdown", self)
 
-    def _repr_latex_(self) -> str:
-        from .render.document import totals_latex
-        return totals_latex(self)
+    def _repr_latex_(self) -> Optional[str]:
+        return _view("latex", self)
 
-    def _repr_html_(self) -> str:
-        from .render.document import html
-        return html(self)
+    def _repr_html_(self) -> Optional[str]:
+        return _view("html", self)
+
+
+# How a notebook shows stats, by view (markdown, latex, html): set by symparam/__init__.py.
+NOTEBOOK: dict[str, Callable[[ModelStats], str]] = {}
+
+
+def _view(name: str, stats: ModelStats) -> Optional[str]:
+    show = NOTEBOOK.get(name)
+    return None if show is None else show(stats)  # None: the notebook's plain repr

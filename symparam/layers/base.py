@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import decimal
 import difflib
-import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
@@ -119,6 +118,9 @@ class Context:
     # when values are given (see ModelStats.evaluate). Entries: (condition, message, where).
     checks: list = field(default_factory=list)
     where: Any = None  # the layer being applied, set by the analyzer for positions
+    # Its statement (a resolved application, symparam.graph.Apply), for the position of
+    # an argument in a refusal; never kept in stats.
+    statement: Any = None
 
     def __post_init__(self) -> None:
         self.convention = conventions.get(self.convention)
@@ -255,12 +257,6 @@ class LayerKind:
         arithmetic returns ``Cost()``. It must not raise: check in ``apply``."""
         return None
 
-    def costing(self, a: "Args", shapes: Sequence[Shape], out: Shape, ctx: Context):
-        """The cost of an application, computed when first asked, so that counting
-        parameters never pays for it."""
-        x = tuple(shapes) if self.inputs == "many" else shapes[0]
-        return functools.partial(self.cost, a, x, tuple(out), ctx)
-
 
 @dataclass(frozen=True)
 class Example:
@@ -353,6 +349,9 @@ def _position(kind: "LayerKind", spec_name: str, node) -> tuple[int, int]:
     positional value, else the statement (given by default, or no statement known)."""
     spec = next((s for s in kind.args if s.name == spec_name), None)
     names = {spec_name, *(spec.aliases if spec else ())}
+    for bound in getattr(node, "args", ()):  # a resolved application's (symparam.graph)
+        if getattr(bound, "written_at", None) and bound.name == spec_name:
+            return bound.written_at
     for kw in getattr(node, "kwargs", ()):
         if kw.name in names:
             return kw.line, kw.column
@@ -383,7 +382,7 @@ def refuse(kind: "LayerKind", ctx: Context, arg: str, value, owners: Sequence[st
         message = (f"{what} is {_article(owner.display)} {owner.display} "
                    f"{'option' if arg else 'layer'}; {whose} {missing} "
                    f"(use convention {owner.name})")
-    node = ctx.where
+    node = ctx.statement if ctx.statement is not None else ctx.where
     if node is None:
         raise ArgError(message)
     line, column = _position(kind, arg, node) if arg else (node.line, node.column)
