@@ -117,15 +117,35 @@ def test_math_is_left_for_katex_and_katex_is_in_the_site(site):
         assert not remote, (page.relative_to(site), remote)
 
 
+def test_the_generated_derivation_page_is_symparams_output(site):
+    """derivation-example.html is made at build time from `symparam derive` on seed000."""
+    built = (site / "derivation-example.html").read_text(encoding="utf-8")
+    # The model's source, highlighted by symparam's lexer ...
+    assert '<span class="nb">batchnorm</span>' in built
+    # ... then the derivation, its math left for KaTeX, its headings one level down.
+    page = html.unescape(built)
+    assert ("\\text{Total params} &= h \\left(n + 1\\right) + 4 h + k \\left(h + 1\\right)"
+            in page)
+    assert "&= 2{,}140{,}752" in page
+    assert re.search(r"<h2[^>]*>Parameters of <code>mlp</code>", page)
+
+
 def test_katex_renders_the_math_in_a_browser(site):
+    """Headless Chromium opens the generated derivation from disk: every arithmatex element
+    (inline and display) became KaTeX, and none failed."""
     _require(Path(CHROMIUM).is_file(), "rendering the site needs Chromium: apt-get install chromium")
+    page = site / "derivation-example.html"
+    built = page.read_text(encoding="utf-8")
+    inline = built.count('<span class="arithmatex">')
+    display = built.count('<div class="arithmatex">')
+    assert inline > 10 and display >= 4
     result = subprocess.run(
         [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox",
-         "--virtual-time-budget=10000", "--dump-dom", (site / "index.html").as_uri()],
+         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120)
     dom = result.stdout
     assert result.returncode == 0 and "</html>" in dom, result.stderr[-2000:]
-    assert 'class="katex-display"' in dom  # the $$...$$ block
-    assert len(re.findall(r'class="katex"', dom)) >= 2  # and the inline $2h$
     assert "katex-error" not in dom
-    assert "2,140,752" in dom  # KaTeX rendered the number, not raw TeX (2{,}140{,}752)
+    assert dom.count('class="katex-display"') == display
+    assert dom.count('class="katex"') == inline + display
+    assert '<annotation encoding="application/x-tex">' in dom
