@@ -133,7 +133,8 @@ def test_the_generated_derivation_page_is_symparams_output(site):
 def test_katex_renders_the_math_in_a_browser(site):
     """Headless Chromium opens the generated derivation from disk: every arithmatex element
     (inline and display) became KaTeX, and none failed."""
-    _require(Path(CHROMIUM).is_file(), "rendering the site needs Chromium: apt-get install chromium")
+    _require(Path(CHROMIUM).is_file(),
+             "rendering the site needs Chromium: apt-get install chromium")
     page = site / "derivation-example.html"
     built = page.read_text(encoding="utf-8")
     inline = built.count('<span class="arithmatex">')
@@ -149,3 +150,36 @@ def test_katex_renders_the_math_in_a_browser(site):
     assert dom.count('class="katex-display"') == display
     assert dom.count('class="katex"') == inline + display
     assert '<annotation encoding="application/x-tex">' in dom
+
+
+def _hooks():
+    _require(importlib.util.find_spec("mkdocs") is not None,
+             'the site needs mkdocs: pip install -e ".[docs]"')
+    spec = importlib.util.spec_from_file_location("sitebuild_hooks",
+                                                  ROOT / "sitebuild" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_nav_links_the_playground_only_once_it_is_built(tmp_path):
+    from mkdocs.structure.files import File, Files
+    from mkdocs.structure.nav import Link, Navigation
+
+    hooks = _hooks()
+    (tmp_path / "playground").mkdir()
+    (tmp_path / "playground" / "index.html").write_text("<!doctype html>")
+    built = Files([File("playground/index.html", str(tmp_path), str(tmp_path / "out"), False)])
+    for files, expected in ((Files([]), []), (built, ["playground/index.html"])):
+        nav = hooks.on_nav(Navigation([], []), config=None, files=files)
+        assert [item.url for item in nav.items if isinstance(item, Link)] == expected
+
+
+def test_pages_the_nav_forgot_are_appended(tmp_path):
+    from types import SimpleNamespace
+
+    hooks = _hooks()
+    for name in ("index.md", "a.md", "b.md"):
+        (tmp_path / name).write_text("# x\n")
+    config = SimpleNamespace(docs_dir=str(tmp_path), nav=["index.md", {"Section": [{"A": "a.md"}]}])
+    assert hooks.on_config(config).nav == ["index.md", {"Section": [{"A": "a.md"}]}, "b.md"]
