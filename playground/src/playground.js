@@ -84,7 +84,8 @@ function request() {
 worker.onmessage = (event) => {
   const reply = event.data;
   if (reply.ready) {
-    statusLine.title = `Python started in ${reply.ms} ms`;
+    statusLine.title = `Python started in ${reply.ms} ms (` +
+      Object.entries(reply.phases).map(([k, v]) => `${k} ${v} ms`).join(", ") + ")";
     setStatus("Analyzing\u2026", true);
     return;
   }
@@ -102,7 +103,7 @@ worker.onmessage = (event) => {
   } else {
     errorBox.textContent = reply.error;
     errorBox.hidden = false;
-    setStatus(reply.fatal ? "Failed to start" : (inFlight ? "Analyzing\u2026" : "Error (last good result below, dimmed)"),
+    setStatus(reply.fatal ? "Failed to start" : (inFlight ? "Analyzing\u2026" : "Error (last result dimmed)"),
               !reply.fatal && (!!inFlight || !!timer), "error");
     if (!inFlight) results.classList.add("stale");
   }
