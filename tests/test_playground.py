@@ -239,3 +239,44 @@ console.log(JSON.stringify(out));
         assert sorted(result[name]["found"]) == want, name
         html = result[name]["html"]
         assert "<table>" in html and "<h2>" in html and "<script" not in html, name
+
+
+BLOCKED_RUN = """
+import glob, json, sys
+class Block:  # the page ships none of these
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("numpy", "click", "pygments"):
+            raise ImportError("not in the playground: " + name)
+sys.meta_path.insert(0, Block())
+namespace = {}
+exec(open(sys.argv[1], encoding="utf-8").read(), namespace)
+from symparam.parser import parse
+out = []
+for path in sorted(glob.glob("zoo/*.symp")) + sorted(glob.glob("docs/examples/*.symp")):
+    text = open(path, encoding="utf-8").read()
+    for model in parse(text).models:
+        for convention in ("keras", "torch"):
+            reply = namespace["run"](text, convention, model)
+            out.append([path, model, convention, reply["ok"], reply.get("error", ""),
+                        reply.get("model"), "\\n## " in reply.get("markdown", "")])
+print(json.dumps(out))
+"""
+
+
+def test_the_page_needs_no_numpy_click_or_pygments():
+    """bridge.run, what the page calls, answers for every shipped model with numpy, click
+    and Pygments unimportable, as in the page, which ships none of them."""
+    done = subprocess.run([sys.executable, "-c", BLOCKED_RUN,
+                           str(ROOT / "playground" / "src" / "bridge.py")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    replies = json.loads(done.stdout)
+    assert len(replies) > 30
+    for path, model, convention, ok, error, shown, has_layers in replies:
+        where = f"{path} {model} ({convention})"
+        assert "internal error" not in error and "not in the playground" not in error, where
+        if ok:
+            assert shown == model and has_layers, where
+        else:  # a Keras-only option under torch, say: symparam's own message
+            assert error.startswith("line "), where
+    assert sum(r[3] for r in replies) > 30
