@@ -208,6 +208,24 @@ def test_a_shared_link_opens_its_model(browser, server):
         # torch.nn.LSTM(32, 64): 4 gates x (64 x 32 + 64 x 64 + two biases of 64)
         # = 25,088; nn.Linear(64, 10) = 650.
         assert "Total params: 25,738" in opened.text("#summary")
+        # A new link in the same page: a file of three models, the second chosen by the
+        # link. Seed 004's `wide`: 514 x 514 + 514 = 264,710 and 514 x 257 + 257 = 132,355.
+        seed004 = (ROOT / "docs" / "examples" / "seed004.symp").read_text(encoding="utf-8")
+        opened.page.evaluate("h => { location.hash = h; }", link(seed004) + "&model=wide")
+        opened.page.wait_for_function(
+            "() => document.getElementById('summary').textContent.includes('397,065')",
+            timeout=ANSWER_MS)
+        assert opened.settled() == "ok"
+        assert 'Model: "wide"' in opened.text("#summary")
+        assert opened.page.is_visible("#model")
+        assert opened.page.eval_on_selector_all("#model option", "os => os.map(o => o.value)") \
+            == ["mnist", "wide", "convs"]
+        assert opened.page.input_value("#model") == "wide"
+        # A link whose model is not base64url of UTF-8: said so, the text stays.
+        opened.page.evaluate("() => { location.hash = '#m=%E2%9C%93'; }")
+        opened.page.wait_for_selector("#notice", state="visible", timeout=ANSWER_MS)
+        assert "could not be read" in opened.text("#notice")
+        assert opened.page.input_value("#source") == seed004
         assert opened.outside == [] and opened.errors == []
     finally:
         opened.close()

@@ -24,11 +24,15 @@ function fromBase64Url(code) {
 
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
+  const notice = $("notice");
+  notice.hidden = true;
   if (params.has("m")) {
     try {
       source.value = fromBase64Url(params.get("m"));
     } catch (err) {
-      setStatus("the link's model could not be read (" + err.message + "); showing the example");
+      notice.textContent = "This link's model could not be read (it is not base64url of " +
+                           "UTF-8 text): the editor keeps its text.";
+      notice.hidden = false;
     }
   }
   if (["keras", "torch"].includes(params.get("c"))) convention.value = params.get("c");
@@ -92,7 +96,7 @@ worker.onmessage = (event) => {
   inFlight = null;
   if (pending) { const job = pending; pending = null; inFlight = job; worker.postMessage(job); }
   else results.classList.remove("stale");
-  showModels(reply.models || [], reply.model || (wantedModel && reply.models && reply.models.includes(wantedModel) ? wantedModel : ""));
+  showModels(reply.models || [], reply.model || modelSelect.value);
   wantedModel = "";
   if (reply.ok) {
     errorBox.hidden = true;
@@ -116,6 +120,7 @@ worker.onerror = (event) => {
 
 function edited() {
   clearTimeout(timer);
+  $("notice").hidden = true;
   statusLine.dataset.state = "busy";
   timer = setTimeout(() => { timer = null; writeHash(); request(); }, DEBOUNCE_MS);
 }
