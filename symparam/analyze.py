@@ -94,7 +94,7 @@ class _Analyzer(SharingMixin):
     def __init__(self, graph: g.Graph, convention: str, layout: str):
         self.graph = graph
         self.model = graph.model
-        self.ctx = Context(convention, layout)
+        self.ctx = Context(conventions.get(convention), layout)
         self.depth = 0        # bodies being run, blocks' bodies included (MAX_NESTING)
         self.statement: Optional[g.Node] = None  # the statement being analyzed
         self.layers: list[LayerStats] = []
@@ -342,7 +342,7 @@ class _Analyzer(SharingMixin):
         type_name = applied.type_name or kind.type_name(self.ctx, shapes[0])
         # The cost is computed when first asked, then shared by the equal layers.
         costing = Costing(kind.names[0], tuple(args._values.items()), frozenset(args.given),
-                          tuple(shapes), tuple(applied.output), self.ctx.convention,
+                          tuple(shapes), tuple(applied.output), self.ctx.convention.name,
                           self.ctx.layout)
         if key is not None:
             checks = tuple((cond, message) for cond, message, _ in self.ctx.checks[first:])

@@ -14,6 +14,7 @@ from typing import Optional
 
 import sympy
 
+from . import conventions
 from .errors import SourceError
 from .layers.base import REGISTRY, ArgError, Context, message_text
 from .limits import MAX_DIGITS
@@ -38,7 +39,7 @@ def check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
     for cond, message, where in stats.checks if stats.values else ():
         at = (getattr(where, "line", 0), getattr(where, "column", 0))
         pending.setdefault(at, []).append((cond, message))
-    ctx = Context(stats.convention, stats.layout)
+    ctx = Context(conventions.get(stats.convention), stats.layout)
     memo = stats.memo  # values of subexpressions, shared by the layers (most repeat)
     problems: dict = {}  # a layer's problem, by what decides it (10,000 equal layers: one)
     for layer in stats.layers:

@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import sympy
 
+from . import conventions
 from .exprs import add_up, as_expr
 from .costs import Cost, FlopConvention, total
 from .layers.base import (BUFFER, NON_TRAINABLE, REGISTRY, TRAINABLE, Args, Context,
@@ -142,7 +143,8 @@ class Costing:
             x = self.input_shapes if kind.inputs == "many" else self.input_shapes[0]
             self._done["cost"] = kind.cost(Args(dict(self.args), set(self.given)), x,
                                            self.output_shape,
-                                           Context(self.convention, self.layout))
+                                           Context(conventions.get(self.convention),
+                                                   self.layout))
         return self._done["cost"]
 
 

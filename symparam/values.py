@@ -48,7 +48,9 @@ _FUNCS: dict[str, tuple[int, Callable]] = {
 _CONSTANTS = {"true": True, "false": False}
 
 
-def node_error(node: ast.Node, message: str) -> SourceError:
+def node_error(node: Any, message: str) -> SourceError:
+    """A SourceError at a node's line and column (a syntax node, a graph node: anything
+    with ``line`` and ``column``)."""
     return SourceError(message, line=node.line or None, column=node.column or None)
 
 

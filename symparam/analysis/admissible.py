@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import sympy
 
+from .. import conventions
 from ..exprs import as_expr
 from ..layers import REGISTRY
 from ..layers.base import ArgError, Context
@@ -112,7 +113,7 @@ def model_conditions(stats: ModelStats, model_checks: bool = True) -> list[Condi
         for cond, message, where in stats.checks:
             at = (getattr(where, "line", 0), getattr(where, "column", 0))
             pending.setdefault(at, []).append((cond, message))
-    ctx = Context(stats.convention, stats.layout)
+    ctx = Context(conventions.get(stats.convention), stats.layout)
     out: dict[tuple, Condition] = {}
     # A symbol whose default uses others (ff = d / 3) may follow them when they are
     # swept or solved for: a size in it is whole only once that is known.
