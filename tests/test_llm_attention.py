@@ -322,3 +322,10 @@ def test_language_md_llm_example_matches_transformers(transformers):
     projections = 128 * (2 * 64 * 64 + 2 * 64 * 16)
     assert s.value(attention.cost.macs / attention.multiplier) == projections + scores
     assert f"({scores:,} MACs per layer)" in text
+
+
+def test_causal_counts_the_learned_key_step_as_before():
+    # nn.MultiheadAttention's add_bias_kv adds a key step: S = T + 1 keys, half of the
+    # T x S scores under causal (the convention before windows existed).
+    s = one_layer("attention 4, add_bias_kv = true, causal = true")
+    assert s.value(s.macs) == 4 * 7 * 24 * 24 + (7 * 8 // 2) * 2 * 24

@@ -37,9 +37,9 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
+from ..values import Word
 from .base import (BUFFER, Applied, Arg, ArgError, Example, LayerKind, Weight, boolean,
                    choice, fmt_shape, optional, rate, register, size)
-from ..values import Word
 from .merge import never_equal, same_dim
 
 
@@ -81,10 +81,10 @@ def _llm(a) -> bool:
 def _score_count(a, tq, tk):
     """Query-key pairs scored: all T x S; a sliding window bounds each query to
     ``window`` keys; causal counts half the square (see Attention.cost)."""
-    if a.causal:
-        m = tq if a.window is None else sympy.Min(a.window, tq)
-        return tq * m - m**2 / 2
-    return tq * tk if a.window is None else tq * sympy.Min(a.window, tk)
+    if a.window is None:
+        return tq * tk / 2 if a.causal else tq * tk
+    m = sympy.Min(a.window, tk)
+    return tq * m - m**2 / 2 if a.causal else tq * m
 
 
 class Attention(LayerKind):
@@ -188,7 +188,7 @@ class Attention(LayerKind):
         FlashAttention's benchmarks and of Kaplan et al. 2020 (the exact number of
         unmasked scores is T(T + 1)/2: T/2 more per head and head size). A sliding
         ``window`` of w bounds each query to min(w, S) keys; with ``causal`` too, the
-        same half-square convention gives T m - m²/2 scores, m = min(w, T). Grouped
+        same half-square convention gives T m - m²/2 scores, m = min(w, S). Grouped
         key/value heads shrink the key and value projections, not the products:
         every query head still scores every key."""
         value = a.value if a.value is not None else tuple(x)
@@ -358,7 +358,7 @@ class Rotary(LayerKind):
     costs nothing where it stands (the rotation's element operations are not counted).
 
     >>> from symparam import analyze
-    >>> src = "convention torch\nmodel m(T = 5, d = 16):\n    input [T, d]\n    rotary 8\n"
+    >>> src = "convention torch\\nmodel m(T = 5, d = 16):\\n    input [T, d]\\n    rotary 8\\n"
     >>> s = analyze(src)
     >>> s.total, s.buffers
     (0, 8)
