@@ -291,6 +291,15 @@ class Rotary(nn.Module):
         return x
 
 
+def _embedding(node) -> nn.Module:
+    """nn.Embedding; ``scaled`` as transformers' Gemma keeps sqrt(d): a one-number buffer."""
+    table = nn.Embedding(node.args["vocabulary"], node.args["dimension"])
+    if node.args.get("scaled"):
+        table.register_buffer("embed_scale", torch.tensor(node.args["dimension"] ** 0.5),
+                              persistent=False)
+    return table
+
+
 def _key_value_index(node):
     """Indexes of the key and value among a node's inputs (see keras_build._key_value)."""
     shapes, a = node.input_shapes, node.args
@@ -390,7 +399,7 @@ def concat(node, g):
 
 BUILDERS = {
     "dense": dense,
-    "embedding": lambda n, g: nn.Embedding(n.args["vocabulary"], n.args["dimension"]),
+    "embedding": lambda n, g: _embedding(n),
     "dropout": lambda n, g: nn.Dropout(n.args["rate"]),
     "identity": lambda n, g: nn.Identity(),
     "flatten": lambda n, g: nn.Flatten(),
