@@ -257,7 +257,15 @@ class LLMAttention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         q, k, v = (z.transpose(1, 2) for z in (q, k, v))
         k, v = (z.repeat_interleave(self.h // self.kv, dim=1) for z in (k, v))
-        y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        # The products written out (FlopCounterMode counts exactly these two); the
+        # causal mask, as in transformers' eager attention, hides scores without
+        # saving their arithmetic.
+        scores = q @ k.transpose(-2, -1) / self.k ** 0.5
+        if self.causal:
+            t_k = k.shape[-2]
+            hide = torch.ones(t, t_k, dtype=torch.bool, device=q.device).triu(1)
+            scores = scores.masked_fill(hide, float("-inf"))
+        y = scores.softmax(-1) @ v
         return self.o_proj(y.transpose(1, 2).reshape(b, t, self.h * self.k))
 
 
