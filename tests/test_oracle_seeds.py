@@ -113,6 +113,8 @@ def test_zoo_model_layer_by_layer(key, frameworks):
         except symparam.SymparamError:
             assert convention != own
             continue
+        if convention == "keras" != own and stats.value(stats.total) > 2 * 10**9:
+            continue  # Keras allocates real weights: billions of them do not fit here
         graph = build_graph(stats)
         if convention == "keras":
             measured = keras_build.measure(graph, forward=False)

@@ -43,6 +43,15 @@ PUBLISHED = {
     ("gpt2", "gpt2_untied"): (163_037_184, 163_037_184, 0, 0),
     # transformers BertModel (bert-base-uncased) with its pooler.
     ("bert_base", None): (109_482_240, 109_482_240, 0, 0),
+    # transformers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and
+    # GemmaForCausalLM: the buffers are the rotary embedding's inv_freq and
+    # original_inv_freq (head_dim / 2 each), and Gemma's embed_scale (1). Built from
+    # config objects in tests/test_llm_attention.py.
+    ("llama", "llama2_7b"): (6_738_415_616, 6_738_415_616, 0, 128),
+    ("llama", "llama3_8b"): (8_030_261_248, 8_030_261_248, 0, 128),
+    ("mistral_7b", None): (7_241_732_096, 7_241_732_096, 0, 128),
+    ("qwen2_7b", None): (7_615_616_512, 7_615_616_512, 0, 128),
+    ("gemma_7b", None): (8_537_680_896, 8_537_680_896, 0, 257),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

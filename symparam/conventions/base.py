@@ -59,6 +59,8 @@ class Convention:
     rnn_bias_vectors: int = 1        # bias vectors per gate of a recurrent layer
     prelu_slopes: str = "per_element"  # or "num_parameters" (1 or one per channel)
     attention_heads: str = "key_dim"   # each head's size: key_dim, or "embed_dim/heads"
+    rotary_buffers: bool = False       # rotary embeddings keep inv_freq buffers (transformers)
+    embed_scale_buffer: bool = False   # a scaled embedding keeps its scale as a buffer (Gemma)
 
     # ---- defaults and outputs -------------------------------------------------------
     rnn_returns_sequences: bool = False  # a recurrent layer's default output

@@ -6,8 +6,8 @@ import sympy
 from ..costs import Cost, activation_ops, elements
 from ..activations import ACTIVATIONS as ACTIVATION_TABLE
 from ..values import show
-from .base import (ACTIVATIONS, Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight,
-                   activation, boolean, choice, fmt_shape, rate, register, signed, size)
+from .base import (ACTIVATIONS, BUFFER, Applied, Arg, ArgError, AtInit, Example, LayerKind,
+                   Weight, activation, boolean, choice, fmt_shape, rate, register, signed, size)
 from .base import Family
 from .rules import AxisStep, ShapeRule
 
@@ -72,6 +72,9 @@ class Embedding(_NoArithmetic, LayerKind):
     args = (
         Arg("vocabulary", size, aliases=("input_dim", "num_embeddings"), doc="vocabulary size"),
         Arg("dimension", size, aliases=("output_dim", "embedding_dim"), doc="vector size"),
+        Arg("scaled", boolean, False, positional=False,
+            doc="vectors multiplied by sqrt(dimension), as Gemma's; transformers keeps the "
+                "factor as a one-number buffer, embed_scale"),
     )
     min_rank = 0
     doc = "A learned table of `vocabulary` vectors; each integer index becomes its vector."
@@ -83,6 +86,9 @@ class Embedding(_NoArithmetic, LayerKind):
 
     def apply(self, a, x, ctx):
         table = Weight(ctx.pick(keras="embeddings", torch="weight"), (a.vocabulary, a.dimension))
+        if a.scaled and ctx.convention.embed_scale_buffer:  # GemmaTextScaledWordEmbedding
+            return Applied((*x, a.dimension), (table, Weight(
+                "embed_scale", (), BUFFER, why="transformers keeps sqrt(d) as a buffer")))
         return Applied((*x, a.dimension), (table,))
 
 

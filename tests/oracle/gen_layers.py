@@ -339,6 +339,11 @@ class Layers(Base):
                 [f"key = {kname}", f"value = {vname}"] if self.chance(0.5)
                 else [f"value = {vname}", f"key = {kname}"])
             steps = kshape[0]
+        # As LLMs use it: grouped-query heads, a head size of its own. Keras's
+        # GroupQueryAttention needs the key and value as wide as the query.
+        if self.chance(0.3) and (self.torch or not memory or all(
+                same((shape[-1],), (d,)) for _, shape in memory)):
+            return self.llm_attention(x, kw, steps, memory)
         if self.torch:
             heads = self.rng.choice([h for h in range(1, d + 1) if d % h == 0])
             text, out = f"attention {heads}", d
@@ -358,6 +363,33 @@ class Layers(Base):
             kw.append("causal = true")
         return Layer(text + (", " + ", ".join(kw) if kw else ""),
                      lambda s: (s[0], out) if len(s) == 2 else None)
+
+    def llm_attention(self, x, kw, steps, memory):
+        """Grouped-query attention (PyTorch: transformers' q/k/v/o_proj layout; Keras:
+        GroupQueryAttention), with per-projection biases and q/k norms in PyTorch."""
+        t_, d = x
+        heads = self.ri(1, 4)
+        divisors = [g for g in range(1, heads + 1) if heads % g == 0]
+        kw.append(f"kv_heads = {self.rng.choice(divisors)}")
+        text = f"attention {heads}, {self.ri(1, 5)}"
+        if self.torch and d % heads == 0 and self.chance(0.3):
+            text = f"attention {heads}"  # head size d / heads
+        if self.torch:
+            kw += self.rng.choice([[], ["bias = false"], ["bias = qkv"], ["k_bias = false"],
+                                   ["bias = false", "out_bias = true"]])
+            if self.chance(0.3):
+                kw.append(f"qk_norm = {self.rng.choice(('rmsnorm', 'layernorm'))}")
+        elif self.chance(0.2):
+            kw.append("bias = false")
+        if self.chance(0.2) and steps == t_ and (not memory or same((steps,), (t_,))):
+            kw.append("causal = true")
+        if self.chance(0.2):
+            kw.append(f"window = {self.ri(1, 4)}")
+        return Layer(text + ", " + ", ".join(kw), lambda s: s if len(s) == 2 else None)
+
+    def rotary(self, x):
+        dim = 2 * self.ri(1, 4)
+        return Layer(f"rotary {dim}", lambda s: s)
 
     def position(self, x):
         t_ = x[-2]
@@ -451,7 +483,8 @@ class Layers(Base):
         if rank >= 2:
             table += [(self.permute, 0.3), (self.take, 0.3)]
         if rank == 2:
-            table += [(self.recurrent, 4), (self.attention, 2), (self.position, 1)]
+            table += [(self.recurrent, 4), (self.attention, 2), (self.position, 1),
+                      (self.rotary, 0.3)]
         if 2 <= rank <= 4:
             table += [(self.conv, 4), (self.pool, 3), (self.zeropad, 1),
                       (self.global_pool, 0.7), (self.flatten, 0.5), (self.transpose, 1),

@@ -181,9 +181,14 @@ class _Attention:
 
     def __init__(self, node):
         a = node.args
-        self.layer = kl.MultiHeadAttention(
-            a["heads"], a["key_dim"], value_dim=a["value_dim"], output_shape=a["output_shape"],
-            use_bias=a["bias"], dropout=a["dropout"])
+        if a["kv_heads"] is not None:  # grouped-query attention
+            self.layer = kl.GroupQueryAttention(
+                a["key_dim"], a["heads"], a["kv_heads"], use_bias=a["bias"],
+                dropout=a["dropout"])
+        else:
+            self.layer = kl.MultiHeadAttention(
+                a["heads"], a["key_dim"], value_dim=a["value_dim"],
+                output_shape=a["output_shape"], use_bias=a["bias"], dropout=a["dropout"])
         self.node = node
         self.trainable_weights = self.layer.trainable_weights
         self.non_trainable_weights = self.layer.non_trainable_weights
@@ -309,6 +314,8 @@ BUILDERS = {
         n.args["length"] or n.input_shapes[0][-2])],
     **{k: recurrent for k in _RNN},
     "attention": lambda n, g: [_Attention(n)],
+    # keras_hub's RotaryEmbedding has no weights; where it stands, the tensor passes.
+    "rotary": lambda n, g: [kl.Identity()],
 }
 
 

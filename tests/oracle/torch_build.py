@@ -223,6 +223,58 @@ class Attention(nn.Module):
         return self.mha(xs[0], xs[k], xs[v], need_weights=False)[0]
 
 
+class LLMAttention(nn.Module):
+    """transformers' attention (LlamaAttention and kin): q_proj, k_proj, v_proj,
+    o_proj, kv_heads key/value heads shared by the query heads, optional q/k norms."""
+
+    def __init__(self, node):
+        super().__init__()
+        a, shapes = node.args, node.input_shapes
+        d = shapes[0][-1]
+        self.key_value = _key_value_index(node)
+        kd, vd = (shapes[i][-1] for i in self.key_value)
+        self.h, self.kv = a["heads"], a["kv_heads"] or a["heads"]
+        self.k = a["key_dim"] or d // self.h
+        has = {p: a["bias"] is True or (a["bias"] == "qkv" and p != "out")
+               for p in ("q", "k", "v", "out")}
+        has.update({p: a[f"{p}_bias"] for p in has if a[f"{p}_bias"] is not None})
+        self.q_proj = nn.Linear(d, self.h * self.k, bias=has["q"])
+        self.k_proj = nn.Linear(kd, self.kv * self.k, bias=has["k"])
+        self.v_proj = nn.Linear(vd, self.kv * self.k, bias=has["v"])
+        self.o_proj = nn.Linear(self.h * self.k, d, bias=has["out"])
+        norm = {"rmsnorm": nn.RMSNorm, "layernorm": nn.LayerNorm}.get(a["qk_norm"])
+        if norm is not None:
+            self.q_norm, self.k_norm = norm(self.k), norm(self.k)
+        self.causal = a["causal"]
+
+    def forward(self, *xs):
+        kx, vx = (xs[i] for i in self.key_value)
+        b, t = xs[0].shape[:2]
+        q = self.q_proj(xs[0]).view(b, t, self.h, self.k)
+        k = self.k_proj(kx).view(b, kx.shape[1], self.kv, self.k)
+        v = self.v_proj(vx).view(b, vx.shape[1], self.kv, self.k)
+        if hasattr(self, "q_norm"):
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k, v = (z.transpose(1, 2) for z in (q, k, v))
+        k, v = (z.repeat_interleave(self.h // self.kv, dim=1) for z in (k, v))
+        # The products written out (FlopCounterMode counts exactly these two); the
+        # causal mask, as in transformers' eager attention, hides scores without
+        # saving their arithmetic.
+        scores = q @ k.transpose(-2, -1) / self.k ** 0.5
+        if self.causal:
+            t_k = k.shape[-2]
+            hide = torch.ones(t, t_k, dtype=torch.bool, device=q.device).triu(1)
+            scores = scores.masked_fill(hide, float("-inf"))
+        y = scores.softmax(-1) @ v
+        return self.o_proj(y.transpose(1, 2).reshape(b, t, self.h * self.k))
+
+
+def _llm_attention(node) -> bool:
+    a = node.args
+    return a["bias"] == "qkv" or any(a[n] is not None for n in (
+        "kv_heads", "q_bias", "k_bias", "v_bias", "out_bias", "qk_norm"))
+
+
 class PositionEmbedding(nn.Module):
     """nn.Embedding(length, d) of the positions, added to the (T, d) stream."""
 
@@ -232,6 +284,28 @@ class PositionEmbedding(nn.Module):
 
     def forward(self, x):
         return x + self.table.weight[: x.shape[-2]]
+
+
+class Rotary(nn.Module):
+    """transformers' rotary embedding state: inv_freq and original_inv_freq buffers."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        inv_freq = 10000.0 ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.register_buffer("original_inv_freq", inv_freq.clone(), persistent=False)
+
+    def forward(self, x):
+        return x
+
+
+def _embedding(node) -> nn.Module:
+    """nn.Embedding; ``scaled`` as transformers' Gemma keeps sqrt(d): a one-number buffer."""
+    table = nn.Embedding(node.args["vocabulary"], node.args["dimension"])
+    if node.args.get("scaled"):
+        table.register_buffer("embed_scale", torch.tensor(node.args["dimension"] ** 0.5),
+                              persistent=False)
+    return table
 
 
 def _key_value_index(node):
@@ -333,7 +407,7 @@ def concat(node, g):
 
 BUILDERS = {
     "dense": dense,
-    "embedding": lambda n, g: nn.Embedding(n.args["vocabulary"], n.args["dimension"]),
+    "embedding": lambda n, g: _embedding(n),
     "dropout": lambda n, g: nn.Dropout(n.args["rate"]),
     "identity": lambda n, g: nn.Identity(),
     "flatten": lambda n, g: nn.Flatten(),
@@ -361,7 +435,8 @@ BUILDERS = {
     "permute": lambda n, g: Lambda(lambda x: x.permute(0, *n.args["dims"]),
                                    f"permute {n.args['dims']}"),
     **{k: (lambda n, g: Recurrent(n, n.input_shapes[0][-1])) for k in _RNN},
-    "attention": lambda n, g: Attention(n),
+    "attention": lambda n, g: (LLMAttention if _llm_attention(n) else Attention)(n),
+    "rotary": lambda n, g: Rotary(n.args["dim"]),
     "position_embedding": lambda n, g: PositionEmbedding(
         n.args["length"] or n.input_shapes[0][-2], n.input_shapes[0][-1]),
     "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
