@@ -70,7 +70,8 @@ def check(stats: ModelStats, source: str, filename: Optional[str]) -> None:
         if size > MAX_DIGITS:
             fail(f"the {'total count' if what == 'total' else 'count of buffers'} would "
                  f"have about {size:,} digits, more than the limit MAX_DIGITS = "
-                 f"{MAX_DIGITS:,}", stats.document.model.line, None)
+                 f"{MAX_DIGITS:,}", getattr(getattr(stats.document, "model", None), "line",
+                                            None), None)
 
 
 def _fails(cond, values: dict) -> bool:
