@@ -8,11 +8,13 @@ benchmarks/hostile_templates.py, with figures in docs/performance.md).
 from __future__ import annotations
 
 import pytest
+import sympy
 from test_hostile_analysis import watchdog  # the same watchdog (signal.alarm)
 
 from symparam import SymparamError, analyze
 from symparam.limits import MAX_TEMPLATE_STEPS, TEMPLATE_MACRO_STEPS
 from symparam.render.document import render_template
+from symparam.tidy import rounded, tidy
 
 SMALL = "model m(n = 4, h = 2):\n    input [n]\n    dense h\n"
 
@@ -52,3 +54,40 @@ def test_a_macro_call_counts_more_steps_than_a_filter_call(tmp_path):
     assert len(out) == sum(len(str(len(str(i)))) for i in range(calls))
     with pytest.raises(SymparamError, match=f"more than {MAX_TEMPLATE_STEPS:,} steps"):
         render(tmp_path, "{% macro f() %}.{% endmacro %}" + loop.replace("BODY", "{{ f() }}"))
+
+
+# ---- strided layers: floor and ceiling built without sympy's costly proofs -----------
+
+H = sympy.Symbol("H", integer=True, positive=True)
+W = sympy.Symbol("W", integer=True, positive=True)
+
+
+@pytest.mark.parametrize("fn", [sympy.floor, sympy.ceiling])
+@pytest.mark.parametrize("arg", [
+    H / 2, H / 64 + 3, (H - 1) / 2, (H + 5) / 4 - 7, H / 2 + W / 3, (H - W) / 2,
+    sympy.ceiling(H / 8) / 2, (sympy.ceiling(H / 8) - 1) / 2, (sympy.floor(H / 3) + 4) / 5,
+    (2 * H + 1) / 2, H / 2 + sympy.Rational(1, 2), (H * W) / 4, -H / 2, 1 / (H + 1),
+    sympy.Rational(7, 2), H, (H + 2) / 1, (H ** 2 + 1) / 2,
+])
+def test_rounded_is_the_expression_sympy_builds(fn, arg):
+    built = rounded(fn, arg)
+    if not arg.has(fn):  # else it collapses fn(fn(x)/d) to fn(x/d), as tidy does
+        assert built == fn(arg), (built, fn(arg))
+    assert tidy(built) == tidy(fn(arg)), (built, fn(arg))
+    for value in (1, 2, 3, 7, 64, 1001):  # and it is the same number at every value
+        at = {H: value, W: value + 1}
+        assert built.subs(at) == fn(arg.subs(at))
+
+
+def test_a_chain_of_300_strided_convolutions_is_counted(tmp_path):
+    conv = "conv2d 8, 3, stride = 2, padding = {}"
+    for padding in ("same", "1"):
+        text = ("model m(H = 2 ** 64, W = 2 ** 64, C = 3):\n    input [H, W, C]\n"
+                + f"    {conv.format(padding)}\n" * 300)
+        with watchdog():
+            stats = analyze(text)
+        # a 3x3 convolution of 8 filters: 8 (3 * 3 * C + 1) weights, C = 3 then 8
+        assert stats.value(stats.total) == 8 * (9 * 3 + 1) + 299 * 8 * (9 * 8 + 1)
+        # each halves a side, rounding up: ceiling(H / 2**300), 1 for H = 2**64
+        assert stats.layers[-1].output_shape == (sympy.ceiling(H / 2 ** 300),
+                                                 sympy.ceiling(W / 2 ** 300), 8)

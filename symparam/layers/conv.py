@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, activation_ops, elements
+from ..tidy import rounded
 from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Weight, activation,
                    boolean, choice, join_channels, nonneg, optional, register, size, sizes,
                    split_channels)
@@ -60,7 +61,7 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
     """Output length of one spatial axis for a convolution or pooling window."""
     eff = d * (k - 1) + 1
     if pad == "same" or pad == "causal":
-        return sympy.ceiling(n / s)
+        return rounded(sympy.ceiling, n / s)
     p = 0 if pad == "valid" else pad
     room = n + 2 * p
     def too_big():
@@ -68,8 +69,9 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
                 + (f" plus padding {2 * p}" if p else ""))
     if (room - eff).is_number and room - eff < 0:
         raise ArgError(too_big())
-    ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
-    return sympy.floor((room - eff) / s) + 1
+    if not (2 * p + 1 - eff).is_nonnegative:  # else any size n >= 1 fits (no costly proof)
+        ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
+    return rounded(sympy.floor, (room - eff) / s) + 1
 
 
 def _window_args(rank: int, words: tuple[str, ...], padding_default="valid"):
