@@ -71,3 +71,10 @@ MAX_DERIVED_LAYERS = 500
 # characters a second on a loaded 2-core machine, and a model of MAX_LAYERS written-out
 # layers takes about 40,000.
 MAX_SOURCE_CHARS = 200_000
+
+# Tokens of a model's text (names, numbers, texts in quotes, symbols such as `(` or
+# `-`, and line ends; comments are free), counted before it is parsed: lark takes
+# 30-150 us a token (idle to loaded 2-core machine), so a pathological text of
+# 100,000 one-character tokens (`dense ------...n`, `((((...`) took 5-15 s. The zoo's
+# models have under 600; a model of MAX_LAYERS written-out layers about 8,000-16,000.
+MAX_TOKENS = 20_000

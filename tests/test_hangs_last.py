@@ -12,7 +12,7 @@ import sympy
 from test_hostile_analysis import watchdog  # the same watchdog (signal.alarm)
 
 from symparam import SymparamError, analyze
-from symparam.limits import MAX_TEMPLATE_STEPS, TEMPLATE_MACRO_STEPS
+from symparam.limits import MAX_TEMPLATE_STEPS, MAX_TOKENS, TEMPLATE_MACRO_STEPS
 from symparam.render.document import render_template
 from symparam.tidy import rounded, tidy
 
@@ -91,3 +91,33 @@ def test_a_chain_of_300_strided_convolutions_is_counted(tmp_path):
         # each halves a side, rounding up: ceiling(H / 2**300), 1 for H = 2**64
         assert stats.layers[-1].output_shape == (sympy.ceiling(H / 2 ** 300),
                                                  sympy.ceiling(W / 2 ** 300), 8)
+
+
+# ---- the parser: MAX_TOKENS, counted before lark reads the text -----------------------
+
+HEAD = "model m(n = 4):\n    input [n]\n"
+
+
+@pytest.mark.parametrize("text, line", [
+    (HEAD + "    dense " + "-" * 100_000 + "n\n", 3),
+    (HEAD + "    dense " + "(" * 100_000 + "\n", 3),
+    (HEAD + "    dense " + "n + " * 40_000 + "1\n", 3),
+    # the head has 14 tokens (8 and 4, each line's end), then 3 a line (dense, d, the
+    # line end): token MAX_TOKENS + 1 is on line 2 + ceil((MAX_TOKENS + 1 - 14) / 3)
+    (HEAD + "    dense d\n" * 10_000, 2 + -(-(MAX_TOKENS + 1 - 14) // 3)),
+], ids=["minus signs", "open brackets", "a sum", "lines"])
+def test_a_text_of_too_many_tokens_is_refused_before_parsing(text, line):
+    with watchdog():
+        with pytest.raises(SymparamError) as err:
+            analyze(text)
+    assert f"line {line}: the text has more than the limit MAX_TOKENS = {MAX_TOKENS:,} " \
+        f"tokens" in str(err.value)
+
+
+def test_tokens_in_comments_and_texts_do_not_count():
+    comment = "    # " + "- " * 30_000 + "\n"
+    label = '"' + "-" * 30_000 + '"'
+    text = f"model m(n = 4 {label}):\n" + comment + "    input [n]\n    dense 2\n"
+    with watchdog():
+        stats = analyze(text)
+    assert stats.value(stats.total) == 2 * (4 + 1)  # dense: 2 units on 4 inputs, and biases
