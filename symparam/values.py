@@ -52,6 +52,16 @@ def node_error(node: ast.Node, message: str) -> SourceError:
     return SourceError(message, line=node.line or None, column=node.column or None)
 
 
+def cut(text: str, keep: int = 40) -> str:
+    """``text``, or its first ``keep`` characters and how long it is, for a message that
+    quotes what the user wrote (errors.window shows a line of the source instead).
+
+    >>> cut("x" * 50)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (50 characters)'
+    """
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
+
+
 def describe(value: Any) -> str:
     """How a value reads in an error message."""
     if isinstance(value, Word):
@@ -59,8 +69,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        text = value if len(value) <= 60 else f"{value[:60]}...({len(value):,} characters)"
-        return f'the string "{text}"'
+        return f'the string "{cut(value, 60)}"'
     if isinstance(value, tuple):
         shown = ", ".join(describe_short(v) for v in value[:10])
         return "[" + shown + (f", ... ({len(value):,} items)" if len(value) > 10 else "") + "]"

@@ -11,6 +11,7 @@ import re
 
 from ..errors import UsageError
 from ..limits import MAX_DIGITS
+from ..values import cut
 
 MAX_POINTS = 50_000_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -37,7 +38,7 @@ def _digits(t: str) -> int:
 def _integer(text: str, spec: str) -> int:
     t = text.strip()
     if _digits(t.replace("_", "")) > MAX_DIGITS:
-        raise _bad(spec, f"'{t[:40]}{'...' if len(t) > 40 else ''}' has more than "
+        raise _bad(spec, f"'{cut(t)}' has more than "
                          f"{MAX_DIGITS:,} digits (MAX_DIGITS)")
     if _INT.match(t):
         return int(t.replace("_", ""))

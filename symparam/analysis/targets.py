@@ -15,6 +15,7 @@ from ..errors import UsageError
 from ..formulas import read_condition
 from ..limits import MAX_DIGITS
 from ..stats import ModelStats
+from ..values import cut
 
 _SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12,
            "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -27,22 +28,18 @@ def parse_quantity(text: str) -> int:
     ``1.5M`` or ``80GiB``."""
     m = _QUANTITY.match(text.strip())
     if not m or m.group(2) not in _SUFFIX:
-        raise UsageError(f"'{_short(text)}' is not a number (examples: 7e9, 7_000_000_000, 1.3B, "
+        raise UsageError(f"'{cut(text)}' is not a number (examples: 7e9, 7_000_000_000, 1.3B, "
                          f"80GB, 80GiB)")
     number = m.group(1).replace("_", "").replace(",", "")
     mantissa, _, exponent = number.lower().partition("e")
     digits = sum(c.isdigit() for c in mantissa.lstrip("0.")) + abs(int(exponent or 0))
     if digits > MAX_DIGITS:  # checked before Fraction builds it (1e99999999 would hang)
-        raise UsageError(f"'{_short(text)}' has more than {MAX_DIGITS:,} digits "
+        raise UsageError(f"'{cut(text)}' has more than {MAX_DIGITS:,} digits "
                          f"(MAX_DIGITS)")
     value = Fraction(number) * _SUFFIX[m.group(2)]
     if value.denominator != 1:
-        raise UsageError(f"'{_short(text)}' is not a whole number")
+        raise UsageError(f"'{cut(text)}' is not a whole number")
     return int(value)
-
-
-def _short(text: str, keep: int = 40) -> str:
-    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -62,9 +59,9 @@ def parse_condition(text: str, stats: ModelStats) -> list:
     read by symparam's grammar: comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``,
     ``>=``) of formulas, joined by ``and``, ``or`` and ``not``. Returns the conditions
     that must all hold (one per comparison joined by a top-level ``and``)."""
-    conds = read_condition(text, stats.symbols, what=f"bad condition '{_short(text)}'")
+    conds = read_condition(text, stats.symbols, what=f"bad condition '{cut(text)}'")
     for cond in conds:
         if not isinstance(cond, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
-            raise UsageError(f"bad condition '{_short(text)}': compare two formulas with ==, !=, "
+            raise UsageError(f"bad condition '{cut(text)}': compare two formulas with ==, !=, "
                              f"<, <=, > or >=, such as 'd % H == 0'")
     return conds
