@@ -12,7 +12,8 @@ import sympy
 from test_hostile_analysis import watchdog  # the same watchdog (signal.alarm)
 
 from symparam import SymparamError, analyze
-from symparam.limits import MAX_TEMPLATE_STEPS, MAX_TOKENS, TEMPLATE_MACRO_STEPS
+from symparam.limits import (MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_STEPS, MAX_TOKENS,
+                            TEMPLATE_MACRO_STEPS)
 from symparam.render.document import render_template
 from symparam.tidy import rounded, tidy
 
@@ -121,3 +122,40 @@ def test_tokens_in_comments_and_texts_do_not_count():
     with watchdog():
         stats = analyze(text)
     assert stats.value(stats.total) == 2 * (4 + 1)  # dense: 2 units on 4 inputs, and biases
+
+
+# ---- numbers written on the command line: digits read off the text ------------------
+
+@pytest.mark.parametrize("text", ["1e" + "9" * 5000, "7" * 1001, "1e1001", "1.5e999999999"])
+def test_a_target_of_too_many_digits_is_refused_before_it_is_built(text):
+    from symparam.analysis.targets import parse_quantity
+    with pytest.raises(SymparamError, match=r"has more than 1,000 digits \(MAX_DIGITS\)"):
+        parse_quantity(text)
+
+
+def test_a_target_within_the_digits_is_read():
+    from symparam.analysis.targets import parse_quantity
+    assert parse_quantity("1e999") == 10 ** 999
+    assert parse_quantity("1.5e3") == 1500
+    assert parse_quantity("7B") == 7 * 10 ** 9
+
+
+# ---- a template that includes itself: MAX_TEMPLATE_DEPTH includes ---------------------
+
+@pytest.mark.parametrize("text", [
+    "{{ 'x' }}{% include 't.md' %}",
+    "{{ stats.total | text }} = {{ at(stats.total) }}\n{% include 't.md' %}",
+    "{% include 't.md' ignore missing %}",
+])
+def test_a_template_including_itself_stops_at_the_depth_limit(tmp_path, text):
+    with pytest.raises(SymparamError) as err:
+        render(tmp_path, text)
+    assert f"the template recurses too deeply (more than {MAX_TEMPLATE_DEPTH} nested " \
+        in str(err.value)
+    assert "line 1" in str(err.value)
+
+
+def test_included_templates_still_render(tmp_path):
+    (tmp_path / "part.md").write_text("[{{ stats.total | text }}]")
+    out = render(tmp_path, "{% for i in range(3) %}{% include 'part.md' %}{% endfor %}")
+    assert out == "[h*(n + 1)]" * 3  # dense h on n inputs: h(n + 1)

@@ -11,7 +11,7 @@ import re
 
 from ..errors import UsageError
 from ..limits import MAX_DIGITS
-from ..values import cut
+from ..values import cut, text_digits
 
 MAX_POINTS = 50_000_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -22,22 +22,9 @@ def _bad(spec: str, why: str) -> UsageError:
     return UsageError(f"bad grid '{spec}': {why}")
 
 
-def _digits(t: str) -> int:
-    """About how many digits ``t`` stands for (1e9: 10, 10**5: 6), read off the text
-    before the number is built."""
-    m = re.fullmatch(r"(\d+)\*\*(\d+)", t)
-    if m:
-        return int(len(m.group(1).lstrip("0")) * int(m.group(2))) if len(m.group(2)) < 8 \
-            else MAX_DIGITS + 1
-    mantissa, _, exponent = t.lower().partition("e")
-    exp = int(exponent) if exponent.isdigit() and len(exponent) < 8 else (
-        MAX_DIGITS + 1 if exponent else 0)
-    return sum(c.isdigit() for c in mantissa) + exp
-
-
 def _integer(text: str, spec: str) -> int:
     t = text.strip()
-    if _digits(t.replace("_", "")) > MAX_DIGITS:
+    if text_digits(t.replace("_", "")) > MAX_DIGITS:
         raise _bad(spec, f"'{cut(t)}' has more than "
                          f"{MAX_DIGITS:,} digits (MAX_DIGITS)")
     if _INT.match(t):

@@ -15,7 +15,7 @@ from ..errors import UsageError
 from ..formulas import read_condition
 from ..limits import MAX_DIGITS
 from ..stats import ModelStats
-from ..values import cut
+from ..values import cut, text_digits
 
 _SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12,
            "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -31,9 +31,7 @@ def parse_quantity(text: str) -> int:
         raise UsageError(f"'{cut(text)}' is not a number (examples: 7e9, 7_000_000_000, 1.3B, "
                          f"80GB, 80GiB)")
     number = m.group(1).replace("_", "").replace(",", "")
-    mantissa, _, exponent = number.lower().partition("e")
-    digits = sum(c.isdigit() for c in mantissa.lstrip("0.")) + abs(int(exponent or 0))
-    if digits > MAX_DIGITS:  # checked before Fraction builds it (1e99999999 would hang)
+    if text_digits(number) > MAX_DIGITS:  # before Fraction builds it (1e99999999 would hang)
         raise UsageError(f"'{cut(text)}' has more than {MAX_DIGITS:,} digits "
                          f"(MAX_DIGITS)")
     value = Fraction(number) * _SUFFIX[m.group(2)]

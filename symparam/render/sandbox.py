@@ -313,6 +313,14 @@ class _Generator(CodeGenerator):
                                      lineno=loop.iter.lineno)
         super().visit_Template(node, frame)
 
+    def visit_Include(self, node: nodes.Include, frame) -> None:
+        """An include is one level of nesting while it renders (a template including
+        itself stops at MAX_TEMPLATE_DEPTH, not at Python's recursion limit after a
+        thousand renderings of its body)."""
+        self.writeline("environment.nest(1)")
+        super().visit_Include(node, frame)
+        self.writeline("environment.nest(-1)")
+
     def visit_Concat(self, node: nodes.Concat, frame) -> None:
         self.write("environment.concat((")
         for arg in node.nodes:
@@ -590,6 +598,19 @@ class Sandbox(ImmutableSandboxedEnvironment):
         finally:
             if budget is not None:
                 budget.depth -= 1
+
+    @staticmethod
+    def nest(levels: int) -> None:
+        """Enter (1) or leave (-1) an included template."""
+        budget = _BUDGET.get()
+        if budget is None:
+            return
+        _step()
+        budget.depth += levels
+        if budget.depth > MAX_TEMPLATE_DEPTH:
+            raise TemplateError(f"the template recurses too deeply (more than "
+                                f"{MAX_TEMPLATE_DEPTH} nested calls and includes; "
+                                f"MAX_TEMPLATE_DEPTH)")
 
     def call_binop(self, context, operator_, left, right):
         _step()
