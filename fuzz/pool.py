@@ -11,7 +11,9 @@ The limit is on the worker's CPU time by default (``clock="cpu"``, read from
 ``/proc``): on a machine shared with other jobs, wall time measures their load as much
 as symparam's work (at a load average of 9 on 2 cores an input gets a quarter of a
 core). A worker past ``WALL_FACTOR`` times the limit in wall time is a hang too (an
-input that waits without computing). ``clock="wall"`` limits wall time alone.
+input that waits without computing; symparam never waits, so the factor is generous:
+at 5, processes starved by a load average of 10 to 13 passed it with under 1 s of CPU).
+``clock="wall"`` limits wall time alone.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from .gen_templates import SECRET_ENV
 from .target import OUTPUT_FILE, Result, execute, run, warm_up
 
 MEMORY_LIMIT = 2 << 30  # bytes a worker may add to its address space after start-up
-WALL_FACTOR = 5  # with clock="cpu": wall seconds, in limits, before a worker is a hang
+WALL_FACTOR = 20  # with clock="cpu": wall seconds, in limits, before a worker is a hang
 POLL = 0.1  # seconds between looks at the busy workers' CPU time
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
