@@ -146,8 +146,10 @@ def test_a_target_within_the_digits_is_read():
     "{{ 'x' }}{% include 't.md' %}",
     "{{ stats.total | text }} = {{ at(stats.total) }}\n{% include 't.md' %}",
     "{% include 't.md' ignore missing %}",
+    "{{ stats.total | text }}{% extends 't.md' %}",
+    "{% extends 't.md' %}{% block b %}{{ at(stats.total) }}{% endblock %}",
 ])
-def test_a_template_including_itself_stops_at_the_depth_limit(tmp_path, text):
+def test_a_template_including_or_extending_itself_stops_at_the_depth_limit(tmp_path, text):
     with pytest.raises(SymparamError) as err:
         render(tmp_path, text)
     assert f"the template recurses too deeply (more than {MAX_TEMPLATE_DEPTH} nested " \
@@ -159,3 +161,12 @@ def test_included_templates_still_render(tmp_path):
     (tmp_path / "part.md").write_text("[{{ stats.total | text }}]")
     out = render(tmp_path, "{% for i in range(3) %}{% include 'part.md' %}{% endfor %}")
     assert out == "[h*(n + 1)]" * 3  # dense h on n inputs: h(n + 1)
+
+
+def test_a_chain_of_extends_still_renders(tmp_path):
+    (tmp_path / "base.md").write_text("A{% block b %}base{% endblock %}Z")
+    (tmp_path / "mid.md").write_text(
+        "{% extends 'base.md' %}{% block b %}mid[{{ super() }}]{% endblock %}")
+    out = render(tmp_path, "{% extends 'mid.md' %}{% block b %}top[{{ super() }}]"
+                           "{% endblock %}")
+    assert out == "Atop[mid[base]]Z"

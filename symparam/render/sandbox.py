@@ -321,6 +321,13 @@ class _Generator(CodeGenerator):
         super().visit_Include(node, frame)
         self.writeline("environment.nest(-1)")
 
+    def visit_Extends(self, node: nodes.Extends, frame) -> None:
+        """Extending a template is a level too, for the rest of the rendering (the
+        parent renders inside the child: a template extending itself stops at
+        MAX_TEMPLATE_DEPTH)."""
+        self.writeline("environment.nest(1)")
+        super().visit_Extends(node, frame)
+
     def visit_Concat(self, node: nodes.Concat, frame) -> None:
         self.write("environment.concat((")
         for arg in node.nodes:
@@ -609,7 +616,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         budget.depth += levels
         if budget.depth > MAX_TEMPLATE_DEPTH:
             raise TemplateError(f"the template recurses too deeply (more than "
-                                f"{MAX_TEMPLATE_DEPTH} nested calls and includes; "
+                                f"{MAX_TEMPLATE_DEPTH} nested calls, includes and extends; "
                                 f"MAX_TEMPLATE_DEPTH)")
 
     def call_binop(self, context, operator_, left, right):
