@@ -99,6 +99,12 @@ def test_inputs_are_reproducible_from_the_seed():
     (3, 1, "a\u2028x\nb\nc\n", "line 3: e\n    x\n    ^", 0, "another line shown"),
     (1, 1, "ab\x0ccd\n", "line 1: e\n    ab\n    ^", 0, None),  # cut at \f: same line
     (2, 2, "a\r\nbc\r\n", "line 2: e\n    bc\n     ^", 0, None),
+    (1, 3, "a\tb c\n", "line 1: e\n    a       b c\n            ^", 0, None),
+    # a window of a long line expands its tabs from its own start (errors.window)
+    (1, 476, "0" * 474 + "\t" + "0" * 60 + "\n", "line 1: e\n    ..." + "0" * 49 + "    " +
+     "0" * 50 + "...\n" + " " * 60 + "^", 0, None),
+    (1, 476, "0" * 474 + "1" + "0" * 60 + "\n", "line 1: e\n    ..." + "0" * 49 + "    " +
+     "0" * 50 + "...\n" + " " * 60 + "^", 0, "another line shown"),
 ])
 def test_line_rules(line, column, text, shown, expect, rule):
     problem = C.line_problem(line, column, text, shown, expect)
