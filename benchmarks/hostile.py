@@ -88,6 +88,15 @@ CASES = {
     "line100k": _model("dense " + "d + " * 25000 + "zz"),
     "blocks100": "".join(f"block b{i}(u):\n    b{i + 1} u\n" for i in range(100))
                  + _model("b0 d"),
+    # the last fuzzer hangs (tests/test_hangs_last.py): tokens, strided chains
+    "minus100k": _model("dense " + "-" * 100_000 + "d"),
+    "unclosed100k": _model("dense " + "(" * 100_000),
+    "strided300": _model(*["conv2d 8, 3, stride = 2, padding = same"] * 300,
+                         params="H = 2 ** 64, C = 3", inputs="[H, H, C]"),
+    "strided300p1": _model(*["conv2d 8, 3, stride = 2, padding = 1"] * 300,
+                           params="H = 2 ** 64, C = 3", inputs="[H, H, C]"),
+    "strided30": _model(*["conv2d 8, 3, stride = 2, padding = same"] * 30,
+                        params="H = 16, C = 3", inputs="[H, H, C]"),
     # the valid model once refused
     "pool_len2": _model("maxpool1d 3, stride = 2, ceil_mode = true", inputs="[8, d]",
                         head="convention torch\n"),

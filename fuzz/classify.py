@@ -87,13 +87,15 @@ def editor_lines(text: str) -> list[str]:
 
 
 def _shows(row: str, got: str) -> bool:
-    """Does ``got`` show ``row`` (tabs expanded)? It may stop early (at a character
-    Python takes for a line break), be a window of a long line (marked by '...' at a cut
-    end), and show a character that would act on the terminal as U+FFFD."""
-    row = row.expandtabs(8)
+    """Does ``got`` show ``row``? It may stop early (at a character Python takes for a
+    line break), be a window of a long line (marked by '...' at a cut end), and show a
+    character that would act on the terminal as U+FFFD. Its tabs are expanded, in a
+    window from the window's own start (errors.window), so a run of spaces in it
+    stands for spaces and tabs of the row."""
     head = got.startswith("...") or got.startswith("\u2026")
-    pattern = re.escape(got.lstrip(".\u2026").rstrip(".\u2026") if head else
-                        got.rstrip(".\u2026")).replace("\ufffd", ".")
+    core = got.lstrip(".\u2026").rstrip(".\u2026") if head else got.rstrip(".\u2026")
+    pattern = r"[ \t]+".join(re.escape(part).replace("\ufffd", ".")
+                             for part in re.split(r" +", core))
     return re.search(("" if head else "^") + pattern, row, re.S) is not None
 
 

@@ -6,6 +6,14 @@ there (so code a hostile input runs cannot write to the terminal unseen), under 
 memory limit. An input that runs past the limit is a ``hang``: the worker is asked
 for its Python stack (``faulthandler`` on SIGUSR1, so the finding says where it
 hung), killed, and a new one forked.
+
+The limit is on the worker's CPU time by default (``clock="cpu"``, read from
+``/proc``): on a machine shared with other jobs, wall time measures their load as much
+as symparam's work (at a load average of 9 on 2 cores an input gets a quarter of a
+core). A worker past ``WALL_FACTOR`` times the limit in wall time is a hang too (an
+input that waits without computing; symparam never waits, so the factor is generous:
+at 5, processes starved by a load average of 10 to 13 passed it with under 1 s of CPU).
+``clock="wall"`` limits wall time alone.
 """
 from __future__ import annotations
 
@@ -29,6 +37,18 @@ from .gen_templates import SECRET_ENV
 from .target import OUTPUT_FILE, Result, execute, run, warm_up
 
 MEMORY_LIMIT = 2 << 30  # bytes a worker may add to its address space after start-up
+WALL_FACTOR = 20  # with clock="cpu": wall seconds, in limits, before a worker is a hang
+POLL = 0.1  # seconds between looks at the busy workers' CPU time
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used, from /proc; None if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _serve(conn, folder: str, target: Callable) -> None:
@@ -79,7 +99,10 @@ class _Worker:
         self.proc = ctx.Process(target=_serve, args=(child, str(folder), target), daemon=True)
         self.proc.start()
         child.close()
-        self.job = None       # (key, case, deadline, start)
+        self.job = None       # (key, case, start, CPU seconds at start)
+
+    def cpu(self) -> float | None:
+        return cpu_seconds(self.proc.pid)
 
     def stack(self) -> str:
         """Ask the worker for its stack, then read it from its output file."""
@@ -99,8 +122,10 @@ class _Worker:
 class Pool:
     """``jobs`` workers running ``target`` on cases, ``timeout`` seconds each."""
 
-    def __init__(self, jobs: int = 1, timeout: float = 2.0, target: Callable = run):
+    def __init__(self, jobs: int = 1, timeout: float = 2.0, target: Callable = run,
+                 clock: str = "cpu"):
         self.jobs, self.timeout, self.target = max(1, jobs), timeout, target
+        self.clock = clock if cpu_seconds(os.getpid()) is not None else "wall"
         self.root = Path(tempfile.mkdtemp(prefix="symparam-fuzz-"))
         os.environ.setdefault(SECRET_ENV, secrets.token_hex(16))
         self.ctx = multiprocessing.get_context("fork")
@@ -134,15 +159,18 @@ class Pool:
                         done = True
                         continue
                     w.conn.send(case)
-                    now = time.monotonic()
-                    w.job = (key, case, now + limit, now)
+                    w.job = (key, case, time.monotonic(), w.cpu())
             busy = [w for w in self.workers if w.job is not None]
             if not busy:
                 return
-            first = min(w.job[2] for w in busy)
-            ready = wait([w.conn for w in busy], timeout=max(0.0, first - time.monotonic()))
+            if self.clock == "wall":
+                first = min(w.job[2] for w in busy) + limit
+                pause = max(0.0, first - time.monotonic())
+            else:
+                pause = POLL
+            ready = wait([w.conn for w in busy], timeout=pause)
             for w in busy:
-                key, case, deadline, start = w.job
+                key, case, start, cpu0 = w.job
                 if w.conn in ready:
                     try:
                         result = w.conn.recv()
@@ -158,11 +186,23 @@ class Pool:
                     if result.cls == C.ESCAPE:  # its state may be changed: start afresh
                         self._replace(w)
                     yield key, case, result
-                elif time.monotonic() >= deadline:
-                    signature = stack_signature(w.stack())
-                    self._replace(w)
-                    yield key, case, Result(C.HANG, f"over {limit:g} s", signature,
-                                            time.monotonic() - start)
+                    continue
+                wall = time.monotonic() - start
+                cpu = w.cpu() if self.clock == "cpu" else None
+                used = cpu - cpu0 if cpu is not None and cpu0 is not None else None
+                if self.clock == "wall" and wall >= limit:
+                    detail = f"over {limit:g} s"
+                elif used is not None and used >= limit:
+                    detail = f"over {limit:g} s of CPU ({wall:.1f} s of wall time)"
+                elif self.clock == "cpu" and wall >= limit * WALL_FACTOR:
+                    detail = (f"over {limit * WALL_FACTOR:g} s of wall time "
+                              f"({used if used is not None else float('nan'):.1f} s of CPU)")
+                else:
+                    continue
+                signature = stack_signature(w.stack())
+                self._replace(w)
+                yield key, case, Result(C.HANG, detail, signature, used if used is not None
+                                        else wall)
 
     def run_one(self, case, timeout: float | None = None) -> Result:
         for _, _, result in self.map([(0, case)], timeout):

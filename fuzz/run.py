@@ -1,12 +1,17 @@
 """The fuzzer's command line.
 
-    python3 -m fuzz --inputs 100000 --seed 1 --jobs 2 --timeout 2 [--json]
+    python3 -m fuzz --inputs 100000 --seed 1 --jobs 2 --timeout 2 [--json FILE]
+    python3 -m fuzz --inputs 100000 --start 40000 ...   # inputs 40,000 to 99,999 only
     python3 -m fuzz --only 1234 --seed 1          # make and run one input again
     python3 -m fuzz --replay fuzz/findings/hang/0123abcd.txt
 
 Counts per outcome class (and per generator) are printed at the end, then the
 findings grouped by class and signature, a few each, with their shrunk
 reproductions; every finding is saved to ``fuzz/findings/<class>/<hash>.txt``.
+The time limit is on each input's CPU time (``--clock cpu``, the default; see
+:mod:`fuzz.pool`), or on its wall time (``--clock wall``). With ``--json FILE``, the
+counts so far are written to FILE every 1,000 inputs (``"partial": true``), so a run
+stopped early still leaves them; ``--start`` runs the rest of a seed's inputs.
 """
 from __future__ import annotations
 
@@ -131,19 +136,25 @@ def _order(group) -> tuple:
 
 def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
          findings: Path | None = FINDINGS, shrink_budget: int = 150,
-         make=make_case, progress=None) -> dict:
-    """Run ``inputs`` inputs; returns the report (counts, findings, timings)."""
+         make=make_case, progress=None, clock: str = "cpu", start_at: int = 0,
+         checkpoint: Path | None = None) -> dict:
+    """Run inputs ``start_at`` to ``inputs - 1`` of the seed; returns the report
+    (counts, findings, timings). ``checkpoint``: a file the counts so far are written to
+    every 1,000 inputs."""
     counts: Counter = Counter()
     by_gen: dict = defaultdict(Counter)
     found: list = []
     slow: list = []
     start, commit = time.monotonic(), _commit()  # the code the run starts with
-    with Pool(jobs, timeout, target) as pool:
-        cases = ((i, make(seed, i)) for i in range(inputs))
+    with Pool(jobs, timeout, target, clock=clock) as pool:
+        cases = ((i, make(seed, i)) for i in range(start_at, inputs))
         hangs = []
-        for i, case, result in pool.map(cases):
+        for n, (i, case, result) in enumerate(pool.map(cases), 1):
             if progress is not None:
                 progress(i)
+            if checkpoint is not None and n % 1000 == 0:
+                _partial(checkpoint, seed, inputs, start_at, n, counts, len(hangs), commit,
+                         time.monotonic() - start, pool.clock)
             if result.cls == C.HANG:  # confirmed below: a hang runs past the limit twice
                 hangs.append((i, case, result))
                 continue
@@ -187,13 +198,26 @@ def fuzz(inputs: int, seed: int, jobs: int, timeout: float, target=run,
                                   "argv": list(case.argv), "source": bool(case.source)})
             report_groups.append({"class": cls, "signature": signature, "count": len(members),
                                   "examples": shown})
-    return {"seed": seed, "inputs": inputs, "jobs": jobs, "timeout": timeout,
-            "seconds": round(elapsed, 1), "per_input_ms": round(1000 * elapsed / max(inputs, 1), 1),
+    done = inputs - start_at
+    return {"seed": seed, "inputs": inputs, "start": start_at, "jobs": jobs,
+            "timeout": timeout, "clock": pool.clock,
+            "seconds": round(elapsed, 1), "per_input_ms": round(1000 * elapsed / max(done, 1), 1),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "commit": commit,
             "counts": {cls: counts.get(cls, 0) for cls in C.CLASSES},
             "by_generator": {g: _gen_counts(c) for g, c in sorted(by_gen.items())},
             "slow": slow[:50], "findings": report_groups}
+
+
+def _partial(path: Path, seed, inputs, start_at, done, counts, hangs, commit, seconds,
+             clock) -> None:
+    """The counts so far (hangs not yet run again alone apart)."""
+    data = {"partial": True, "seed": seed, "inputs": inputs, "start": start_at,
+            "done": done, "commit": commit, "clock": clock, "seconds": round(seconds, 1),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "counts": {cls: counts.get(cls, 0) for cls in C.CLASSES},
+            "hangs to run again alone": hangs}
+    path.write_text(json.dumps(data, indent=1))
 
 
 def _gen_counts(c: Counter) -> dict:
@@ -205,9 +229,11 @@ def _gen_counts(c: Counter) -> dict:
 
 
 def print_report(report: dict) -> None:
-    print(f"symparam fuzz: seed {report['seed']}, {report['inputs']:,} inputs, "
-          f"{report['jobs']} jobs, limit {report['timeout']:g} s, commit {report['commit']}, "
-          f"{report['date']}")
+    span = (f"inputs {report['start']:,} to {report['inputs'] - 1:,}" if report.get("start")
+            else f"{report['inputs']:,} inputs")
+    print(f"symparam fuzz: seed {report['seed']}, {span}, {report['jobs']} jobs, limit "
+          f"{report['timeout']:g} s ({report.get('clock', 'wall')} time), commit "
+          f"{report['commit']}, {report['date']}")
     print(f"time: {report['seconds']:,} s ({report['per_input_ms']} ms per input)\n")
     width = max(len(c) for c in C.CLASSES)
     for cls, n in report["counts"].items():
@@ -249,6 +275,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds per input")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="what the limit measures: the input's CPU time (default) or "
+                             "its wall time")
+    parser.add_argument("--start", type=int, default=0, metavar="I",
+                        help="begin at input I of the seed (to finish a stopped run)")
     parser.add_argument("--json", metavar="FILE", nargs="?", const="-",
                         help="also write the report as JSON (to FILE, or - for stdout)")
     parser.add_argument("--no-shrink", action="store_true")
@@ -266,7 +297,7 @@ def main(argv=None) -> int:
         else:
             case = make_case(args.seed, args.only)
         print(_describe(case))
-        with Pool(1, args.timeout) as pool:
+        with Pool(1, args.timeout, clock=args.clock) as pool:
             result = pool.run_one(case)
         print(f"\n=> {result.cls} ({result.seconds:.2f} s) {result.signature}\n{result.detail}")
         return 0
@@ -276,8 +307,10 @@ def main(argv=None) -> int:
         if i and i % 1000 == 0:
             print(f"... input {i:,} ({time.monotonic() - start:.0f} s)", file=sys.stderr,
                   flush=True)
+    checkpoint = Path(args.json) if args.json and args.json != "-" else None
     report = fuzz(args.inputs, args.seed, args.jobs, args.timeout, findings=args.findings,
-                  shrink_budget=0 if args.no_shrink else 150, progress=progress)
+                  shrink_budget=0 if args.no_shrink else 150, progress=progress,
+                  clock=args.clock, start_at=args.start, checkpoint=checkpoint)
     if args.json == "-":
         print(json.dumps(report, indent=1, ensure_ascii=False))
     else:

@@ -28,7 +28,7 @@ from lark.exceptions import VisitError
 from .errors import SourceError, SymparamError, shortened, window
 from .limits import MAX_DIGITS
 from .parser import parse_fragment
-from .values import symbol
+from .values import expr_digits, symbol
 
 # The functions a formula may call: those symparam prints (sympy's names) and the
 # language's own spellings.
@@ -208,14 +208,6 @@ def _real(value, column):
     return value
 
 
-def _digits_of(expr) -> float:
-    """About how many digits the largest number in ``expr`` has."""
-    out = 0.0
-    for n in expr.atoms(sympy.Rational):
-        out = max(out, math.log10(max(abs(int(n.p)), int(n.q), 1)) + 1)
-    return out
-
-
 def _degree(expr) -> float:
     """A bound of how fast ``expr`` grows with its symbols: the largest power of a
     symbol it holds (1 for a symbol alone), the exponents of nested powers multiplied."""
@@ -249,8 +241,8 @@ def _check_power(base, exponent, column) -> None:
     if base.free_symbols and (_degree(base) or 1) * float(abs(exponent)) > MAX_DIGITS:
         raise _Error(f"this power grows like a power of more than {MAX_DIGITS:,} "
                      f"(MAX_DIGITS)", column)
-    if base.free_symbols and _digits_of(base) * float(abs(exponent)) > MAX_DIGITS:
-        raise _Error(f"this power holds a number of about {_digits_of(base):,.0f} digits "
+    if base.free_symbols and expr_digits(base) * float(abs(exponent)) > MAX_DIGITS:
+        raise _Error(f"this power holds a number of about {expr_digits(base):,.0f} digits "
                      f"to the power {exponent}: more than {MAX_DIGITS:,} digits (MAX_DIGITS)",
                      column)
     if base.is_number and not base.is_Rational and base.is_real:

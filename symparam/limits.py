@@ -35,7 +35,13 @@ MAX_NESTING = 100
 # characters of the output and of any text or list it builds (items for a list), and
 # characters it may build in all, intermediate texts included.
 MAX_TEMPLATE_SECONDS = 10
-MAX_TEMPLATE_STEPS = 250_000
+MAX_TEMPLATE_STEPS = 100_000
+# Steps one call of a template's own macro (or of a recursive loop) counts: Jinja's
+# macro call costs as much as several operations (about 40 us against 1-2 us for a loop
+# iteration), so a template that doubles its calls at each level is stopped after about
+# 9,000 calls, under a second. The shipped Markdown derivation of ResNet-50 (97 layers,
+# 1,120 macro calls) takes about 15,000 steps, one of MAX_DERIVED_LAYERS about 80,000.
+TEMPLATE_MACRO_STEPS = 10
 MAX_TEMPLATE_DEPTH = 50
 MAX_TEMPLATE_OUTPUT = 10_000_000
 MAX_TEMPLATE_WORK = 100_000_000
@@ -65,3 +71,10 @@ MAX_DERIVED_LAYERS = 500
 # characters a second on a loaded 2-core machine, and a model of MAX_LAYERS written-out
 # layers takes about 40,000.
 MAX_SOURCE_CHARS = 200_000
+
+# Tokens of a model's text (names, numbers, texts in quotes, symbols such as `(` or
+# `-`, and line ends; comments are free), counted before it is parsed: lark takes
+# 30-150 us a token (idle to loaded 2-core machine), so a pathological text of
+# 100,000 one-character tokens (`dense ------...n`, `((((...`) took 5-15 s. The zoo's
+# models have under 600; a model of MAX_LAYERS written-out layers about 8,000-16,000.
+MAX_TOKENS = 20_000

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from .errors import UsageError
 from .limits import MAX_DIGITS
+from .values import cut
 
 SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9,
             "T": 10**12, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -26,12 +27,8 @@ _POWER = re.compile(r"(\d[\d_]*)\s*\*\*\s*(\d[\d_]*)$")
 EXAMPLES = "4096, 4_096, 1e3, 2**24, 1.3B, 80GiB"
 
 
-def _short(text: str, keep: int = 40) -> str:
-    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
-
-
 def _too_long(text: str) -> UsageError:
-    return UsageError(f"'{_short(text)}' has more than {MAX_DIGITS:,} digits (MAX_DIGITS)")
+    return UsageError(f"'{cut(text)}' has more than {MAX_DIGITS:,} digits (MAX_DIGITS)")
 
 
 def read_number(text: str, what: str = "a number") -> int:
@@ -54,13 +51,13 @@ def read_number(text: str, what: str = "a number") -> int:
         return value
     m = _DECIMAL.match(t)
     if not m or m.group(3) not in SUFFIXES:
-        raise UsageError(f"'{_short(t)}' is not {what} (examples: {EXAMPLES})")
+        raise UsageError(f"'{cut(t)}' is not {what} (examples: {EXAMPLES})")
     mantissa, exponent, suffix = m.group(1).replace("_", ""), m.group(2) or "0", m.group(3)
     if len(exponent) > 7 or len(mantissa) + int(exponent) > MAX_DIGITS:
         raise _too_long(t)
     value = Fraction(mantissa) * 10 ** int(exponent) * SUFFIXES[suffix]
     if value.denominator != 1:
-        raise UsageError(f"'{_short(t)}' is not "
+        raise UsageError(f"'{cut(t)}' is not "
                          + ("a whole number" if what == "a number" else what))
     return int(value)
 

@@ -16,7 +16,7 @@ from lark.indenter import Indenter
 from . import ast
 from .chars import REFUSED_IN_STRINGS, describe_char, normalize_newlines
 from .errors import SourceError, SymparamError
-from .limits import MAX_NESTING, MAX_SOURCE_CHARS
+from .limits import MAX_NESTING, MAX_SOURCE_CHARS, MAX_TOKENS
 from .resources import resource_dir
 
 
@@ -453,6 +453,27 @@ def _within(err: SourceError, source: str, text: str) -> SourceError:
     return err
 
 
+# What the parser reads as one token (roughly: a word or number, a text in quotes, one
+# other character, a line end after something); spaces and comments are skipped.
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[A-Za-z0-9_.]+|\n(?=[ \t]*[^\s#])|[^\s#]|#[^\n]*',
+                    re.ASCII)
+
+
+def _check_tokens(source: str, text: str, filename: str | None) -> None:
+    """Refuse a text of more than MAX_TOKENS tokens before lark reads it, at the line
+    where the limit is crossed (counting costs a few ms; lark takes seconds)."""
+    count = 0
+    for m in _TOKEN.finditer(source):
+        if m.group()[0] != "#":
+            count += 1
+            if count > MAX_TOKENS:
+                line = source.count("\n", 0, m.start()) + 1
+                raise SourceError(f"the text has more than the limit MAX_TOKENS = "
+                                  f"{MAX_TOKENS:,} tokens (names, numbers, texts and "
+                                  f"symbols such as ( or -); the limit is crossed on this "
+                                  f"line", line=line, column=None).with_source(source, filename)
+
+
 def parse(text: str, filename: str | None = None) -> ast.Document:
     """Parse symparam source text into a :class:`~symparam.ast.Document`.
 
@@ -468,6 +489,7 @@ def parse(text: str, filename: str | None = None) -> ast.Document:
                           f"{MAX_SOURCE_CHARS:,} characters ({len(text):,}); the limit is "
                           f"crossed on this line", line=line, column=None).with_source(
                               source, filename)
+    _check_tokens(source, text, filename)
     try:
         try:
             tree = flatten_chains(_parser().parse(source))

@@ -54,6 +54,16 @@ def node_error(node: Any, message: str) -> SourceError:
     return SourceError(message, line=node.line or None, column=node.column or None)
 
 
+def cut(text: str, keep: int = 40) -> str:
+    """``text``, or its first ``keep`` characters and how long it is, for a message that
+    quotes what the user wrote (errors.window shows a line of the source instead).
+
+    >>> cut("x" * 50)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (50 characters)'
+    """
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
+
+
 def describe(value: Any) -> str:
     """How a value reads in an error message."""
     if isinstance(value, Word):
@@ -61,8 +71,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        text = value if len(value) <= 60 else f"{value[:60]}...({len(value):,} characters)"
-        return f'the string "{text}"'
+        return f'the string "{cut(value, 60)}"'
     if isinstance(value, tuple):
         shown = ", ".join(describe_short(v) for v in value[:10])
         return "[" + shown + (f", ... ({len(value):,} items)" if len(value) > 10 else "") + "]"
@@ -235,6 +244,32 @@ def _finite(value, node: ast.Node):
 def _log10(r: sympy.Rational) -> float:
     """log10 of the larger of a fraction's numerator and denominator (0 for 0)."""
     return math.log10(max(abs(int(r.p)), int(r.q), 1))
+
+
+def expr_digits(expr) -> float:
+    """About how many digits the largest number in ``expr`` has (0 if none)."""
+    return max((_log10(n) + 1 for n in expr.atoms(sympy.Rational)), default=0.0)
+
+
+def text_digits(number: str) -> int:
+    """About how many digits the number written ``number`` has, read off the text before
+    it is built, never less (``7e9``: 10, ``1.5e3``: 5, ``10**5``: 10, the base's digits
+    times the exponent; leading zeros and the sign of an exponent aside); past
+    MAX_DIGITS, MAX_DIGITS + 1 (an exponent of 8 or more digits is not converted: Python
+    refuses an integer text past 4,300 digits).
+
+    >>> text_digits("7e9"), text_digits("10**5"), text_digits("0.5"), text_digits("1e" + "9" * 5000)
+    (10, 10, 1, 1001)
+    """
+    base, power, exponent = number.partition("**")
+    if power:
+        return len(base.lstrip("0")) * int(exponent) if exponent.isdigit() and \
+            len(exponent) < 8 else MAX_DIGITS + 1
+    mantissa, _, exponent = number.lower().partition("e")
+    exponent = exponent.lstrip("+-")
+    if exponent and not (exponent.isdigit() and len(exponent) < 8):
+        return MAX_DIGITS + 1
+    return sum(c.isdigit() for c in mantissa.lstrip("0.")) + int(exponent or 0)
 
 
 def digits(number) -> int:

@@ -26,7 +26,7 @@ from symparam import SourceError  # noqa: E402
 
 TEXT = "model m(n = 4):\n    input [n]\n    dense 2\n"
 PLANTED = {
-    "traceback": C.TRACEBACK, "sleep": C.HANG, "wrong line": C.WRONG_LINE,
+    "traceback": C.TRACEBACK, "sleep": C.HANG, "spin": C.HANG, "wrong line": C.WRONG_LINE,
     "shown line": C.WRONG_LINE, "canary": C.ESCAPE, "repr": C.ESCAPE, "clear": C.CLEAR,
 }
 
@@ -43,8 +43,11 @@ def fake_target(case: Case) -> list[str]:
     plant = case.note
     if plant == "traceback":
         raise ValueError("planted")
-    if plant == "sleep":
+    if plant == "sleep":  # past WALL_FACTOR limits of wall time, without computing
         time.sleep(60)
+    if plant == "spin":  # past the limit of CPU time
+        while True:
+            pass
     if plant == "wrong line":  # a line the text does not have
         raise SourceError("planted", line=9, column=1, source=case.text)
     if plant == "shown line":
@@ -71,7 +74,7 @@ def test_planted_faults_land_in_their_classes(tmp_path):
                   make=planted_cases, shrink_budget=5)
     counts = report["counts"]
     assert counts[C.TRACEBACK] == 1
-    assert counts[C.HANG] == 1
+    assert counts[C.HANG] == 2
     assert counts[C.WRONG_LINE] == 2
     assert counts[C.ESCAPE] == 2
     assert counts[C.CLEAR] == 1
@@ -96,6 +99,12 @@ def test_inputs_are_reproducible_from_the_seed():
     (3, 1, "a\u2028x\nb\nc\n", "line 3: e\n    x\n    ^", 0, "another line shown"),
     (1, 1, "ab\x0ccd\n", "line 1: e\n    ab\n    ^", 0, None),  # cut at \f: same line
     (2, 2, "a\r\nbc\r\n", "line 2: e\n    bc\n     ^", 0, None),
+    (1, 3, "a\tb c\n", "line 1: e\n    a       b c\n            ^", 0, None),
+    # a window of a long line expands its tabs from its own start (errors.window)
+    (1, 476, "0" * 474 + "\t" + "0" * 60 + "\n", "line 1: e\n    ..." + "0" * 49 + "    " +
+     "0" * 50 + "...\n" + " " * 60 + "^", 0, None),
+    (1, 476, "0" * 474 + "1" + "0" * 60 + "\n", "line 1: e\n    ..." + "0" * 49 + "    " +
+     "0" * 50 + "...\n" + " " * 60 + "^", 0, "another line shown"),
 ])
 def test_line_rules(line, column, text, shown, expect, rule):
     problem = C.line_problem(line, column, text, shown, expect)

@@ -41,14 +41,15 @@ def linear_params(n_in: int, n_out: int) -> int:
 
 # ---- 1. a flat sum is not nesting ----------------------------------------------------
 
-def test_a_sum_of_5000_terms_counts_right(tmp_path):
-    """dense 1 + 1 + ... (5,000 terms) on 3 inputs, and d + d + ... - 2*d + 3 at d = 3."""
-    ones = " + ".join(["1"] * 5000)
-    ds = " + ".join(["d"] * 5000) + " - 2*d + 3"
+def test_a_sum_of_4000_terms_counts_right(tmp_path):
+    """dense 1 + 1 + ... (4,000 terms) on 3 inputs, and d + d + ... - 2*d + 3 at d = 3
+    (16,000 tokens in all, within MAX_TOKENS)."""
+    ones = " + ".join(["1"] * 4000)
+    ds = " + ".join(["d"] * 4000) + " - 2*d + 3"
     text = f"model m(d = 3):\n    input [d]\n    dense {ones}\n    dense {ds}\n"
     result = run(tmp_path, text, "count", "--json")
     assert result.exit_code == 0, result.output[:BOUND]
-    want = linear_params(3, 5000) + linear_params(5000, 4998 * 3 + 3)
+    want = linear_params(3, 4000) + linear_params(4000, 3998 * 3 + 3)
     assert json.loads(result.output)["total"]["value"] == want
 
 
@@ -175,7 +176,9 @@ def test_a_huge_argument_value_is_not_printed(tmp_path):
     (")", "line 3, column 100011: syntax error: unexpected ')'"),
 ])
 def test_a_100000_character_line_is_shown_as_a_window(tmp_path, end, message):
-    text = "model m(d = 2):\n    input [d]\n    dense " + "d + " * 25000 + end + "\n"
+    name = "d" * 17  # 20 characters a term, 10,000 tokens in all (MAX_TOKENS)
+    text = f"model m({name} = 2):\n    input [{name}]\n    dense " + f"{name} + " * 5000 + \
+        end + "\n"
     result = run(tmp_path, text, "count")
     assert result.exit_code == 2
     assert message in result.output

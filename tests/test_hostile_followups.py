@@ -41,7 +41,7 @@ def test_a_template_still_prints_text_numbers_formulas_and_lists(tmp_path):
 
 
 def test_a_runaway_template_stops_at_the_step_limit(tmp_path):
-    with pytest.raises(SymparamError, match="more than 250,000 steps"):
+    with pytest.raises(SymparamError, match="more than 100,000 steps"):
         _render(tmp_path, "{% for i in range(100000) %}{% for j in range(100000) %}."
                           "{% endfor %}{% endfor %}")
 
@@ -115,7 +115,7 @@ def test_ordinary_conditions_still_read():
 
 
 def test_a_long_string_argument_is_not_echoed_in_full():
-    with pytest.raises(SymparamError, match=r'got the string "x{60}\.\.\.\(100,000 characters\)"') \
+    with pytest.raises(SymparamError, match=r'got the string "x{60}\.\.\. \(100,000 characters\)"') \
             as err:
         analyze('model m(n = 4):\n    input [n]\n    dense 2, activation = "'
                 + "x" * 100_000 + '"\n')

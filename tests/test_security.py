@@ -290,7 +290,7 @@ LIMITED = [
     ("{{ ('\t' * 1000).expandtabs(10**6) }}", "expanding these tabs"),
     ("{{ range(10**9) | length }}", r"Range too big"),
     ("{{ [1] | batch(10**9, 'x') | list | length }}",
-     r"the filter batch with 1,000,000,000 parts takes more than 250,000 steps"),
+     r"the filter batch with 1,000,000,000 parts takes more than 100,000 steps"),
     ("{{ range(10) | slice(10**9) | list | length }}", "the filter slice"),
     ("{{ ('x' * 100000) | replace('x', 'y' * 1000) }}", "this replacement exceeds the limit"),
     ("{{ ('x ' * 1000000) | wordwrap(2, wrapstring='y' * 1000) }}",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -150,8 +151,8 @@ def _max_abs(values) -> int:
     a = np.asarray(values)
     if a.size == 0:
         return 0
-    if a.dtype == object:
-        return max(abs(int(v)) for v in a.flat)
+    # int() keeps the order, so the ends give the largest magnitude (object arrays of
+    # Python numbers too, without a Python loop over their items)
     return max(abs(int(a.max())), abs(int(a.min())))
 
 
@@ -217,10 +218,13 @@ class CompiledFormula:
 
 def compile_formula(expr, symbols: Sequence[sympy.Symbol]) -> CompiledFormula:
     """Compile ``expr`` (whose free symbols must all be in ``symbols``) for exact
-    evaluation on integer arrays."""
+    evaluation on integer arrays. The same formula is compiled once (``solve`` checks
+    its conditions a chunk of candidates at a time)."""
+    return _compile(as_expr(expr), tuple(symbols))
 
-    expr = as_expr(expr)
-    symbols = tuple(symbols)
+
+@lru_cache(maxsize=256)
+def _compile(expr, symbols: tuple) -> CompiledFormula:
     missing = expr.free_symbols - set(symbols)
     if missing:
         raise ValueError(f"symbols without values: {sorted(map(str, missing))}")

@@ -210,7 +210,9 @@ def _walk(conds, x, start: int, step: int, counter: _Counter):
 
     done = 0
     while done < SOLVE_STEPS and not counter.exhausted:
-        ns = start + step * np.arange(done, min(done + WALK_CHUNK, SOLVE_STEPS), dtype=object)
+        end = min(done + WALK_CHUNK, SOLVE_STEPS)
+        small = max(abs(start), abs(start + step * end)) < 2 ** 62  # int64, without a
+        ns = start + step * np.arange(done, end, dtype=np.int64 if small else object)
         ns = ns[ns >= 1]
         if not len(ns):
             return None

@@ -6,19 +6,13 @@
 """
 from __future__ import annotations
 
-import re
-
 import sympy
 
 from ..errors import UsageError
 from ..formulas import read_condition
 from ..numbers import read_number
 from ..stats import ModelStats
-
-_SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12,
-           "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-           "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-_QUANTITY = re.compile(r"(\d[\d_,]*(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)$")
+from ..values import cut
 
 
 def parse_quantity(text: str) -> int:
@@ -26,10 +20,6 @@ def parse_quantity(text: str) -> int:
     ``7e9``, ``7_000_000_000``, ``1.3B``, ``80GiB``, ``2**24``); a target is one number,
     so commas may group its digits as ``count`` prints them (``124,439,808``)."""
     return read_number(text.replace(",", "_") if "," in text else text)
-
-
-def _short(text: str, keep: int = 40) -> str:
-    return text if len(text) <= keep else f"{text[:keep]}... ({len(text):,} characters)"
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -49,9 +39,9 @@ def parse_condition(text: str, stats: ModelStats) -> list:
     read by symparam's grammar: comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``,
     ``>=``) of formulas, joined by ``and``, ``or`` and ``not``. Returns the conditions
     that must all hold (one per comparison joined by a top-level ``and``)."""
-    conds = read_condition(text, stats.symbols, what=f"bad condition '{_short(text)}'")
+    conds = read_condition(text, stats.symbols, what=f"bad condition '{cut(text)}'")
     for cond in conds:
         if not isinstance(cond, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
-            raise UsageError(f"bad condition '{_short(text)}': compare two formulas with ==, !=, "
+            raise UsageError(f"bad condition '{cut(text)}': compare two formulas with ==, !=, "
                              f"<, <=, > or >=, such as 'd % H == 0'")
     return conds

@@ -17,6 +17,7 @@ import sympy
 from .. import conventions
 from ..costs import Cost, activation_ops, elements
 from ..exprs import as_expr
+from ..tidy import rounded as round_to
 from .base import (Applied, Arg, ArgError, AtInit, Example, LayerKind, Only, Weight,
                    activation, boolean, choice, join_channels, nonneg, optional, register,
                    size, sizes, split_channels)
@@ -74,7 +75,10 @@ def window_length(n, k, s, d, p, same: bool = False, rounded: bool = True):
     >>> window_length(n, 3, 2, 1, 1), window_length(n, 3, 2, 1, 0, rounded=False)
     (16, 31/2)
     """
-    cut = (sympy.ceiling if same else sympy.floor) if rounded else (lambda v: v)
+    fn = sympy.ceiling if same else sympy.floor
+
+    def cut(v):  # floor/ceiling built without sympy's slow proofs (tidy.rounded)
+        return round_to(fn, v) if rounded else v
     if same:
         return cut(n / s)
     return cut((n + 2 * p - (d * (k - 1) + 1)) / s) + 1
@@ -92,7 +96,8 @@ def conv_length(n, k, s, d, pad, ctx, what: str):
                 + (f" plus padding {2 * p}" if p else ""))
     if (room - eff).is_number and room - eff < 0:
         raise ArgError(too_big())
-    ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
+    if not (2 * p + 1 - eff).is_nonnegative:  # else any size n >= 1 fits (no costly proof)
+        ctx.require(sympy.Ge(room, eff), too_big)  # symbolic sizes: checked once given values
     return window_length(n, k, s, d, p)
 
 

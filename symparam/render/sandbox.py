@@ -46,7 +46,8 @@ from jinja2.utils import Namespace
 from ..errors import SymparamError
 from ..exprs import NotAFormula, as_expr
 from ..limits import (MAX_DIGITS, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_OUTPUT,
-                      MAX_TEMPLATE_SECONDS, MAX_TEMPLATE_STEPS, MAX_TEMPLATE_WORK)
+                      MAX_TEMPLATE_SECONDS, MAX_TEMPLATE_STEPS, MAX_TEMPLATE_WORK,
+                      TEMPLATE_MACRO_STEPS)
 from ..stats import LayerStats, ModelStats
 from .printers import TexMath
 
@@ -82,8 +83,8 @@ class _Budget:
     built: int = 0  # characters and items built so far
     sizes: dict = field(default_factory=dict)  # id -> (object, size): lists are immutable
 
-    def step(self) -> None:
-        self.steps += 1
+    def step(self, steps: int = 1) -> None:
+        self.steps += steps
         if self.steps > MAX_TEMPLATE_STEPS:
             raise TemplateError(f"the template takes more than {MAX_TEMPLATE_STEPS:,} steps "
                                 f"(loop iterations, calls and operations; MAX_TEMPLATE_STEPS)")
@@ -95,10 +96,10 @@ _BUDGET: contextvars.ContextVar[Optional[_Budget]] = contextvars.ContextVar(
     "symparam_template_budget", default=None)
 
 
-def _step() -> None:
+def _step(steps: int = 1) -> None:
     budget = _BUDGET.get()
     if budget is not None:
-        budget.step()
+        budget.step(steps)
 
 
 def size(value: Any) -> int:
@@ -312,6 +313,21 @@ class _Generator(CodeGenerator):
                                      lineno=loop.iter.lineno)
         super().visit_Template(node, frame)
 
+    def visit_Include(self, node: nodes.Include, frame) -> None:
+        """An include is one level of nesting while it renders (a template including
+        itself stops at MAX_TEMPLATE_DEPTH, not at Python's recursion limit after a
+        thousand renderings of its body)."""
+        self.writeline("environment.nest(1)")
+        super().visit_Include(node, frame)
+        self.writeline("environment.nest(-1)")
+
+    def visit_Extends(self, node: nodes.Extends, frame) -> None:
+        """Extending a template is a level too, for the rest of the rendering (the
+        parent renders inside the child: a template extending itself stops at
+        MAX_TEMPLATE_DEPTH)."""
+        self.writeline("environment.nest(1)")
+        super().visit_Extends(node, frame)
+
     def visit_Concat(self, node: nodes.Concat, frame) -> None:
         self.write("environment.concat((")
         for arg in node.nodes:
@@ -470,6 +486,8 @@ def _checked_filter(name: str, f: Callable) -> Callable:
     return run
 
 
+# What a template calls of its own: a macro (``caller`` too) or a recursive loop.
+_MACROS = (jinja2.runtime.Macro, jinja2.runtime.LoopContext)
 _SHOWABLE = (str, numbers.Number, sympy.Basic, type(None))
 
 
@@ -568,7 +586,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if not __self.is_safe_callable(__obj):
             what = getattr(__obj, "__qualname__", type(__obj).__name__)
             raise jinja2.exceptions.SecurityError(f"calling {what} is not allowed")
-        _step()
+        _step(TEMPLATE_MACRO_STEPS if isinstance(__obj, _MACROS) else 1)
         for value in (*args, *kwargs.values()):
             if isinstance(value, Namespace):
                 raise jinja2.exceptions.SecurityError(
@@ -587,6 +605,19 @@ class Sandbox(ImmutableSandboxedEnvironment):
         finally:
             if budget is not None:
                 budget.depth -= 1
+
+    @staticmethod
+    def nest(levels: int) -> None:
+        """Enter (1) or leave (-1) an included template."""
+        budget = _BUDGET.get()
+        if budget is None:
+            return
+        _step()
+        budget.depth += levels
+        if budget.depth > MAX_TEMPLATE_DEPTH:
+            raise TemplateError(f"the template recurses too deeply (more than "
+                                f"{MAX_TEMPLATE_DEPTH} nested calls, includes and extends; "
+                                f"MAX_TEMPLATE_DEPTH)")
 
     def call_binop(self, context, operator_, left, right):
         _step()
