@@ -118,8 +118,9 @@ def test_llama2_against_mistral():
     assert d_.values["params"] == -503_316_480
     assert not d_.added and not d_.removed            # the same architecture
     changed = {ld.name: ld for ld in d_.layers if ld.changed}
-    assert changed["layers/k_proj"].values["params"] == 402_653_184
-    assert "argument units" in changed["layers/k_proj"].changes
+    # The key and value projections: 2 x L d (d kv / heads) each side, 2 x 402,653,184.
+    assert changed["layers/self_attn"].values["params"] == 805_306_368
+    assert {"argument kv_heads", "argument window"} <= set(changed["layers/self_attn"].changes)
     # The readable total is the sum of the layers' differences, not a tangle.
     assert readable(d_.differences["params"]) == (
         "2*L*d**2*(kv_heads_A - kv_heads_B)/heads + 3*L*d(ff_A - ff_B)")
