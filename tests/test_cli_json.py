@@ -177,3 +177,16 @@ def test_examples_json_lists_what_count_accepts():
     assert seed["models"] == ["mlp"]
     for entry in doc["zoo"][:3]:  # every listed name is one `--zoo` accepts
         assert _json("count", "--zoo", entry["name"])["model"] in entry["models"]
+
+
+def test_diff_json_has_the_head_and_the_documented_fields():
+    result = CliRunner().invoke(main, ["diff", "--example", "seed000", "--convention", "keras",
+                                       "--against", "torch", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert list(doc)[:2] == ["schema", "command"] and doc["command"] == "diff"
+    assert list(doc)[2:] == _documented_fields("diff")
+    assert doc["a"]["symbols"] == doc["b"]["symbols"] == {"n": 4096, "h": 512, "k": 80}
+    # Keras counts BatchNormalization's moving statistics (2h) as parameters, PyTorch
+    # keeps them (and a batch counter) as buffers: params A - B = 2h = 1,024.
+    assert doc["total"]["params"]["value"] == 1024

@@ -17,6 +17,7 @@ from typing import Optional
 import sympy
 
 from ..compare import ROLES, Difference, difference
+from ..render.data import SCHEMA_VERSION
 from ..render.fmt import formula, md_code, md_escape, number, quantity, tex_escape, tex_number
 from ..render.symbols import symbol_names
 from ..render.text import table
@@ -251,9 +252,14 @@ def _json_layer(layer, rename: dict) -> Optional[dict]:
 
 def diff_json(d, label_a: str, label_b: str, show_all: bool = False) -> str:
     rename_a, rename_b = _renames(d)
+    def side(stats, label: str) -> dict:
+        return {"label": label, "model": stats.name, "convention": stats.convention,
+                "symbols": {s.name: (int(stats.values[s]) if s in stats.values else None)
+                            for s in stats.symbols}}
     out = {
-        "a": {"label": label_a, "model": d.a.name, "convention": d.a.convention},
-        "b": {"label": label_b, "model": d.b.name, "convention": d.b.convention},
+        "schema": SCHEMA_VERSION, "command": "diff",  # the head of every --json document
+        "a": side(d.a, label_a),
+        "b": side(d.b, label_b),
         "split": [{"symbol": s.name, "a": None if va is None else int(va),
                    "b": None if vb is None else int(vb),
                    "written": [d.renamed[s][0].name, d.renamed[s][1].name]}

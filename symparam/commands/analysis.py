@@ -214,8 +214,9 @@ def memory(stats, dtypes, all_layers, as_json, options) -> None:
                                                         "that differ.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "markdown", "latex", "json"]),
               default="text", show_default=True)
+@json_option
 def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, model_b, sets,
-         convention, against, show_all, fmt) -> None:
+         convention, against, show_all, fmt, as_json) -> None:
     """The symbolic difference A − B, layer by layer: two models, or one model
     under two conventions. Layers are paired by structure (kind, block/repeat path,
     arguments, position): each is added (B only), removed (A only), changed (saying
@@ -248,4 +249,5 @@ def diff(file_a: Optional[Path], file_b: Optional[Path], example, zoo, model, mo
     name_a = file_a or (f"--example {example}" if example else f"--zoo {zoo}")
     label_a = f"{name_a} ({a.name}, convention {a.convention})"
     label_b = f"{file_b or name_a} ({b.name}, convention {b.convention})"
+    fmt = "json" if as_json else fmt
     click.echo(diff_output(run_diff(a, b), label_a, label_b, fmt, show_all), nl=fmt == "text")
