@@ -190,3 +190,21 @@ def test_diff_json_has_the_head_and_the_documented_fields():
     # Keras counts BatchNormalization's moving statistics (2h) as parameters, PyTorch
     # keeps them (and a batch counter) as buffers: params A - B = 2h = 1,024.
     assert doc["total"]["params"]["value"] == 1024
+
+
+def test_explain_json_is_the_card_as_data():
+    result = CliRunner().invoke(main, ["explain", "batchnorm", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert list(doc)[:2] == ["schema", "command"] and doc["command"] == "explain"
+    # the last two, evaluation and families, come with --input and --list
+    assert list(doc)[2:] == _documented_fields("explain")[:-2]
+    keras, torch = doc["conventions"]["keras"], doc["conventions"]["torch"]
+    # Keras: gamma, beta trainable, moving mean and variance non-trainable (4C, 2C);
+    # PyTorch: weight, bias, and running_mean, running_var, num_batches_tracked buffers.
+    assert keras["counts"] == {"total": "4*C", "trainable": "2*C", "non_trainable": "2*C",
+                               "buffers": "0"}
+    assert torch["counts"]["buffers"] == "2*C + 1" and torch["type"] == "BatchNorm1d"
+    listed = json.loads(CliRunner().invoke(main, ["explain", "--list", "--json"]).stdout)
+    names = [k["name"] for f in listed["families"] for k in f["kinds"]]
+    assert "batchnorm" in names and "dense" in names

@@ -33,9 +33,12 @@ from ..cli import main
 @click.option("--check", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="With --reference: exit 1, naming the command that regenerates it, "
                    "when FILE is not the reference.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document instead (see docs/cli.md): the card, or with "
+                   "--list the kinds by family.")
 def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optional[str],
             list_kinds: bool, reference: bool, out: Optional[Path],
-            check: Optional[Path]) -> None:
+            check: Optional[Path], as_json: bool) -> None:
     """A layer's card: forward equation, weights with shapes and initial values,
     parameter count and output shape in both conventions, and their differences.
     LAYER is a layer name, or a whole call such as "groupnorm 2, epsilon = 0.01"
@@ -78,6 +81,11 @@ def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optiona
         elif check is None:
             click.echo(text, nl=False)
         return
+    if list_kinds and as_json:
+        from ..render.data import SCHEMA_VERSION
+        return _echo_json({"schema": SCHEMA_VERSION, "command": "explain", "families": [
+            {"family": family.title, "kinds": [{"name": k.names[0], "aliases": list(
+                k.names[1:])} for k in members]} for family, members in cards.families()]})
     if list_kinds:
         for family, members in cards.families():
             click.echo(f"{family.title}:")
@@ -90,4 +98,12 @@ def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optiona
     word = layer.strip().split(None, 1)[0].rstrip(",")
     card = cards.card(word)
     evaluation = cards.evaluate(layer, input_text, convention) if input_text else None
+    if as_json:
+        from ..render.data import card_dict
+        return _echo_json(card_dict(card, evaluation))
     click.echo(card_text.render(card, fmt, convention, evaluation), nl=False)
+
+
+def _echo_json(data) -> None:
+    import json
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -102,6 +102,37 @@ def model_dict(stats: ModelStats, command: str = "count") -> dict:
     }
 
 
+def card_dict(card, evaluation=None) -> dict:
+    """``explain LAYER --json``: a layer kind's card as data (the head's ``schema`` and
+    ``command``, then the kind, its arguments, equation, and per convention its class,
+    weights, counts and shapes in the example's symbols)."""
+    def side(s) -> dict:
+        if not s.available:
+            return {"available": False, "error": s.error}
+        return {"available": True, "type": s.type, "example": s.source.strip(),
+                "input_shapes": [[formula(d) for d in shape] for shape in s.input_shapes],
+                "output_shape": [formula(d) for d in s.output_shape],
+                "weights": [{"name": w.name, "shape": [formula(d) for d in w.shape],
+                             "role": w.role, "size": formula(w.size), "init": w.init}
+                            for w in s.weights],
+                "counts": {role: formula(e) for role, e in s.counts.items()},
+                "constants": {name: value for name, value in s.constants}}
+    out = {"schema": SCHEMA_VERSION, "command": "explain", "layer": card.name,
+           "aliases": list(card.aliases), "family": card.family, "doc": card.doc,
+           "arguments": [{"name": a.name, "default": a.default, "aliases": list(a.aliases),
+                          "doc": a.doc} for a in card.args],
+           "equation": card.equation, "where": card.where,
+           "conventions": {s.convention: side(s) for s in card.sides},
+           "differences": list(card.differences)}
+    if evaluation is not None:
+        out["evaluation"] = {
+            "convention": evaluation.convention, "call": evaluation.call,
+            "input": evaluation.input.tolist(),
+            "output": None if evaluation.output is None else evaluation.output.tolist(),
+            "reason": evaluation.reason}
+    return out
+
+
 def read_formula(text: str, symbols: Optional[Iterable] = None) -> sympy.Expr:
     """A formula string back into sympy, read by symparam's own grammar (never
     evaluated as Python). ``symbols``: the names it may use (a model's symbols, a dict
