@@ -381,11 +381,11 @@ class Rotary(LayerKind):
     doc = ("Rotary position embeddings: no weights. Write it once, after the embedding, "
            "as transformers keeps it once per model; under PyTorch its two buffers "
            "(`inv_freq`, `original_inv_freq`) have dim / 2 numbers each. dim must be even.")
-    equation = (r"\operatorname{rot}(x)_{2i, 2i+1} = egin{pmatrix} \cos p	heta_i & "
-                r"-\sin p	heta_i \ \sin p	heta_i & \cos p	heta_i \end{pmatrix} "
-                r"egin{pmatrix} x_{2i} \ x_{2i+1} \end{pmatrix}")
-    where = (r"p the position, 	heta_i = 	ext{base}^{-2i/	ext{dim}} the dim / 2 inverse "
-             "frequencies (inv_freq); applied to each query and key head")
+    equation = (r"\operatorname{rot}(x)_{2i, 2i+1} = \begin{pmatrix} \cos p\theta_i & "
+                r"-\sin p\theta_i \\ \sin p\theta_i & \cos p\theta_i \end{pmatrix} "
+                r"\begin{pmatrix} x_{2i} \\ x_{2i+1} \end{pmatrix}")
+    where = ("p the position, theta_i = base^(-2i/dim) the dim / 2 inverse frequencies "
+             "(inv_freq); applied to each query and key head")
     init = {"torch": {"inv_freq": "base^(-2i/dim), base = rope_theta (10000)",
                       "original_inv_freq": "a copy of inv_freq"}}
     example = Example("[T, d]", "rotary d")
