@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import Any
+from typing import Any, Optional
 
 from .analyze import analyze
 from .errors import SymparamError, UsageError
@@ -53,47 +53,40 @@ def _options(line: str) -> argparse.Namespace:
     return options
 
 
-def run_cell(line: str, cell: str) -> tuple[Any, list]:
-    """The analysis of a ``%%symparam`` cell and what to display: (stats, [objects for
-    IPython's display]). Raises :class:`SymparamError` for a bad model or option."""
+def run_cell(line: str, cell: str) -> tuple[Any, list, argparse.Namespace]:
+    """The analysis of a ``%%symparam`` cell, what to display (objects for IPython's
+    display) and the cell's options. Raises :class:`SymparamError` for a bad model or
+    option."""
     from .render import derivation, summary_text
 
     options = _options(line)
     stats = analyze(parse(cell, filename="<cell>"), model=options.model,
                     convention=options.convention, values=parse_sets(options.sets),
                     symbolic=options.symbolic)
-    shown: list = [_Text(summary_text(stats))]
+    shown: list = [_Shown(summary_text(stats), markdown=False)]
     if options.derive:
-        shown.append(_Markdown(derivation(stats, "markdown", flavor="plain")))
-    return stats, shown
+        shown.append(_Shown(derivation(stats, "markdown", flavor="plain"), markdown=True))
+    return stats, shown, options
 
 
-class _Text:
-    """Preformatted text (the summary table), shown as it is in every front end."""
+class _Shown:
+    """Text for the notebook: preformatted (the summary table, shown as it is in every
+    front end) or Markdown with ``$...$`` math, which Jupyter renders (MathJax or
+    KaTeX)."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, markdown: bool) -> None:
+        self.text, self.markdown = text, markdown
 
     def __repr__(self) -> str:
         return self.text
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> Optional[str]:
         import html
 
-        return f"<pre>{html.escape(self.text)}</pre>"
+        return None if self.markdown else f"<pre>{html.escape(self.text)}</pre>"
 
-
-class _Markdown:
-    """Markdown with ``$...$`` math, which Jupyter renders (MathJax or KaTeX)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_markdown_(self) -> str:
-        return self.text
+    def _repr_markdown_(self) -> Optional[str]:
+        return self.text if self.markdown else None
 
 
 def symparam_magic(line: str, cell: str, shell=None) -> None:
@@ -103,7 +96,7 @@ def symparam_magic(line: str, cell: str, shell=None) -> None:
     from IPython.display import display
 
     try:
-        stats, shown = run_cell(line, cell)
+        stats, shown, options = run_cell(line, cell)
     except SymparamError as err:
         print(f"error: {err}", file=sys.stderr)  # one message, as the command line says it
         return None
@@ -112,7 +105,6 @@ def symparam_magic(line: str, cell: str, shell=None) -> None:
         return None
     if shell is not None:
         shell.user_ns[VARIABLE] = stats
-        options = _options(line)
         if options.name:
             shell.user_ns[options.name] = stats
     for item in shown:

@@ -49,11 +49,11 @@ def test_magic_analyzes_the_cell_and_stores_it(shell, capsys):
 def test_magic_displays_summary_and_math(shell):
     from symparam.notebook import run_cell
 
-    _, shown = run_cell("", SEED000)
+    _, shown, _ = run_cell("", SEED000)
     assert "Total params: 2,140,752" in shown[0]._repr_html_()
     markdown = shown[1]._repr_markdown_()
     assert "$$" in markdown and "&= 2{,}140{,}752" in markdown  # the total, as math
-    _, only = run_cell("--no-derive", SEED000)
+    _, only, _ = run_cell("--no-derive", SEED000)
     assert len(only) == 1
 
 

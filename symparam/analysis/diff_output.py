@@ -17,7 +17,7 @@ from typing import Optional
 import sympy
 
 from ..compare import ROLES, Difference, difference
-from ..render.data import SCHEMA_VERSION
+from ..render.data import SCHEMA_VERSION, symbol_values
 from ..render.fmt import formula, md_code, md_escape, number, quantity, tex_escape, tex_number
 from ..render.symbols import symbol_names
 from ..render.text import table
@@ -254,8 +254,7 @@ def diff_json(d, label_a: str, label_b: str, show_all: bool = False) -> str:
     rename_a, rename_b = _renames(d)
     def side(stats, label: str) -> dict:
         return {"label": label, "model": stats.name, "convention": stats.convention,
-                "symbols": {s.name: (int(stats.values[s]) if s in stats.values else None)
-                            for s in stats.symbols}}
+                "symbols": symbol_values(stats)}
     out = {
         "schema": SCHEMA_VERSION, "command": "diff",  # the head of every --json document
         "a": side(d.a, label_a),

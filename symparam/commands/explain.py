@@ -11,6 +11,7 @@ from typing import Optional
 import click
 
 from ..cli import main
+from .basic import echo_json
 
 
 @main.command()
@@ -83,7 +84,7 @@ def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optiona
         return
     if list_kinds and as_json:
         from ..render.data import SCHEMA_VERSION
-        return _echo_json({"schema": SCHEMA_VERSION, "command": "explain", "families": [
+        return echo_json({"schema": SCHEMA_VERSION, "command": "explain", "families": [
             {"family": family.title, "kinds": [{"name": k.names[0], "aliases": list(
                 k.names[1:])} for k in members]} for family, members in cards.families()]})
     if list_kinds:
@@ -100,10 +101,5 @@ def explain(layer: Optional[str], convention: str, fmt: str, input_text: Optiona
     evaluation = cards.evaluate(layer, input_text, convention) if input_text else None
     if as_json:
         from ..render.data import card_dict
-        return _echo_json(card_dict(card, evaluation))
+        return echo_json(card_dict(card, evaluation))
     click.echo(card_text.render(card, fmt, convention, evaluation), nl=False)
-
-
-def _echo_json(data) -> None:
-    import json
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -69,13 +69,17 @@ def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
     }
 
 
+def symbol_values(stats: ModelStats) -> dict:
+    """Every symbol of the model by name, with its value in effect or None."""
+    return {s.name: (int(stats.values[s]) if s in stats.values else None)
+            for s in stats.symbols}
+
+
 def head(stats: ModelStats, command: str) -> dict:
     """The fields every ``--json`` document starts with: the schema version, the
     command, the model, its convention and its symbols' values in effect (or null)."""
     return {"schema": SCHEMA_VERSION, "command": command, "model": stats.name,
-            "convention": stats.convention,
-            "symbols": {s.name: (int(stats.values[s]) if s in stats.values else None)
-                        for s in stats.symbols}}
+            "convention": stats.convention, "symbols": symbol_values(stats)}
 
 
 def model_dict(stats: ModelStats, command: str = "count") -> dict:
