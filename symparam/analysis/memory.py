@@ -11,6 +11,14 @@ Conventions, stated once here and printed by the CLI:
   data); a layer inside a repeat over a symbol counts once per repeat; in-place
   layers (activations, dropout) count like any other, so this is an upper bound
   for frameworks that fuse or free them.
+- The KV cache is what a model keeps per sequence to decode token by token: the
+  keys and values of every causal self-attention layer (every key/value head: its
+  head_dim key and value_dim value per step; grouped-query attention keeps kv_heads
+  heads, not heads), for every step so far, or the last w - 1 with a sliding window
+  of w, as transformers' cache keeps them; and, in a model that has causal layers,
+  the keys and values of each cross-attention layer over its other tensor (an
+  encoder-decoder's encoder output), computed once. x bytes-per-value x batch size.
+  Attention without a causal mask in a model without one (an encoder) keeps none.
 - Training memory is weights + gradients + optimizer state. Gradients and
   optimizer state exist for trainable parameters only. In mixed precision the
   weights and gradients are 16-bit and the optimizer keeps a 32-bit master copy of
@@ -101,6 +109,45 @@ def activation_memory(stats: ModelStats, batch=None, dtype: str = "fp32") -> Act
         elements = sympy.Mul(*layer.output_shape) if layer.output_shape else sympy.Integer(1)
         rows.append((layer.name, layer.multiplier * elements * nbytes * b))
     return ActivationMemory(tuple(rows), sympy.Add(*[r[1] for r in rows]), b, nbytes)
+
+
+@dataclass(frozen=True)
+class KVCacheMemory:
+    """The KV cache for a batch: ``per_layer`` rows (layer name, multiplier, cached
+    steps, numbers per step, bytes), ``per_token`` the bytes one more decoded token
+    adds while no window is full, ``total`` the bytes of the whole cache."""
+
+    per_layer: tuple
+    per_token: sympy.Expr
+    total: sympy.Expr
+    batch: sympy.Expr
+    bytes_per_value: object
+
+
+def kv_cache_memory(stats: ModelStats, batch=None, dtype: str = "fp16") -> KVCacheMemory:
+    """The KV cache's bytes for the model's own sequence length (see the module's
+    conventions). ``batch`` None leaves the batch size as the symbol ``batch``.
+
+    >>> from symparam import analyze
+    >>> s = analyze("convention torch\\nmodel m(T = 8, d = 16):\\n    input [T, d]\\n"
+    ...             "    attention 4, kv_heads = 2, causal = true, bias = false\\n")
+    >>> m = kv_cache_memory(s, batch=1, dtype="fp16")
+    >>> m.total, s.value(m.total)
+    (2*T*d, 256)
+    """
+    b, nbytes = _batch(batch), dtype_bytes(dtype)
+    kept = []
+    for layer in stats.model_layers:
+        kv = layer.costing.kv_cache() if layer.costing is not None else None
+        if kv is not None:
+            kept.append((layer, kv))
+    decoder = any(kv.causal for _, kv in kept)
+    rows = tuple((layer.name, layer.multiplier, kv.tokens, kv.width,
+                  layer.multiplier * kv.tokens * kv.width * nbytes * b)
+                 for layer, kv in kept if kv.causal or (decoder and kv.cross))
+    per_token = sympy.Add(*[layer.multiplier * kv.width * nbytes * b
+                            for layer, kv in kept if kv.causal and not kv.cross])
+    return KVCacheMemory(rows, per_token, sympy.Add(*[r[4] for r in rows]), b, nbytes)
 
 
 @dataclass(frozen=True)

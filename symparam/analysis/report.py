@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 import sympy
 
+from ..exprs import as_expr
 from ..limits import SOLVE_SCAN
 from ..render.fmt import formula, number
 from ..render.text import table
@@ -161,9 +162,10 @@ def _bytes_cells(v, expr=None) -> list[str]:
 
 
 def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
-                all_layers: bool = False) -> str:
+                all_layers: bool = False, kv=None) -> str:
     """Parameter memory per dtype, training memory, activation memory (the five
-    largest layers, or every layer in model order with ``all_layers``)."""
+    largest layers, or every layer in model order with ``all_layers``), and the KV
+    cache (``kv``) when the model has causal attention."""
     from .memory import dtype_bytes
 
     p, t = stats.value(stats.total), stats.value(stats.trainable)
@@ -206,7 +208,32 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
         out += table(["layer", "formula", "bytes", ""],
                      [[name, formula(e), *_bytes_cells(val)] for val, name, e in shown],
                      indent="  ")
+    if kv is not None and kv.per_layer:
+        out += ["", *kv_cache_text(stats, kv)]
     return "\n".join(out)
+
+
+def _value_cell(stats: ModelStats, expr) -> str:
+    """A formula and its value (``2*T = 8,192``), or the number alone."""
+    v = stats.value(expr)
+    if as_expr(expr).is_Integer:
+        return f"{v:,}"
+    return formula(expr) + (f" = {v:,}" if v is not None else "")
+
+
+def kv_cache_text(stats: ModelStats, kv) -> list[str]:
+    """The KV cache: per token, in total, and per attention layer."""
+    out = [f"KV cache: the keys and values kept to decode, {kv.bytes_per_value} bytes per "
+           f"value, batch size {kv.batch}",
+           f" per token = {_value_cell(stats, kv.per_token)} bytes"]
+    v = stats.value(kv.total)
+    out.append(f" total = {_value_cell(stats, kv.total)} bytes"
+               + (f" ({gib(v)})" if v is not None else ""))
+    rows = [[name, formula(mult), _value_cell(stats, tokens), formula(width),
+             *_bytes_cells(stats.value(expr), expr)]
+            for name, mult, tokens, width, expr in kv.per_layer]
+    out += table(["layer", "x", "steps", "numbers/step", "bytes", ""], rows, indent="  ")
+    return out
 
 
 def solve_text(r, stats: ModelStats) -> str:

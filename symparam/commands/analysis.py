@@ -174,24 +174,27 @@ def leading(stats, names, metric, group_by, as_json, options) -> None:
 @metric_options
 def memory(stats, dtypes, all_layers, as_json, options) -> None:
     """Parameter memory per dtype, training memory (weights, gradients, optimizer
-    state) and activation memory for a batch: formulas and bytes.
+    state), activation memory for a batch and, for a model with causal attention, the
+    KV cache of its sequence length: formulas and bytes.
 
     \b
     Examples:
       symparam memory gpt.symp --optimizer adam --precision mixed
       symparam memory --zoo resnet50 --batch 32 --dtype bf16
+      symparam memory --zoo llama3_8b --set T=8192 --batch 1 --dtype bf16
     """
-    from ..analysis.memory import activation_memory, training_memory
+    from ..analysis.memory import activation_memory, kv_cache_memory, training_memory
     from ..analysis.report import memory_text
     from ..render.fmt import unreached_note
 
     names = [d.strip() for d in dtypes.split(",") if d.strip()]
     training = training_memory(stats, options.optimizer, options.precision)
     activations = activation_memory(stats, options.batch, options.dtype)
+    kv = kv_cache_memory(stats, options.batch, options.dtype)
     if as_json:
         from ..analysis.data import memory_dict
-        return echo_json(memory_dict(stats, names, training, activations))
-    text = memory_text(stats, names, training, activations, all_layers)
+        return echo_json(memory_dict(stats, names, training, activations, kv))
+    text = memory_text(stats, names, training, activations, all_layers, kv)
     note = unreached_note(stats)  # what Keras leaves out of the model takes no memory
     click.echo(text + ("\n\n" + note if note else ""))
 
