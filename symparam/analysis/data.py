@@ -89,6 +89,7 @@ def memory_dict(stats: ModelStats, dtypes: Sequence[str], training, activations,
                             "bytes": count(stats, dtype_bytes(dt) * stats.total)}
                            for dt in dtypes],
             "training": {"optimizer": training.optimizer, "precision": training.precision,
+                         "devices": training.devices, "zero": training.zero,
                          "bytes_per_parameter": _number(training.bytes_per_parameter),
                          "parts": [{"part": name, "bytes_per_value": _number(nb),
                                     "count": count(stats, n), "bytes": count(stats, e)}

@@ -26,7 +26,7 @@ METRICS = {
     "memory": "parameter memory in bytes (--dtype)",
     "activations": "activation memory in bytes for a batch (--batch, --dtype)",
     "training": "training memory in bytes: weights + gradients + optimizer state "
-                "(--optimizer, --precision)",
+                "(--optimizer, --precision), per device with --devices and --zero",
     "kv_cache": "KV cache in bytes for a batch decoding the model's sequence length: the "
                 "keys and values of its causal attention (--batch, --dtype)",
     "inference": "memory to decode in bytes: the parameters plus the KV cache, both in "
@@ -44,6 +44,8 @@ class MetricOptions:
     batch: Optional[int] = None
     optimizer: str = "adam"
     precision: str = "fp32"
+    devices: int = 1      # data-parallel devices, for training memory per device
+    zero: int = 0         # the ZeRO stage splitting the training state over them
 
 
 def parse_metrics(text: str) -> list[str]:
@@ -70,7 +72,8 @@ def metric_expr(stats: ModelStats, name: str,
     if name == "activations":
         return activation_memory(stats, options.batch, options.dtype).total
     if name == "training":
-        return training_memory(stats, options.optimizer, options.precision).total
+        return training_memory(stats, options.optimizer, options.precision,
+                               options.devices, options.zero).total
     if name == "kv_cache":
         return kv_cache_memory(stats, options.batch, options.dtype).total
     if name == "inference":

@@ -146,11 +146,15 @@ def sweep_notes(result) -> list[str]:
     return notes
 
 
-def _count_name(stats: ModelStats, count) -> str:
+def _count_name(stats: ModelStats, count, devices: int = 1) -> str:
+    """``params``, ``trainable``, ``buffers``, or a device's share: ``params/8``."""
     for name, attr in (("params", "total"), ("trainable", "trainable"),
                        ("buffers", "buffers")):
-        if count == getattr(stats, attr):
+        whole = getattr(stats, attr)
+        if count == whole:
             return name
+        if devices > 1 and count == sympy.ceiling(whole / devices):
+            return f"{name}/{devices}"
     return formula(count)  # pragma: no cover
 
 
@@ -183,7 +187,15 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
     out += ["", f"Training memory: {training.optimizer}, {training.precision} precision, "
                 f"{training.bytes_per_parameter} bytes per trainable parameter "
                 f"(gradients and optimizer state for trainable parameters only)"]
-    rows = [[name, str(nb), _count_name(stats, count), *_bytes_cells(stats.value(expr), expr)]
+    if training.devices > 1:
+        split = {0: "nothing split (plain data parallelism)", 1: "the optimizer state",
+                 2: "the optimizer state and gradients",
+                 3: "the optimizer state, gradients and weights"}[training.zero]
+        out.append(f"per device of {training.devices} data-parallel devices, ZeRO stage "
+                   f"{training.zero}: {split} split over them (a share is "
+                   f"ceil(count / {training.devices}))")
+    rows = [[name, str(nb), _count_name(stats, count, training.devices),
+             *_bytes_cells(stats.value(expr), expr)]
             for name, nb, count, expr in training.parts]
     rows.append(["total", "", "", *_bytes_cells(stats.value(training.total), training.total)])
     out += table(["part", "bytes/value", "x", "bytes", ""], rows)
