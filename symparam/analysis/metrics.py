@@ -15,7 +15,7 @@ import sympy
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
-from .memory import (activation_memory, kv_cache_memory, parameter_memory,
+from .memory import (activation_memory, dtype_bytes, kv_cache_memory, parameter_memory,
                      training_memory)
 
 METRICS = {
@@ -131,3 +131,34 @@ def metric_expr(stats: ModelStats, name: str,
         return stats.flops()
     parse_metrics(name)  # raises the error naming the metric
     raise AssertionError(name)  # pragma: no cover
+
+
+def layer_columns(text: str, dtype: str = "fp32") -> list:
+    """``"macs,memory"`` -> [(title, function of a LayerStats -> expression or None)],
+    checked; for ``summary --columns``.
+
+    >>> from symparam import analyze
+    >>> s = analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n")
+    >>> [(title, f(s.layers[-1])) for title, f in layer_columns("macs,memory", "bf16")]
+    [('MACs', 2*n), ('Memory (bf16)', 4*(n + 1))]
+    """
+    nbytes = dtype_bytes(dtype)
+    makers = {
+        "macs": ("MACs", lambda layer: layer.macs),
+        "flops": ("FLOPs", lambda layer: None if layer.macs is None else 2 * layer.macs),
+        "memory": (f"Memory ({dtype})",
+                   lambda layer: nbytes * (layer.params + layer.buffers)),
+        "activations": (f"Activations ({dtype})",  # the model's inputs are data
+                        lambda layer: None if layer.kind == "input" else
+                        layer.multiplier * nbytes * sympy.Mul(*layer.output_shape)),
+    }
+    out = []
+    for name in [c.strip() for c in text.split(",") if c.strip()]:
+        if name not in makers:
+            hint = closest(name, list(makers), 1)
+            raise UsageError(f"unknown column '{name}'"
+                             + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                             + f"; known: {', '.join(makers)}")
+        out.append(makers[name])
+    return out
+
