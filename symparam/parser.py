@@ -99,7 +99,7 @@ def _tpos(tok: Token) -> dict:
 # Keywords (and the constants): a name being defined cannot be one.
 _RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
                        "shortcut", "branches", "branch", "repeat", "convention", "true",
-                       "false"})
+                       "false", "moe", "shared"})
 
 
 def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
@@ -124,6 +124,21 @@ def _string_text(tok: Token) -> str:
         raise SourceError(f"unexpected character {describe_char(bad.group())} in a string",
                           line=tok.line, column=tok.column + bad.start())
     return str(tok)
+
+
+def _split_args(args) -> tuple[tuple, tuple]:
+    """A statement's arguments: the positional ones, then the keywords (the grammar
+    allows any order; the language does not)."""
+    seen_keyword = None
+    for a in args or ():
+        if isinstance(a, ast.Kwarg):
+            seen_keyword = seen_keyword or a
+        elif seen_keyword is not None:
+            raise SourceError(f"a positional argument follows the keyword argument "
+                              f"'{seen_keyword.name}': give positional ones first",
+                              line=a.line or None, column=a.column or None)
+    return (tuple(a for a in (args or ()) if not isinstance(a, ast.Kwarg)),
+            tuple(a for a in (args or ()) if isinstance(a, ast.Kwarg)))
 
 
 @v_args(meta=True)
@@ -180,16 +195,7 @@ class _Builder(Transformer):
 
     def layer_stmt(self, meta, items):
         kind, args, name = items
-        seen_keyword = None
-        for a in args or ():  # the grammar allows any order; the language does not
-            if isinstance(a, ast.Kwarg):
-                seen_keyword = seen_keyword or a
-            elif seen_keyword is not None:
-                raise SourceError(f"a positional argument follows the keyword argument "
-                                  f"'{seen_keyword.name}': give positional ones first",
-                                  line=a.line or None, column=a.column or None)
-        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Kwarg))
-        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Kwarg))
+        positional, keywords = _split_args(args)
         return ast.Layer(str(kind), positional, keywords,
                          _new_name(name), **_tpos(kind),
                          name_at=_name_at(name))
@@ -213,6 +219,14 @@ class _Builder(Transformer):
         return ast.Branches(str(merge), kwargs, branches, **_tpos(merge))
 
     def branch(self, meta, items):
+        return items[0]
+
+    def moe_stmt(self, meta, items):
+        args, body, shared = items
+        positional, keywords = _split_args(args)
+        return ast.Moe(positional, keywords, body, shared, **_pos(meta))
+
+    def moe_shared(self, meta, items):
         return items[0]
 
     def repeat_stmt(self, meta, items):

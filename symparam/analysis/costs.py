@@ -87,7 +87,7 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
         cost = layer.cost
         parts = None if cost is None else {p: scale(getattr(cost, p)) for p in PARTS}
         flops = None if cost is None else scale(convention.flops(cost))
-        rows.append(CostRow(layer.name, layer.kind, layer.multiplier, parts, flops))
+        rows.append(CostRow(layer.name, layer.kind, layer.runs, parts, flops))
     totals = {p: sympy.expand(scale(getattr(stats.cost, p))) for p in PARTS}
     return CostReport(stats, convention, sym, tuple(rows), totals, totals["macs"],
                       sympy.expand(scale(stats.flops(convention))), stats.uncounted)

@@ -22,6 +22,9 @@ METRICS = {
     "trainable": "trainable parameters",
     "non_trainable": "non-trainable parameters",
     "buffers": "buffers (PyTorch state that is not a parameter)",
+    "active": "active parameters: those one position's forward pass uses (of a mixture of "
+              "experts, the router, k of the E experts and the shared ones); params in a "
+              "model without one",
     "memory": "parameter memory in bytes (--dtype)",
     "activations": "activation memory in bytes for a batch (--batch, --dtype)",
     "training": "training memory in bytes: weights + gradients + optimizer state "
@@ -31,6 +34,9 @@ METRICS = {
              "other conventions)",
 }
 BYTES = ("memory", "activations", "training")
+# The metrics that are sums of the layers' own counts (LayerStats has each attribute,
+# ModelStats too, but ``params`` is ModelStats.total).
+COUNTS = ("params", "trainable", "non_trainable", "buffers", "active")
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def parse_metrics(text: str) -> list[str]:
 def metric_expr(stats: ModelStats, name: str,
                 options: MetricOptions = MetricOptions()) -> sympy.Expr:
     """The formula of metric ``name`` in the model's symbols (and ``batch``)."""
-    if name in ("params", "trainable", "non_trainable", "buffers"):
+    if name in COUNTS:
         return getattr(stats, "total" if name == "params" else name)
     if name == "memory":
         return parameter_memory(stats, options.dtype)
