@@ -532,24 +532,28 @@ class _Analyzer(SharingMixin):
                             self.bind(REGISTRY["router"], node.router, scope), [x], scope,
                             label="moe's router")
         outputs = []
-        bodies = [(node.body, experts, top_k, f"experts {experts} (top_k {top_k})")]
+        bodies = [(node.body, experts, top_k, f"experts {experts} (top_k {top_k})",
+                   "the experts' body")]
         shared_body = node.body if node.shared_body is None else node.shared_body
         copies = shared if shared is not None else (1 if node.shared_body is not None else 0)
         if copies != 0:
-            bodies.append((shared_body, copies, copies, f"shared experts {copies}"))
-        for body, times, active, label in bodies:
+            bodies.append((shared_body, copies, copies, f"shared experts {copies}",
+                           "the shared experts' body"))
+        for body, times, active, label, what in bodies:
             inner = self.repeat_scope(scope, times, label, active=active)
+            if outputs and body is node.body:  # the expert's layers again, named apart
+                inner.prefix += "shared_experts/"
             inner.current = x
             self.run_body(body, inner)
             y = inner.current
             if len(y.shape) != len(x.shape) or any(never_equal(a, b)
                                                    for a, b in zip(x.shape, y.shape)):
-                raise node_error(node, f"moe: the body of the {label} must keep the shape "
+                raise node_error(node, f"moe: {what} must keep the shape "
                                        f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}")
             self.ctx.where = at(node)
             for a, b in zip(x.shape, y.shape):
-                self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b, y=y, label=label:
-                                 f"moe: the body of the {label} must keep the shape "
+                self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b, y=y, what=what:
+                                 f"moe: {what} must keep the shape "
                                  f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}: "
                                  f"{a} vs {b}")
             outputs.append(y)
@@ -557,8 +561,11 @@ class _Analyzer(SharingMixin):
         tensors = {"router": router.shape, "shared": outputs[1].shape if outputs[1:] else None}
         args = self.bind(mix, node.mix, scope, tensors)
         scope.current = outputs[0]
+        before = len(self.ctx.checks)
         self.apply(mix, node.mix, args, [outputs[0]], scope, extra=[router, *outputs[1:]],
                    label="moe")
+        self.ctx.checks[before:] = [(cond, lambda m=message: f"moe: {message_text(m)}", where)
+                                    for cond, message, where in self.ctx.checks[before:]]
 
     def moe_count(self, expr, scope: Scope, what: str):
         """A count of the moe statement (E, top_k, shared): a whole number, 0 allowed
@@ -567,7 +574,7 @@ class _Analyzer(SharingMixin):
         try:
             return lb.nonneg(value) if what == "shared" else lb.size(value)
         except ArgError as err:
-            raise node_error(expr, f"moe {what}: {_problem(err, value, scope.env)}") from None
+            raise node_error(expr, f"moe: {what}: {_problem(err, value, scope.env)}") from None
 
     def repeat_scope(self, scope: Scope, times, label: str, suffix: str = "",
                      active=None) -> Scope:
