@@ -415,3 +415,21 @@ def test_language_md_deepseek_example_matches_transformers(transformers):
     assert counts(s) == hf_counts(module) == (111_616, 111_616, 16)
     assert s.value(s.active) == hf_active(module, 16, 4)
     assert "It has 111,616 parameters" in text
+
+
+@pytest.mark.parametrize("body, total, active", [
+    # In a repeat over L: L x (router d E + E experts + 2 shared copies of the expert).
+    ("    repeat L:\n        moe E, top_k = k, shared = 2:\n            dense d\n",
+     3 * (16 * 8 + 8 * 272 + 2 * 272), 3 * (16 * 8 + 2 * 272 + 2 * 272)),
+    # A mixture inside an expert: its 4 experts stand 4 E times and run k x 1 times.
+    ("    moe E, top_k = k:\n        moe 4, top_k = 1:\n            dense d\n",
+     16 * 8 + 8 * (16 * 4 + 4 * 272), 16 * 8 + 2 * (16 * 4 + 1 * 272)),
+    # Unrolled (the body uses the index): each copy its own router and experts.
+    ("    repeat 2 as i:\n        moe E, top_k = k:\n            dense d + i\n            dense d\n",
+     # copy 0: dense 16, dense 16 (272 + 272); copy 1: dense 17, dense 16 (289 + 288)
+     2 * 128 + 8 * (272 + 272) + 8 * (289 + 288), 2 * 128 + 2 * (272 + 272) + 2 * (289 + 288)),
+])
+def test_moe_composes_with_repeats_and_itself(body, total, active):
+    src = "convention torch\nmodel m(T = 5, d = 16, E = 8, k = 2, L = 3):\n    input [T, d]\n"
+    s = symparam.analyze(src + body)
+    assert (s.value(s.total), s.value(s.active)) == (total, active)
