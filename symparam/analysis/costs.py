@@ -103,7 +103,7 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
         kept.append(cost)
         parts = None if cost is None else _parts(cost, convention, scale)
         flops = None if cost is None else scale(convention.flops(cost))
-        rows.append(CostRow(layer.name, layer.kind, layer.multiplier, parts, flops))
+        rows.append(CostRow(layer.name, layer.kind, layer.runs, parts, flops))
     whole = stats.cost if not left_out else total(c for c in kept if c is not None)
     totals = {p: sympy.expand(e) for p, e in _parts(whole, convention, scale).items()}
     return CostReport(stats, convention, sym, tuple(rows), totals, totals["macs"],
