@@ -37,7 +37,7 @@ from .values import find_name, node_error
 
 LAYOUTS = ("channels_last", "channels_first")
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
-STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches")
+STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches", "if")
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 TIE = "tie"      # the argument `tie = NAME`, which any layer takes
 
@@ -175,6 +175,13 @@ class _Resolver:
         return g.Repeat(node.count, node.var, self.body(node.body, top=False),
                         (used.line, used.column) if used is not None else None,
                         **_position(node))
+
+    def stmt_if(self, node: ast.If, top: bool) -> g.If:
+        """Every body is resolved (an unknown layer is refused wherever it stands); the
+        walk runs the one the condition chooses."""
+        tests = tuple((cond, self.nested_body(body, top)) for cond, body in node.tests)
+        orelse = None if node.orelse is None else self.nested_body(node.orelse, top)
+        return g.If(tests, orelse, **_position(node))
 
     def stmt_residual(self, node: ast.Residual, top: bool) -> g.Residual:
         body = self.nested_body(node.body, top)
