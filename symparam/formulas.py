@@ -116,6 +116,14 @@ class _Reader(Transformer):
     def list_expr(self, meta, items):
         raise _Error("a list is not part of a formula", getattr(meta, "column", None))
 
+    def tensor_size(self, meta, items):
+        raise _Error("a tensor's size (in.channels) is not part of a formula: use the "
+                     "model's symbols", _at(items[0]))
+
+    def truth(self, meta, items):
+        raise _Error("expected a comparison (==, !=, <, <=, >, >=) here",
+                     getattr(meta, "column", None))
+
     def call(self, meta, items):
         func, *args = items
         args = [a for a in args if a is not None]
