@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
+from ..exprs import as_expr
 from .base import (Applied, Arg, ArgError, Example, LayerKind, fmt_shape, normalize_axis,
                    optional, register, signed)
 from .base import Family
@@ -145,7 +146,7 @@ def broadcast(shapes, ctx, verb: str = "merge") -> tuple:
     shown = " and ".join(fmt_shape(shape) for shape in shapes)
     out = []
     for axis in range(rank):
-        dims = [sympy.sympify(shape[axis]) for shape in padded]
+        dims = [as_expr(shape[axis]) for shape in padded]
         out.append(_broadcast_axis(dims, ctx, verb, shown, axis - rank))
     return tuple(out)
 
