@@ -230,7 +230,13 @@ class _Analyzer(SharingMixin):
 
     def step_if(self, node: g.If, scope: Scope) -> None:
         """Run the first body whose condition holds (else ``orelse``), in this scope: its
-        `let` names and its tensor stay visible after it, as in Python."""
+        `let` names and its tensor stay visible after it, as in Python. A statement the
+        resolver refused (an unknown layer or argument) is reported whichever body it
+        stands in, before the condition is evaluated."""
+        bodies = [body for _, body in node.tests] + [node.orelse or ()]
+        refused = next((r for body in bodies if (r := _refused(body)) is not None), None)
+        if refused is not None:
+            raise SourceError(refused.message, refused.line or None, refused.column or None)
         for cond, body in node.tests:
             if self.decide(cond, scope):
                 self.run_body(body, scope)
@@ -593,6 +599,28 @@ class _Analyzer(SharingMixin):
         return self.reads_sizes(Scope(scope.env.child(), {}, scope.current, multiplier,
                                       scope.path + (label,), prefix=scope.prefix,
                                       parent_tensors=scope, suffix=scope.suffix + suffix))
+
+
+def _refused(steps) -> Optional[g.Invalid]:
+    """The first statement the resolver refused in these steps or the bodies they hold
+    (a block's body is the block's: resolved and reported where it is used)."""
+    for step in steps:
+        if isinstance(step, g.Invalid):
+            return step
+        inner: list = []
+        if isinstance(step, (g.Residual, g.Repeat)):
+            inner = [step.body] + ([step.shortcut] if getattr(step, "shortcut", None) else [])
+        elif isinstance(step, g.Branches):
+            inner = list(step.branches) + [(step.merge,)]
+        elif isinstance(step, g.If):
+            inner = [body for _, body in step.tests] + [step.orelse or ()]
+        elif isinstance(step, g.Tie):
+            inner = [(step.layer,)]
+        for body in inner:
+            found = _refused(body)
+            if found is not None:
+                return found
+    return None
 
 
 def _model_env(model: g.Definition, values: Mapping[str, int], symbolic: bool):

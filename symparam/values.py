@@ -452,6 +452,14 @@ def condition(node: "ast.Condition", env: Env) -> Any:
         return sympy.Or(left, right) if stop else sympy.And(left, right)
     left, right = evaluate(node.left, env), evaluate(node.right, env)
     numbers = isinstance(left, sympy.Basic) and isinstance(right, sympy.Basic)
+    # A word written in the condition itself is a name that is not defined, unless the
+    # other side holds a word to compare it with (`act == relu`, act a block argument).
+    bare = [(v, side) for v, side in ((left, node.left), (right, node.right))
+            if isinstance(v, Word) and isinstance(side, ast.Name)
+            and (v.line, v.column) == (side.line, side.column)]
+    held = [v for v in (left, right) if isinstance(v, Word) and all(v is not b for b, _ in bare)]
+    if bare and not held:
+        raise undefined(bare[0][0], env)
     if not numbers:
         if node.op not in ("==", "!="):
             for value, side in ((left, node.left), (right, node.right)):
