@@ -279,3 +279,22 @@ def test_random_conditional_blocks_against_keras_and_torch(seed, frameworks):
     assert (t.value(t.total), t.value(t.buffers)) == (
         sum(p.numel() for p in tmodel.parameters()),
         sum(b.numel() for b in tmodel.buffers()))
+
+
+# ---- the numbers docs/language.md states ------------------------------------------------
+
+def test_language_md_vision_sections_numbers():
+    from pathlib import Path
+    import re
+    text = (Path(__file__).resolve().parent.parent / "docs" / "language.md").read_text(
+        encoding="utf-8")
+    blocks = re.findall(r"```symparam\n(.*?)```", text, re.S)
+    se = symparam.analyze(next(b for b in blocks if "model squeeze_excite" in b))
+    params = {layer.name: se.value(layer.params) for layer in se.layers}
+    assert params["conv2d"] == 36_928 and params["conv2d_1"] + params["conv2d_2"] == 2_128
+    assert "2,128" in text and "36,928" in text
+    mb = symparam.analyze(next(b for b in blocks if "model net(H = 32, W = 32):\n    input "
+                               "[H, W, 16]" in b))
+    convs = [mb.shape_at(layer.output_shape)[-1] for layer in mb.layers
+             if layer.kind == "conv2d"]
+    assert convs == [16, 96, 24]  # the second block's expansion has 96 filters
