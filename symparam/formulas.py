@@ -40,6 +40,7 @@ FUNCTIONS = {
 }
 _RELATIONS = {"==": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le,
               ">": sympy.Gt, ">=": sympy.Ge}
+_COMPARE = "compare two expressions with ==, !=, <, <=, > or >=, such as 'd % H == 0'"
 _NUMBER = re.compile(r"([0-9.]*)(?:[eE]([+-]?[0-9]+))?$")
 
 
@@ -121,8 +122,7 @@ class _Reader(Transformer):
                      "model's symbols", _at(items[0]))
 
     def truth(self, meta, items):
-        raise _Error("expected a comparison (==, !=, <, <=, >, >=) here",
-                     getattr(meta, "column", None))
+        raise _Error(_COMPARE, None)  # (a bare value is a condition of `if` only)
 
     def call(self, meta, items):
         func, *args = items
@@ -302,8 +302,7 @@ def _read(text: str, names, start: str, what: str):
         raise
     except SourceError as err:
         if start == "condition" and _is_formula(text):
-            raise FormulaError("compare two expressions with ==, !=, <, <=, > or >=, such "
-                               "as 'd % H == 0'", None, text, what) from None
+            raise FormulaError(_COMPARE, None, text, what) from None
         message = err.message.removeprefix("syntax error: ").replace(
             "the end of the file", "the end of the text").replace(
             "the file ends too early", "the text ends too early")
