@@ -35,7 +35,7 @@ from .resolve import (choose, missing_argument, missing_parameter, nested_too_de
 from .sharing import SharingMixin
 from .stats import Costing, LayerStats, LazyText, ModelStats, at
 from .tidy import tidy
-from .values import Env, Word, evaluate, node_error, symbol, undefined
+from .values import Env, Word, condition, evaluate, node_error, symbol, undefined
 
 
 
@@ -108,6 +108,7 @@ class _Analyzer(SharingMixin):
         self.applied: dict = {}          # layer name -> (kind, args), for `reuse`
         self.block_instances: dict = {}  # block instance -> (block, its arguments)
         self.applications: dict = {}     # see application(): results by their inputs
+        self.values: dict = {}  # the symbols' values in effect (an `if` on them: step_if)
 
     # ---- state snapshots, for a repeat that must be redone unrolled ------------------
     def snapshot(self):
@@ -192,6 +193,87 @@ class _Analyzer(SharingMixin):
         if where:
             raise node_error(node, f"duplicate name '{name}' (already defined {where}; a "
                                    f"{what} cannot redefine it)")
+
+    # ---- the tensor's size, conditions ------------------------------------------------
+    def reads_sizes(self, scope: Scope) -> Scope:
+        """Let expressions evaluated in ``scope`` read its tensors' sizes (``in.channels``:
+        the current tensor's, when the expression is evaluated)."""
+        scope.env.sizes = lambda node, index: self.tensor_size(node, index, scope)
+        return scope
+
+    def tensor_size(self, node: ast.TensorSize, index, scope: Scope):
+        if node.tensor == "in":
+            if scope.current is None:
+                raise node_error(node, f"in.{node.attr}: there is no tensor yet: declare "
+                                       f"one first with `input [...]`")
+            shape = scope.current.shape
+        else:
+            shape = self.tensor(node.tensor, node, scope).shape
+        what = f"{node.tensor}.{node.attr}"
+        if node.attr == "channels" and node.index is None:
+            if not shape:
+                raise node_error(node, f"{what}: the tensor is a scalar per example "
+                                       f"{fmt_shape(shape)}: it has no channel axis")
+            return shape[-1] if self.ctx.channels_last else shape[0]
+        if node.attr == "shape" and node.index is not None:
+            try:
+                return shape[lb.normalize_axis(lb.axis(index), len(shape))]
+            except ArgError as err:
+                raise node_error(node.index, f"{what}[...] of a tensor of shape "
+                                             f"{fmt_shape(shape)}: "
+                                             f"{_problem(err, index, scope.env)}") from None
+        if node.attr == "shape":
+            raise node_error(node, f"{what} needs an axis: `{what}[-1]` (axis 0 is the "
+                                   f"batch, as in the frameworks)")
+        if node.attr == "channels":
+            raise node_error(node.index, f"{what} is a size: it takes no index")
+        close = closest(node.attr, ["channels", "shape"])
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise node_error(node, f"unknown size '{node.attr}' of a tensor{hint}: write "
+                               f"`{node.tensor}.channels` or `{node.tensor}.shape[AXIS]`")
+
+    def step_if(self, node: g.If, scope: Scope) -> None:
+        """Run the first body whose condition holds (else ``orelse``), in this scope: its
+        `let` names and its tensor stay visible after it, as in Python. A statement the
+        resolver refused (an unknown layer or argument) is reported whichever body it
+        stands in, before the condition is evaluated."""
+        bodies = [body for _, body in node.tests] + [node.orelse or ()]
+        refused = next((r for body in bodies if (r := _refused(body)) is not None), None)
+        if refused is not None:
+            raise SourceError(refused.message, refused.line or None, refused.column or None)
+        for cond, body in node.tests:
+            if self.decide(cond, scope):
+                self.run_body(body, scope)
+                return
+        if node.orelse is not None:
+            self.run_body(node.orelse, scope)
+
+    def decide(self, cond: ast.Condition, scope: Scope) -> bool:
+        """A condition's truth. One on the model's symbols is decided by their values in
+        effect, and required to keep that truth at any other values (a sweep that would
+        flip it is refused: the model would have other layers); without values, refused."""
+        value = condition(cond, scope.env)
+        if isinstance(value, bool):
+            return value
+        free = sorted(value.free_symbols, key=str)
+        missing = [str(s) for s in free if s not in self.values]
+        if missing:
+            raise node_error(cond, f"this condition depends on the symbol"
+                                   f"{'s' if len(missing) > 1 else ''} "
+                                   f"{', '.join(missing)}, which "
+                                   f"{'have' if len(missing) > 1 else 'has'} no value: an "
+                                   f"`if` chooses layers, so give "
+                                   f"{'them values' if len(missing) > 1 else 'it a value'} "
+                                   f"(--set {missing[0]}=...) or decide it with numbers "
+                                   f"and block arguments")
+        truth = bool(value.xreplace({s: self.values[s] for s in free}))
+        shown = ", ".join(f"{s} = {self.values[s]}" for s in free)
+        self.ctx.where = at(cond)
+        self.ctx.require(value if truth else sympy.Not(value), lambda: (
+            f"this `if` condition was {'true' if truth else 'false'} at {shown}, where the "
+            f"model was analyzed, and is not at these values: the model would have other "
+            f"layers (analyze it again at these values)"))
+        return truth
 
     def step_layout(self, node: g.Layout, scope: Scope) -> None:
         self.ctx.layout = node.value  # where and how often: checked by the resolver
@@ -389,6 +471,8 @@ class _Analyzer(SharingMixin):
         x = self.need_input(node, scope, f"block '{node.block}'")
         given = {arg.name: evaluate(arg.expr, scope.env) for arg in node.args}
         env = Env({})
+        # Its defaults may read the block's input (`c = in.channels`).
+        self.reads_sizes(Scope(env, {}, x))
         for p in block.params:
             if p.name in given:
                 env.define(p.name, given[p.name], p.line)
@@ -403,8 +487,8 @@ class _Analyzer(SharingMixin):
         else:
             local = instance = self.auto_name(node.block)
         self.block_instances[instance] = (block, dict(env.names))
-        inner = Scope(env, {}, x, scope.multiplier, scope.path + (local,),
-                      prefix=f"{instance}/", active=scope.active)
+        inner = self.reads_sizes(Scope(env, {}, x, scope.multiplier, scope.path + (local,),
+                                       prefix=f"{instance}/", active=scope.active))
         try:
             self.run_body(block.body, inner)
         except SourceError as err:  # the line is in the block: say where it was used
@@ -466,11 +550,13 @@ class _Analyzer(SharingMixin):
     def step_repeat(self, node: g.Repeat, scope: Scope) -> None:
         try:
             count = evaluate(node.count, scope.env)
-            count = lb.size(count)
+            count = lb.nonneg(count)
         except ArgError as err:
             raise node_error(node.count, f"repeat count: {_problem(err, count, scope.env)}"
                              ) from None
         x = self.need_input(node, scope, "repeat")
+        if count == 0:  # `repeat 0`: no copy of the body; the tensor passes unchanged
+            return
         if node.var is not None:
             self.check_new_name(node.var, node, scope, "repeat index")
         if node.index_at is None:
@@ -580,10 +666,36 @@ class _Analyzer(SharingMixin):
                      active=None) -> Scope:
         """The scope of a body standing ``times`` times in ``scope`` (and running
         ``active`` times per position: ``times`` unless said)."""
-        return Scope(scope.env.child(), {}, scope.current, scope.multiplier * times,
-                     scope.path + (label,), prefix=scope.prefix, parent_tensors=scope,
-                     suffix=scope.suffix + suffix,
-                     active=scope.active * (times if active is None else active))
+        return self.reads_sizes(Scope(scope.env.child(), {}, scope.current,
+                                      scope.multiplier * times, scope.path + (label,),
+                                      prefix=scope.prefix, parent_tensors=scope,
+                                      suffix=scope.suffix + suffix,
+                                      active=scope.active * (times if active is None
+                                                             else active)))
+
+
+def _refused(steps) -> Optional[g.Invalid]:
+    """The first statement the resolver refused in these steps or the bodies they hold
+    (a block's body is the block's: resolved and reported where it is used)."""
+    for step in steps:
+        if isinstance(step, g.Invalid):
+            return step
+        inner: list = []
+        if isinstance(step, (g.Residual, g.Repeat)):
+            inner = [step.body] + ([step.shortcut] if getattr(step, "shortcut", None) else [])
+        elif isinstance(step, g.Branches):
+            inner = list(step.branches) + [(step.merge,)]
+        elif isinstance(step, g.If):
+            inner = [body for _, body in step.tests] + [step.orelse or ()]
+        elif isinstance(step, g.Moe):
+            inner = [step.body, step.shared_body or (), (step.router, step.mix)]
+        elif isinstance(step, g.Tie):
+            inner = [(step.layer,)]
+        for body in inner:
+            found = _refused(body)
+            if found is not None:
+                return found
+    return None
 
 
 def _model_env(model: g.Definition, values: Mapping[str, int], symbolic: bool):
@@ -728,7 +840,8 @@ def _analyze(graph: g.Graph, convention, values, symbolic) -> ModelStats:
     written = graph.written
     layout = conventions.get(written).layout if conventions.known(written) else "channels_last"
     analyzer = _Analyzer(graph, convention, layout)
-    scope = Scope(env, {}, None)
+    analyzer.values = in_effect
+    scope = analyzer.reads_sizes(Scope(env, {}, None))
     try:
         analyzer.run_body(model_def.body, scope)
     except RecursionError:  # the limits above should make this unreachable

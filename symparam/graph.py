@@ -173,6 +173,16 @@ class Moe(Node):
 
 
 @dataclass(frozen=True)
+class If(Node):
+    """The first body whose condition (a syntax tree, :mod:`symparam.ast`) holds, else
+    ``orelse``: which one is the walk's to decide, from the block arguments and
+    values in effect. Every body is resolved."""
+
+    tests: tuple[tuple[ast.Condition, tuple[Step, ...]], ...]
+    orelse: Optional[tuple[Step, ...]] = None
+
+
+@dataclass(frozen=True)
 class Invalid(Node):
     """A statement the resolver refused, left in its place when the analysis asked for
     it (``resolve(..., strict=False)``): the analysis reports it when its walk gets
@@ -191,7 +201,7 @@ class Invalid(Node):
 
 
 Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat,
-             Moe, Invalid]
+             Moe, If, Invalid]
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ def _tpos(tok: Token) -> dict:
 # Keywords (and the constants): a name being defined cannot be one.
 _RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
                        "shortcut", "branches", "branch", "repeat", "convention", "true",
-                       "false", "moe", "shared"})
+                       "false", "moe", "shared", "if", "elif", "else", "in", "and", "or",
+                       "not"})
 
 
 def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
@@ -239,6 +240,33 @@ class _Builder(Transformer):
         count, var, body = items
         return ast.Repeat(count, _new_name(var), body, **_pos(meta))
 
+    def if_stmt(self, meta, items):
+        cond, body, *elifs, orelse = items
+        return ast.If(((cond, body), *elifs), orelse, **_pos(meta))
+
+    def elif_clause(self, meta, items):
+        return (items[0], items[1])
+
+    def else_clause(self, meta, items):
+        return items[0]
+
+    # ---- conditions (of `if`)
+    def compare(self, meta, items):
+        left, op, right = items
+        return ast.Compare(left, str(op), right, **_pos(meta))
+
+    def and_(self, meta, items):
+        return ast.BoolOp("and", items[0], items[1], **_pos(meta))
+
+    def or_(self, meta, items):
+        return ast.BoolOp("or", items[0], items[1], **_pos(meta))
+
+    def not_(self, meta, items):
+        return ast.Not(items[0], **_pos(meta))
+
+    def truth(self, meta, items):
+        return ast.Truth(items[0], **_pos(meta))
+
     # ---- expressions
     def number(self, meta, items):
         return ast.Num(str(items[0]), **_tpos(items[0]))
@@ -259,6 +287,10 @@ class _Builder(Transformer):
 
     def paren(self, meta, items):
         return items[0]
+
+    def tensor_size(self, meta, items):
+        tensor, attr, index = items
+        return ast.TensorSize(str(tensor), str(attr), index, **_tpos(tensor))
 
     def list_expr(self, meta, items):
         return ast.ListExpr(tuple(i for i in items if i is not None), **_pos(meta))
@@ -423,7 +455,8 @@ def flatten_chains(tree: Tree) -> Tree:
 # Parse-tree nodes that are one level of nesting to a reader: a chain of operators of
 # one level (however long), a power, a minus sign, a bracket, a call, a list, an
 # indented body.
-_NESTING = frozenset({"chain", "pow", "neg", "paren", "call", "list_expr", "suite"})
+_NESTING = frozenset({"chain", "pow", "neg", "paren", "call", "list_expr", "suite",
+                      "tensor_size", "and_", "or_", "not_"})
 
 
 def _check_nesting(tree: Tree) -> None:

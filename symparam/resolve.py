@@ -39,7 +39,8 @@ from .values import find_name, node_error
 
 LAYOUTS = ("channels_last", "channels_first")
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
-STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches", "moe")
+STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches", "moe",
+              "if")
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 TIE = "tie"      # the argument `tie = NAME`, which any layer takes
 
@@ -198,6 +199,13 @@ class _Resolver:
         return g.Moe(bound["experts"].expr, bound["top_k"].expr, shared, body, shared_body,
                      step("router", ROUTER_ARGS), step("expert_mix", MIX_ARGS),
                      **_position(node))
+
+    def stmt_if(self, node: ast.If, top: bool) -> g.If:
+        """Every body is resolved (an unknown layer is refused wherever it stands); the
+        walk runs the one the condition chooses."""
+        tests = tuple((cond, self.nested_body(body, top)) for cond, body in node.tests)
+        orelse = None if node.orelse is None else self.nested_body(node.orelse, top)
+        return g.If(tests, orelse, **_position(node))
 
     def stmt_residual(self, node: ast.Residual, top: bool) -> g.Residual:
         body = self.nested_body(node.body, top)

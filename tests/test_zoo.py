@@ -34,6 +34,10 @@ PUBLISHED = {
     # torchvision.models.resnet18: its 20 BatchNorm2d layers keep running_mean and
     # running_var (9,600 values) and num_batches_tracked (20) as buffers.
     ("resnet18", None): (11_689_512, 11_689_512, 0, 9_620),
+    # torchvision.models.efficientnet_b0 and mobilenet_v3_large (weights enums' num_params;
+    # 49 and 46 BatchNorm2d); built in both frameworks in tests/test_zoo_vision.py.
+    ("efficientnet_b0", None): (5_288_548, 5_288_548, 0, 42_065),
+    ("mobilenet_v3_large", None): (5_483_032, 5_483_032, 0, 24_446),
     # torchvision.models.squeezenet1_0 (max pooling with ceil_mode)
     ("squeezenet", None): (1_248_424, 1_248_424, 0, 0),
     # torchvision.models.alexnet
