@@ -178,7 +178,7 @@ class Moe(Node):
     shared: Optional[tuple["Stmt", ...]] = None
 
 
-
+@dataclass(frozen=True)
 class If(Node):
     """``if C1: B1`` [``elif C2: B2`` ...] [``else: B``]: the first body whose condition
     holds, else ``orelse`` (None: nothing)."""
