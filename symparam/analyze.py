@@ -232,6 +232,20 @@ class _Analyzer(SharingMixin):
         raise node_error(node, f"unknown size '{node.attr}' of a tensor{hint}: write "
                                f"`{node.tensor}.channels` or `{node.tensor}.shape[AXIS]`")
 
+    def step_require(self, node: g.Require, scope: Scope) -> None:
+        """A condition the model declares: refused now when numbers decide it false,
+        else a check that waits for the symbols' values, as the layers' own checks do
+        (so `solve` and `sweep` propose only values that meet it)."""
+        value = condition(node.condition, scope.env)
+        why = f" ({node.message})" if node.message else ""
+        if value is False:
+            raise node_error(node.condition, f"this requirement does not hold{why}")
+        if value is True:
+            return
+        self.ctx.where = at(node.condition)
+        self.ctx.require(value, f"the model's requirement does not hold at these "
+                                f"values{why}")
+
     def step_if(self, node: g.If, scope: Scope) -> None:
         """Run the first body whose condition holds (else ``orelse``), in this scope: its
         `let` names and its tensor stay visible after it, as in Python. A statement the

@@ -179,6 +179,14 @@ class Moe(Node):
 
 
 @dataclass(frozen=True)
+class Require(Node):
+    """``require CONDITION [, "why"]``: a condition on the model's symbols."""
+
+    condition: "Condition"
+    message: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class If(Node):
     """``if C1: B1`` [``elif C2: B2`` ...] [``else: B``]: the first body whose condition
     holds, else ``orelse`` (None: nothing)."""
@@ -187,7 +195,7 @@ class If(Node):
     orelse: Optional[tuple["Stmt", ...]] = None
 
 
-Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Moe, If]
+Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Moe, If, Require]
 
 
 # ---- definitions ---------------------------------------------------------------

@@ -173,6 +173,15 @@ class Moe(Node):
 
 
 @dataclass(frozen=True)
+class Require(Node):
+    """A condition (a syntax tree, :mod:`symparam.ast`) the model declares on its
+    symbols, with the message saying why, if any."""
+
+    condition: ast.Condition
+    message: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class If(Node):
     """The first body whose condition (a syntax tree, :mod:`symparam.ast`) holds, else
     ``orelse``: which one is the walk's to decide, from the block arguments and
@@ -201,7 +210,7 @@ class Invalid(Node):
 
 
 Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat,
-             Moe, If, Invalid]
+             Moe, If, Require, Invalid]
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def _tpos(tok: Token) -> dict:
 _RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
                        "shortcut", "branches", "branch", "repeat", "convention", "true",
                        "false", "moe", "shared", "if", "elif", "else", "in", "and", "or",
-                       "not"})
+                       "not", "require"})
 
 
 def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
@@ -239,6 +239,12 @@ class _Builder(Transformer):
     def repeat_stmt(self, meta, items):
         count, var, body = items
         return ast.Repeat(count, _new_name(var), body, **_pos(meta))
+
+    def require_stmt(self, meta, items):
+        cond, message = items
+        text = None if message is None else _ESCAPE.sub(
+            lambda m: _ESCAPES.get(m.group(1), m.group(0)), _string_text(message)[1:-1])
+        return ast.Require(cond, text, **_pos(meta))
 
     def if_stmt(self, meta, items):
         cond, body, *elifs, orelse = items

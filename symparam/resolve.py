@@ -40,7 +40,7 @@ from .values import find_name, node_error
 LAYOUTS = ("channels_last", "channels_first")
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
 STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches", "moe",
-              "if")
+              "if", "require")
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 TIE = "tie"      # the argument `tie = NAME`, which any layer takes
 
@@ -199,6 +199,9 @@ class _Resolver:
         return g.Moe(bound["experts"].expr, bound["top_k"].expr, shared, body, shared_body,
                      step("router", ROUTER_ARGS), step("expert_mix", MIX_ARGS),
                      **_position(node))
+
+    def stmt_require(self, node: ast.Require, top: bool) -> g.Require:
+        return g.Require(node.condition, node.message, **_position(node))
 
     def stmt_if(self, node: ast.If, top: bool) -> g.If:
         """Every body is resolved (an unknown layer is refused wherever it stands); the
