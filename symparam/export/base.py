@@ -6,6 +6,7 @@ a dict from layer kind to entry, so adding a kind's export is one entry in one p
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -32,9 +33,11 @@ class LayerView:
     """A layer as an entry sees it: its converted arguments, its input shapes and the
     printer that writes values as Python."""
 
-    def __init__(self, layer: LayerStats, printer: Printer, layout: str, framework: str):
+    def __init__(self, layer: LayerStats, printer: Printer, layout: str, framework: str,
+                 outputs: Optional[dict] = None):
         self.layer, self.p, self.layout, self.framework = layer, printer, layout, framework
         self.a = dict(layer.args)
+        self.outputs = outputs or {}  # layer name -> its output shape
 
     @property
     def kind(self) -> str:
@@ -43,6 +46,24 @@ class LayerView:
     def x(self, i: int = 0) -> tuple:
         """The shape of input ``i``, batch left out."""
         return tuple(self.layer.input_shapes[i])
+
+    def shape_of(self, i: int) -> tuple:
+        """The shape of the layer's input ``i``, tensor arguments (attention's key
+        and value) included."""
+        if i < len(self.layer.input_shapes):
+            return tuple(self.layer.input_shapes[i])
+        return tuple(self.outputs[self.layer.inputs[i]])
+
+    def key_value(self) -> tuple[int, int]:
+        """Which inputs are attention's key and value: the query's own (0, 0), one
+        tensor for both (1, 1), or both as written, told apart by their shapes."""
+        n = len(self.layer.inputs)
+        if n <= 1:
+            return 0, 0
+        if n == 2:
+            return 1, 1
+        key = self.a.get("key")
+        return (1, 2) if key is not None and self.shape_of(1) == tuple(key) else (2, 1)
 
     @property
     def last(self) -> bool:
@@ -92,6 +113,29 @@ def entry_for(table: dict[str, Entry], view: LayerView) -> Code:
     return entry(view)
 
 
+def rank(v: LayerView) -> int:
+    """The rank of a 1-, 2- or 3-D kind: ``conv2d_transpose`` -> 2."""
+    found = re.search(r"(\d)d", v.kind)
+    return int(found.group(1)) if found else 1
+
+
+def pair(v: LayerView, name: str) -> str:
+    """A per-axis argument as code: one number when every axis has the same."""
+    value = v.a[name]
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return v.p.lit(value[0])
+    return v.p.lit(value)
+
+
+def scale_shift(a: dict, switch: str) -> tuple[bool, bool]:
+    """(scale, shift) of a normalization, as the language defines them: Keras's
+    ``scale``/``center`` each alone, PyTorch's ``switch`` (affine) both, ``bias =
+    false`` the shift alone."""
+    on = a.get(switch, True)
+    scale = bool(a.get("scale", True) and on)
+    return scale, bool(a.get("center", True) and on and a.get("bias", True))
+
+
 def kwargs(**items: Optional[str]) -> str:
     """``, key=value`` for each item that is not None (values already code)."""
     return "".join(f", {k}={v}" for k, v in items.items() if v is not None)
@@ -100,7 +144,8 @@ def kwargs(**items: Optional[str]) -> str:
 def signature(stats, names) -> tuple[dict, str]:
     """The model's symbols as Python parameters: ``({Symbol: identifier}, "H=224,
     W=224")``, each with its value in effect as its default (none when symbolic)."""
-    symbols = {s: names.name(str(s)) for s in stats.symbols}
+    # "symbol d", not "d": a layer may have a symbol's name, and gets its own.
+    symbols = {s: names.name(f"symbol {s}", hint=str(s)) for s in stats.symbols}
     params = []
     for s, ident in symbols.items():
         value = stats.values.get(s)

@@ -6,27 +6,17 @@ kernel is another layer's weight) are in :data:`HELPERS`, as source text.
 """
 from __future__ import annotations
 
-import re
 
 from .base import Code, Entry, LayerView, kwargs
+from .base import pair as _pair
+from .base import rank as _rank
+from .base import scale_shift as _scale_shift
 
 _SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
 
 
-def _rank(v: LayerView) -> int:
-    found = re.search(r"(\d)d", v.kind)
-    return int(found.group(1)) if found else 1
-
-
 def _fmt(v: LayerView) -> str:
     return repr(v.layout)  # Keras's data_format names are symparam's layout names
-
-
-def _pair(v: LayerView, name: str) -> str:
-    value = v.a[name]
-    if isinstance(value, tuple) and len(set(value)) == 1:
-        return v.p.lit(value[0])
-    return v.p.lit(value)
 
 
 def _padded(v: LayerView) -> tuple[str, str]:
@@ -140,12 +130,6 @@ def upsample(v: LayerView) -> Code:
         data_format=None if v.last or r == 1 else _fmt(v), **extra) + ")")
 
 
-def _scale_shift(a: dict, switch: str) -> tuple[bool, bool]:
-    on = a.get(switch, True)
-    scale = bool(a.get("scale", True) and on)
-    return scale, bool(a.get("center", True) and on and a.get("bias", True))
-
-
 def _eps(v: LayerView) -> dict:
     return {"epsilon": v.real("epsilon")} if v.a.get("epsilon") is not None else {}
 
@@ -212,20 +196,23 @@ _RNN = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 def recurrent(v: LayerView) -> Code:
     a = v.a
-    if a["num_layers"] != 1:
-        raise v.fail("Keras stacks recurrent layers one by one: write one per layer")
     extra = {k: repr(a[k]) for k in ("activation", "recurrent_activation") if a.get(k)}
     if v.kind == "gru" and a.get("reset_after") is not None:
         extra["reset_after"] = repr(bool(a["reset_after"]))
-    make = f"layers.{_RNN[v.kind]}({v.int('units')}" + kwargs(
-        return_sequences="True" if a["return_sequences"] else None,
-        use_bias=None if a["bias"] else "False",
-        dropout=None if not a["dropout"] else v.real("dropout"),
-        recurrent_dropout=None if not a.get("recurrent_dropout")
-        else v.real("recurrent_dropout"), **extra) + ")"
-    if a["bidirectional"]:
-        make = f"layers.Bidirectional({make}, merge_mode={a['merge_mode'] or 'concat'!r})"
-    return Code(make)
+    stack = []
+    for i in range(int(a["num_layers"])):
+        last = i == int(a["num_layers"]) - 1
+        make = f"layers.{_RNN[v.kind]}({v.int('units')}" + kwargs(
+            return_sequences="True" if a["return_sequences"] or not last else None,
+            use_bias=None if a["bias"] else "False",
+            dropout=None if not a["dropout"] else v.real("dropout"),
+            recurrent_dropout=None if not a.get("recurrent_dropout")
+            else v.real("recurrent_dropout"), **extra) + ")"
+        if a["bidirectional"]:
+            make = f"layers.Bidirectional({make}, merge_mode={a['merge_mode'] or 'concat'!r})"
+        stack.append(make)
+    # Keras stacks recurrent layers one by one: several are one Sequential layer.
+    return Code(stack[0] if len(stack) == 1 else f"keras.Sequential([{', '.join(stack)}])")
 
 
 def attention(v: LayerView) -> Code:
@@ -234,15 +221,9 @@ def attention(v: LayerView) -> Code:
             "q_bias", "k_bias", "v_bias", "out_bias", "qk_norm")):
         raise v.fail("Keras's attention layers have one use_bias for every projection "
                      "and no query/key norms")
-    n = len(v.layer.inputs)
-    if n <= 1:
-        call = "{m}({x}, {x})"
-    elif n == 2:
-        call = "{m}({x}, {x1})"
-    else:
-        key, shapes = a.get("key"), list(v.layer.input_shapes)
-        first_is_key = key is not None and len(shapes) > 1 and tuple(shapes[1]) == tuple(key)
-        call = "{m}({x}, {x2}, {x1})" if first_is_key else "{m}({x}, {x1}, {x2})"
+    key, value = v.key_value()
+    # Keras's attention is called as (query, value, key).
+    call = "{m}({x}, {x%d}, {x%d})" % (value, key) if key else "{m}({x}, {x})"
     if a.get("causal"):
         call = call[:-1] + ", use_causal_mask=True)"
     bias = None if a["bias"] else "False"

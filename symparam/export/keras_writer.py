@@ -31,6 +31,7 @@ class _Writer:
         self.var_of: dict[str, str] = {}
         self.where: dict[str, tuple[str, ...]] = {}
         self.held: dict[str, str] = {}  # layer -> the variable holding its Keras layer
+        self.outputs = {layer.name: layer.output_shape for layer in stats.layers}
         self.used = {i for layer in stats.layers for i in layer.inputs} | {stats.output}
         self.owners = {owner for step in plan(stats).steps()
                        for owner in ([step.reuses] if step.reuses else [])
@@ -67,7 +68,7 @@ class _Writer:
             return
         if layer.name not in self.used and not indexes:
             return  # no path leads from it: not part of a Keras model
-        view = LayerView(layer, self.printer, self.stats.layout, "keras")
+        view = LayerView(layer, self.printer, self.stats.layout, "keras", self.outputs)
         code = entry_for(ENTRIES, view)
         try:
             xs = [env[i] for i in layer.inputs]
@@ -127,13 +128,15 @@ def write(stats: ModelStats, source: str = "") -> Exported:
     builder = w.names.fresh("build_" + plain)
     w.run(plan(stats).items, 1, {}, ())
     inputs = [w.var_of[layer.name] for layer in stats.layers if layer.kind == "input"]
-    out = header(stats, "keras", source)
-    out += ["import keras", "from keras import layers"]
+    body: list[str] = []
     for name in sorted(w.helpers):
-        out += ["", "", HELPERS[name].strip("\n")]
-    out += ["", "", f"def {builder}({w.params}):",
-            f'{_IND}"""Builds the functional Keras model of {stats.name!r}."""']
-    out += w.lines
-    out.append(f"{_IND}return keras.Model(inputs=[{', '.join(inputs)}], "
-               f"outputs={w.var_of[stats.output]}, name={plain!r})")
+        body += ["", "", HELPERS[name].strip("\n")]
+    body += ["", "", f"def {builder}({w.params}):",
+             f'{_IND}"""Builds the functional Keras model of {stats.name!r}."""']
+    body += w.lines
+    body.append(f"{_IND}return keras.Model(inputs=[{', '.join(inputs)}], "
+                f"outputs={w.var_of[stats.output]}, name={plain!r})")
+    out = header(stats, "keras", source) + ["import keras"]
+    out += ["from keras import layers"] if "layers." in "\n".join(w.lines) else []
+    out += body
     return Exported("\n".join(out) + "\n", builder, dict(w.var_of), dict(w.where))

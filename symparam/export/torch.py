@@ -8,11 +8,13 @@ with their values as defaults; a rolled repeat is an ``nn.ModuleList`` with one
 """
 from __future__ import annotations
 
-import re
 
 import sympy
 
 from .base import Code, Entry, LayerView, kwargs
+from .base import pair as _pair
+from .base import rank as _rank
+from .base import scale_shift as _scale_shift
 
 _ACT = {  # activation -> the forward pass's call, {} being the tensor
     "relu": "torch.relu({})", "relu6": "F.relu6({})", "sigmoid": "torch.sigmoid({})",
@@ -43,11 +45,6 @@ def _layout(v: LayerView, make: str, back: bool = True) -> Code:
                 helpers=("ChannelsLast",), holder=".inner")
 
 
-def _rank(v: LayerView) -> int:
-    found = re.search(r"(\d)d", v.kind)
-    return int(found.group(1)) if found else 1
-
-
 def _index(v: LayerView, axis) -> int:
     """An axis counted Keras's way (batch = 0, negative from the end) as an index
     into the shape without the batch."""
@@ -64,13 +61,6 @@ def embedding(v: LayerView) -> Code:
     if v.a.get("scaled"):
         return Code(f"ScaledEmbedding({args})", helpers=("ScaledEmbedding",))
     return Code(f"nn.Embedding({args})")
-
-
-def _pair(v: LayerView, name: str):
-    value = v.a[name]
-    if isinstance(value, tuple) and len(set(value)) == 1:
-        return v.p.lit(value[0])
-    return v.p.lit(value)
 
 
 def conv(v: LayerView) -> Code:
@@ -167,12 +157,6 @@ def upsample(v: LayerView) -> Code:
     return _layout(v, make)
 
 
-def _scale_shift(a: dict, switch: str) -> tuple[bool, bool]:
-    on = a.get(switch, True)
-    scale = bool(a.get("scale", True) and on)
-    return scale, bool(a.get("center", True) and on and a.get("bias", True))
-
-
 def _eps(v: LayerView, name: str = "eps") -> dict:
     return {name: v.real("epsilon")} if v.a.get("epsilon") is not None else {}
 
@@ -184,15 +168,15 @@ def batchnorm(v: LayerView) -> Code:
         raise v.fail("PyTorch's BatchNorm normalizes one axis; this one normalizes several")
     idx = _index(v, axis)
     scale, center = _scale_shift(a, "affine")
-    if center != scale:
-        raise v.fail("PyTorch's BatchNorm has a shift only with a scale")
+    if center and not scale:
+        raise v.fail("PyTorch's BatchNorm has a bias only with a weight")
     extra = dict(_eps(v))
     if a.get("momentum") is not None:
         extra["momentum"] = v.real("momentum")
     make = (f"nn.BatchNorm{max(1, len(x) - 1)}d({v.p.int(x[idx])}"
             + kwargs(affine=None if scale else "False",
                      track_running_stats=None if a["track_running_stats"] else "False",
-                     **extra) + ")")
+                     bias=None if center or not scale else "False", **extra) + ")")
     if idx == 0:
         return Code(make)
     return Code(f"OnAxis({make}, {idx + 1})", helpers=("OnAxis",), holder=".inner")
@@ -222,11 +206,12 @@ def rmsnorm(v: LayerView) -> Code:
 def groupnorm(v: LayerView) -> Code:
     a = v.a
     scale, center = _scale_shift(a, "affine")
-    if center != scale:
-        raise v.fail("PyTorch's GroupNorm has a shift only with a scale")
+    if center and not scale:
+        raise v.fail("PyTorch's GroupNorm has a bias only with a weight")
     c = v.channels() if a["axis"] is None else v.p.int(v.x()[_index(v, a["axis"])])
     make = f"nn.GroupNorm({v.int('groups')}, {c}" + kwargs(
-        affine=None if scale else "False", **_eps(v)) + ")"
+        affine=None if scale else "False", bias=None if center or not scale else "False",
+        **_eps(v)) + ")"
     if a["axis"] is None:
         return _layout(v, make)
     idx = _index(v, a["axis"])
@@ -236,10 +221,10 @@ def groupnorm(v: LayerView) -> Code:
 
 def instancenorm(v: LayerView) -> Code:
     scale, center = _scale_shift(v.a, "affine")
-    if center != scale:
-        raise v.fail("PyTorch's InstanceNorm has a shift only with a scale")
+    if center and not scale:
+        raise v.fail("PyTorch's InstanceNorm has a bias only with a weight")
     return _layout(v, f"nn.InstanceNorm{max(1, len(v.x()) - 1)}d({v.channels()}" + kwargs(
-        affine="True" if scale else None,
+        affine="True" if scale else None, bias=None if center or not scale else "False",
         track_running_stats="True" if v.a["track_running_stats"] else None) + ")")
 
 
@@ -300,32 +285,16 @@ def recurrent(v: LayerView) -> Code:
                 helpers=("Recurrent",), holder=".rnn")
 
 
-def _key_value(v: LayerView) -> str:
-    """The forward call's inputs: query, then key and value where given."""
-    n = len(v.layer.input_shapes) + max(0, len(v.layer.inputs) - len(v.layer.input_shapes))
-    if n <= 1:
-        return "{m}({x})"
-    if n == 2:
-        return "{m}({x}, {x1})"
-    key = v.a.get("key")
-    shapes = list(v.layer.input_shapes)
-    if key is not None and len(shapes) > 1 and tuple(shapes[1]) == tuple(key):
-        return "{m}({x}, {x1}, {x2})"
-    return "{m}({x}, {x2}, {x1})"
-
-
 def _llm(a: dict) -> bool:
     return a["bias"] == "qkv" or any(a.get(n) is not None for n in (
         "kv_heads", "q_bias", "k_bias", "v_bias", "out_bias", "qk_norm"))
 
 
 def attention(v: LayerView) -> Code:
-    a, shapes = v.a, [tuple(s) for s in v.layer.input_shapes]
-    call = _key_value(v)
-    order = [0, 1, 2] if "{x1}, {x2}" in call else [0, 2, 1] if "{x2}" in call else [0, 1, 1]
-    dims = [shapes[i][-1] if i < len(shapes) else shapes[0][-1] for i in order]
-    if len(shapes) == 1:
-        dims = [shapes[0][-1]] * 3
+    a = v.a
+    key, value = v.key_value()
+    call = "{m}({x})" if not key else "{m}({x}, {x%d}, {x%d})" % (key, value)
+    dims = [v.shape_of(i)[-1] for i in (0, key, value)]
     d, kd, vd = (v.p.int(x) for x in dims)
     if _llm(a):
         heads = v.int("heads")

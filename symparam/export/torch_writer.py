@@ -59,12 +59,13 @@ class _Writer:
         self.var_of: dict[str, str] = {}             # layer -> forward's variable
         # layer -> where its module is: an attribute, then a key in each pass
         self.where: dict[str, tuple[str, ...]] = {}
-        self.uses_f = False
         layers = stats.layers
+        self.outputs = {layer.name: layer.output_shape for layer in stats.layers}
         self.used = {i for layer in layers for i in layer.inputs} | {stats.output}
 
     def code(self, step: Step) -> Code:
-        view = LayerView(step.layer, self.printer, self.stats.layout, "torch")
+        view = LayerView(step.layer, self.printer, self.stats.layout, "torch",
+                         self.outputs)
         code = entry_for(ENTRIES, view)
         self.helpers.update(code.helpers)
         return code
@@ -82,7 +83,7 @@ class _Writer:
         out = [f"{pad}nn.ModuleDict({{"]
         for item in items:
             if isinstance(item, Loop):
-                key = self.attrs.name(self.loop_name(item))
+                key = self.loop_attr(item)
                 out.append(f"{pad}{_IND}{key!r}: nn.ModuleList(")
                 out += self.module_dict(item.items, depth + 2, item, path + (key,))
                 out.append(f"{pad}{_IND}{_IND}for _ in range({self.printer.int(item.count)})")
@@ -101,6 +102,12 @@ class _Writer:
         out.append(f"{pad}}})")
         return out
 
+    def loop_attr(self, loop: Loop) -> str:
+        """The attribute (or key) of a loop's ModuleList: its block's name if it
+        repeats one block, else ``repeat``; one per loop."""
+        first = next(loop.steps()).layer
+        return self.attrs.name(f"{loop.label} from {first.name}", hint=self.loop_name(loop))
+
     def loop_name(self, loop: Loop) -> str:
         first = next(loop.steps()).layer
         index = first.path.index(loop.label) if loop.label in first.path else -1
@@ -110,7 +117,7 @@ class _Writer:
     def construct(self, items) -> None:
         for item in items:
             if isinstance(item, Loop):
-                attr = self.attrs.name(self.loop_name(item))
+                attr = self.loop_attr(item)
                 self.init.append(f"self.{attr} = nn.ModuleList(")
                 self.init += self.module_dict(item.items, 1, item, (attr,))
                 self.init.append(f"{_IND}for _ in range({self.printer.int(item.count)})")
@@ -160,7 +167,7 @@ class _Writer:
         pad = _IND * depth
         for item in items:
             if isinstance(item, Loop):
-                key = self.attrs.name(self.loop_name(item))
+                key = self.loop_attr(item)
                 ref = f"self.{key}" if not holder else f"{holder}[{key!r}]"
                 carry = self.locals.fresh("hidden")
                 block = self.locals.fresh("block")
@@ -194,8 +201,6 @@ class _Writer:
                                   f"{err} is not computed before it", layer.line) from None
             fields = {"m": ref, "xs": ", ".join(xs),
                       **{("x" if i == 0 else f"x{i}"): x for i, x in enumerate(xs)}}
-            if "F." in code.call:
-                self.uses_f = True
             var = self.locals.name(layer.name)
             self.forward.append(f"{pad}{var} = {code.call.format(**fields)}")
             env[layer.name] = var
@@ -216,21 +221,24 @@ def write(stats: ModelStats, source: str = "") -> Exported:
     w.var_of.update(env)
     args = ", ".join(env.values())
     w.run(items, 2, env, "")
-    out = header(stats, "torch", source)
-    out += ["import torch", "from torch import nn"]
-    if w.uses_f or any("F." in HELPERS[h] for h in w.helpers):
-        out.append("from torch.nn import functional as F")
+    body: list[str] = []
     for name in sorted(w.helpers):
-        out += ["", "", HELPERS[name].strip("\n")]
+        body += ["", "", HELPERS[name].strip("\n")]
     cls = class_name(stats.name)
-    out += ["", "", f"class {cls}(nn.Module):",
-            f'{_IND}"""The model {cls}: one attribute per layer with weights."""', "",
-            f"{_IND}def __init__(self{', ' if w.params else ''}{w.params}):",
-            f"{_IND * 2}super().__init__()"]
-    out += [f"{_IND * 2}{line}" for line in w.init + w.ties]
-    out += ["", f"{_IND}def forward(self, {args}):"]
-    out += w.forward
-    out.append(f"{_IND * 2}return {w.var_of.get(stats.output, 'None')}")
+    body += ["", "", f"class {cls}(nn.Module):",
+             f'{_IND}"""The model {cls}: one attribute per layer with weights."""', "",
+             f"{_IND}def __init__(self{', ' if w.params else ''}{w.params}):",
+             f"{_IND * 2}super().__init__()"]
+    body += [f"{_IND * 2}{line}" for line in w.init + w.ties]
+    body += ["", f"{_IND}def forward(self, {args}):"]
+    body += w.forward
+    body.append(f"{_IND * 2}return {w.var_of.get(stats.output, 'None')}")
+    used = "\n".join(body)
+    out = header(stats, "torch", source)
+    out += ["import torch"] if "torch." in used else []
+    out += ["from torch import nn"]
+    out += ["from torch.nn import functional as F"] if "F." in used else []
+    out += body
     text = "\n".join(out) + "\n"
     return Exported(_tidy(text), cls, dict(w.var_of), dict(w.where))
 
