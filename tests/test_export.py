@@ -338,3 +338,15 @@ def test_cli_md_documents_export_and_check():
             for opt in param.opts:
                 if opt.startswith("-"):
                     assert f"`{opt}" in text or f"{opt} " in text, (name, opt)
+
+
+def test_symbols_without_values_are_arguments_without_defaults():
+    """--symbolic: a symbol with no value has no default; after one with a default the
+    arguments are keyword-only, so the code stays valid Python."""
+    for framework, head in (("torch", "def __init__(self, *, n=4, h, k):"),
+                            ("keras", "def build_mlp(*, n=4, h, k):")):
+        result = CliRunner().invoke(main, ["export", "--example", "seed000", "--to", framework,
+                                           "--symbolic", "--set", "n=4"])
+        assert result.exit_code == 0, result.output
+        assert head in result.stdout
+        compile(result.stdout, "export", "exec")

@@ -150,6 +150,10 @@ def signature(stats, names) -> tuple[dict, str]:
     for s, ident in symbols.items():
         value = stats.values.get(s)
         params.append(ident if value is None else f"{ident}={int(value)}")
+    defaults = ["=" in p for p in params]
+    if any(before and not after for before, after in zip(defaults, defaults[1:])):
+        # A symbol without a default after one with: keyword-only arguments allow it.
+        params.insert(0, "*")
     return symbols, ", ".join(params)
 
 
