@@ -78,3 +78,9 @@ MAX_SOURCE_CHARS = 200_000
 # 100,000 one-character tokens (`dense ------...n`, `((((...`) took 5-15 s. The zoo's
 # models have under 600; a model of MAX_LAYERS written-out layers about 8,000-16,000.
 MAX_TOKENS = 20_000
+
+# Parameters `check --against keras` builds: Keras allocates every weight for real
+# (PyTorch's check uses the meta device and has no limit). BERT-base (110M) takes
+# about 15 s and 0.5 GB; a 7B LLM would need 28 GB. Check such a model in Keras with
+# smaller values of its symbols (--set), the formulas being the same.
+MAX_KERAS_CHECK_PARAMS = 200_000_000

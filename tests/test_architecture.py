@@ -51,7 +51,11 @@ RULES = (
          forbidden=("render", "analysis", "cards", *FRONT_ENDS)),
     Rule("nothing but the command line imports it",
          ("render", "analysis", "cards", "__init__", "layers", "graph", "resolve",
-          *ANALYZER, "stats", "compare", "highlight", *FOUNDATIONS), forbidden=COMMAND_LINE),
+          *ANALYZER, "stats", "compare", "highlight", "export", *FOUNDATIONS),
+         forbidden=COMMAND_LINE),
+    Rule("the exporters write text from stats: never render, analysis, cards or a front end",
+         ("export",), forbidden=("render", "analysis", "cards", "resolve", "notebook",
+                                 *COMMAND_LINE)),
 )
 
 

@@ -90,9 +90,9 @@ def test_diff_llama2_against_mistral():
     assert [(s.name, a, b) for s, a, b in d.split] == [("kv_heads", 32, 8), ("ff", 11008, 14336)]
 
 
-def test_llama2_and_mistral_against_transformers():
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+@pytest.mark.oracle
+def test_llama2_and_mistral_against_transformers(frameworks, hf_transformers):
+    torch, transformers = frameworks["torch"], hf_transformers
     common = dict(vocab_size=32000, hidden_size=4096, num_hidden_layers=32,
                   num_attention_heads=32, tie_word_embeddings=False)
     configs = [transformers.LlamaConfig(intermediate_size=11008, num_key_value_heads=32,
