@@ -132,7 +132,7 @@ def test_every_activation_is_an_argument_and_the_layer_forms_are_kinds():
         assert s.value(s.total) == 10
     layer_forms = {n for n, a in ACTIVATIONS.items() if a.layer}
     assert layer_forms == {"relu", "relu6", "sigmoid", "tanh", "softmax", "gelu", "silu",
-                           "elu", "leaky_relu"}
+                           "elu", "leaky_relu", "hard_sigmoid", "hard_silu", "hard_swish"}
     assert layer_forms <= set(REGISTRY)
     assert REGISTRY["relu"].keras == "ReLU" and REGISTRY["gelu"].torch == "GELU"
 

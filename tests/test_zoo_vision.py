@@ -96,6 +96,17 @@ def test_macs_equal_torchvision_ops(name, torchvision):
     assert round(s.value(s.macs) / 1e9, 3) == published
 
 
+@pytest.mark.parametrize("name, ops", [
+    # torchvision's weights enums, as published: EfficientNet_B0_Weights.IMAGENET1K_V1 and
+    # MobileNet_V3_Large_Weights.IMAGENET1K_V1 meta["_ops"] (GFLOPS that are
+    # multiply-accumulates, at 224 x 224); checked without torchvision installed.
+    ("efficientnet_b0", 0.386), ("mobilenet_v3_large", 0.217),
+])
+def test_published_macs(name, ops):
+    s = _stats(name)
+    assert round(s.value(s.macs) / 1e9, 3) == ops
+
+
 def _keras_counts(model, skip: tuple[str, ...] = ()) -> tuple[int, int, int]:
     """(total, trainable, non-trainable) of a Keras model, without the layers of the
     classes in ``skip``."""
