@@ -23,7 +23,7 @@ _ACT = {  # activation -> the forward pass's call, {} being the tensor
     "silu": "F.silu({})", "swish": "F.silu({})", "elu": "F.elu({})", "selu": "F.selu({})",
     "leaky_relu": "F.leaky_relu({})", "softplus": "F.softplus({})",
     "softsign": "F.softsign({})", "hard_sigmoid": "F.hardsigmoid({})",
-    "hard_silu": "F.hardswish({})", "mish": "F.mish({})", "exponential": "torch.exp({})",
+    "hard_silu": "F.hardswish({})", "hard_swish": "F.hardswish({})", "mish": "F.mish({})", "exponential": "torch.exp({})",
     "linear": "{}",
 }
 
@@ -348,7 +348,8 @@ ENTRIES: dict[str, Entry] = {
     "concat": concat,
     **{k: merge for k in ("add", "subtract", "multiply", "average", "maximum", "minimum")},
     **{k: activation for k in ("activation", "relu", "relu6", "sigmoid", "tanh", "softmax",
-                               "gelu", "silu", "elu", "leaky_relu")},
+                               "gelu", "silu", "elu", "leaky_relu", "hard_swish",
+                               "hard_silu", "hard_sigmoid")},
     **{f"conv{r}d": conv for r in (1, 2, 3)},
     **{f"conv{r}d_transpose": transpose for r in (1, 2, 3)},
     **{f"depthwise_conv{r}d": depthwise for r in (1, 2)},
