@@ -315,7 +315,7 @@ def test_byte_identical_across_processes(tmp_path):
                               text=True, env=env, timeout=300, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         outs.append(done.stdout)
-    assert outs[0] == outs[1] and len(outs[0]) > 10000
+    assert outs[0] == outs[1] and len(outs[0]) > 5000  # by block: about 9,400
     s = analyze(CONV)
     assert all(derivation(s, f) == derivation(analyze(CONV), f)
                for f in ("latex", "markdown", "text"))

@@ -173,12 +173,15 @@ def summary(stats: ModelStats, as_json: bool) -> None:
                    "($...$, $$...$$).")
 @click.option("--standalone", is_flag=True,
               help="LaTeX: a whole document for pdflatex, not a snippet to \\input.")
+@click.option("--by", type=click.Choice(["block", "layer"]), default="block", show_default=True,
+              help="block: equal uses of a block derived once, with their number, and "
+                   "the model added up by part; layer: every layer in turn.")
 @click.option("--template", "-t", type=click.Path(dir_okay=False, path_type=Path),
               help="Render your own Jinja template instead (see docs/derivations.md).")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to OUT instead of the terminal.")
 def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standalone: bool,
-           template: Optional[Path], out: Optional[Path]) -> None:
+           by: str, template: Optional[Path], out: Optional[Path]) -> None:
     """A derivation document: per layer its weights, shapes and count (formula =
     numbers = result), how its output shape follows, where PyTorch and Keras differ;
     then the totals.
@@ -188,6 +191,7 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
       symparam derive --example seed000 --format markdown
       symparam derive --example seed000 -f markdown --flavor plain
       symparam derive model.symp --standalone -o model.tex
+      symparam derive --zoo resnet50 --by layer
       symparam derive model.symp --template report.md.j2
     """
     if template is not None:
@@ -204,7 +208,7 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
             raise UsageError(f"--standalone makes a LaTeX document; the format here is {fmt}")
         if flavor is not None and fmt != "markdown":
             raise UsageError(f"--flavor is Markdown's; the format here is {fmt}")
-        text = derivation(stats, fmt, flavor=flavor or "github", standalone=standalone)
+        text = derivation(stats, fmt, flavor=flavor or "github", standalone=standalone, by=by)
         what = fmt
     if out is None:
         click.echo(text, nl=False)

@@ -296,6 +296,18 @@ class TexMath:
                                                            for w in f.weights]]
         return sum(max(c, default=0) for c in columns) + 8 <= self.line
 
+    def fitted(self, label: str, steps: list) -> str:
+        """``label &= a = b = c`` on one row when it fits the line, else :meth:`align`'s
+        rows (a block's layers, one row each where they can)."""
+        inline = self.inline(steps)
+        if self.width_of(label) + self.width_of(inline) + 3 <= self.line:
+            return f"{label} &= {inline}" if self.tex else f"{label} = {inline}"
+        return self.align(label, steps)
+
+    @staticmethod
+    def width_of(text: str) -> int:
+        return visible(text)
+
     def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
         """Rows of an ``align*`` or ``aligned``: ``label &= a \\\\ &= b``, each step on
         its own row and a long sum broken over several rows (``&\\quad + ...``)."""
@@ -412,6 +424,12 @@ class TextMath(TexMath):
         body = self.join(inner)
         return (f"{self.with_values(multiplier)}*({body})" if len(inner) > 1
                 else f"{self.with_values(multiplier)}*{body}",)
+
+    line = 78
+
+    @staticmethod
+    def width_of(text: str) -> int:
+        return len(text)
 
     def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
         """``label = a`` then ``= b`` rows under it, long sums wrapped between terms."""
