@@ -135,3 +135,53 @@ def test_standalone_documents_fit_in_four_pages(tmp_path, name):
     assert pages, log[-2000:]
     assert int(pages.group(1)) <= 4
     assert "Overfull" not in log
+
+
+# ---- -o out.pdf, out.html; never Markdown under another name -------------------------
+
+def _derive(*args: str):
+    return CliRunner().invoke(main, ["derive", "--zoo", "bert_base", *args])
+
+
+def test_a_pdf_is_compiled_with_pdflatex(tmp_path):
+    if shutil.which("pdflatex") is None:
+        if _in_ci():
+            pytest.fail("CI is set and pdflatex is missing", pytrace=False)
+        pytest.skip("pdflatex is not installed (Debian's texlive-latex-base)")
+    out = tmp_path / "bert.pdf"
+    result = _derive("-o", str(out))
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 10_000
+
+
+def test_a_pdf_without_pdflatex_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    out = tmp_path / "bert.pdf"
+    result = _derive("-o", str(out))
+    assert result.exit_code == 2
+    assert "cannot write a PDF: pdflatex is not installed" in result.output
+    assert not out.exists()
+
+
+def test_html_is_a_page_with_the_counts(tmp_path):
+    out = tmp_path / "bert.html"
+    result = _derive("-o", str(out))
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "109{,}482{,}240" in page  # transformers' BertModel count
+    assert "http" not in page  # nothing fetched when it is opened
+
+
+@pytest.mark.parametrize("name, args, message", [
+    ("bert.xyz", (), "cannot tell the format of"),
+    ("bert.pdf", ("-f", "markdown"), "is written from its suffix (.pdf)"),
+    ("bert.html", ("--standalone",), "an HTML page is whole"),
+])
+def test_an_unknown_or_contradicted_suffix_is_refused(tmp_path, name, args, message):
+    out = tmp_path / name
+    result = _derive("-o", str(out), *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not out.exists()

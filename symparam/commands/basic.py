@@ -179,7 +179,8 @@ def summary(stats: ModelStats, as_json: bool) -> None:
 @click.option("--template", "-t", type=click.Path(dir_okay=False, path_type=Path),
               help="Render your own Jinja template instead (see docs/derivations.md).")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to OUT instead of the terminal.")
+              help="Write to OUT instead of the terminal (.pdf: compiled with pdflatex; "
+                   ".html: a page).")
 def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standalone: bool,
            by: str, template: Optional[Path], out: Optional[Path]) -> None:
     """A derivation document: per layer its weights, shapes and count (formula =
@@ -202,8 +203,14 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
 
         text, what = render_template(stats, template), f"template {template}"
     else:
+        suffix = out.suffix.lower() if out is not None else ""
+        if out is not None and suffix in (".pdf", ".html", ".htm"):
+            return _write_compiled(stats, out, suffix, fmt, flavor, standalone, by)
         if fmt is None:
-            fmt = _SUFFIXES.get(out.suffix.lower(), "markdown") if out else "markdown"
+            if out is not None and suffix not in _SUFFIXES:
+                raise UsageError(f"cannot tell the format of {out} from its suffix: use "
+                                 f"{', '.join(_SUFFIXES)}, .pdf or .html, or give --format")
+            fmt = _SUFFIXES.get(suffix, "markdown")
         if standalone and fmt != "latex":
             raise UsageError(f"--standalone makes a LaTeX document; the format here is {fmt}")
         if flavor is not None and fmt != "markdown":
@@ -215,6 +222,30 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
         return
     try:
         out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
+    click.echo(f"wrote {out} ({what})", err=True)
+
+
+def _write_compiled(stats: ModelStats, out: Path, suffix: str, fmt: Optional[str],
+                    flavor: Optional[str], standalone: bool, by: str) -> None:
+    """``-o out.pdf`` (the standalone LaTeX, compiled) or ``-o out.html`` (a page)."""
+    from ..render import pdf  # pdflatex and the page only when asked
+    from ..render.document import html
+
+    if fmt is not None or flavor is not None:
+        raise UsageError(f"{out} is written from its suffix ({suffix}): leave out "
+                         f"--format and --flavor")
+    if suffix == ".pdf":
+        data = pdf.compile_pdf(derivation(stats, "latex", standalone=True, by=by))
+        what = "PDF, by pdflatex"
+    else:
+        if standalone:
+            raise UsageError("--standalone makes a LaTeX document; an HTML page is whole")
+        data = pdf.html_page(f"Parameters of {stats.name}", html(stats)).encode("utf-8")
+        what = "HTML"
+    try:
+        out.write_bytes(data)
     except OSError as err:
         raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
     click.echo(f"wrote {out} ({what})", err=True)
