@@ -73,7 +73,8 @@ def _shipped_environment(latex: bool) -> Sandbox:
 
 
 def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
-            flavor: str = "github", standalone: bool = False, by: str = "layer") -> dict:
+            flavor: str = "github", standalone: bool = False, by: str = "layer",
+            paper: bool = False) -> dict:
     """The variables every template sees (documented in docs/derivations.md).
 
     >>> from symparam import analyze
@@ -86,7 +87,9 @@ def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
                          f"shows each layer step by step, for at most MAX_DERIVED_LAYERS = "
                          f"{MAX_DERIVED_LAYERS:,} layers (use count or summary for its "
                          f"totals, or a repeat over a symbol, which is not unrolled)")
-    tex, text = TexMath(stats, breakable=fmt_name == "latex"), TextMath(stats)
+    tex = TexMath(stats, breakable=fmt_name == "latex", paper=paper,
+                  thin=paper and fmt_name == "latex")
+    text = TextMath(stats)
     facts = model_facts(stats, compare=compare)
     return {
         "model": facts,
@@ -150,7 +153,7 @@ def derivation(stats: ModelStats, fmt_name: str = "markdown", *, flavor: str = "
         raise UsageError(f"unknown --by '{by}': use {' or '.join(BY)}")
     latex = fmt_name == "latex"
     ctx = context(stats, fmt_name=fmt_name, compare=compare, flavor=flavor,
-                  standalone=standalone, by=by)
+                  standalone=standalone, by=by, paper=True)
     _check_worked(stats, ctx, by)
     name = STANDALONE if latex and standalone else (
         BLOCKS[fmt_name] if ctx["blocks"] is not None else FORMATS[fmt_name])
