@@ -185,3 +185,33 @@ def test_an_unknown_or_contradicted_suffix_is_refused(tmp_path, name, args, mess
     assert result.exit_code == 2
     assert message in result.output
     assert not out.exists()
+
+
+# ---- papers' notation ----------------------------------------------------------------
+
+def test_latex_writes_as_papers_do():
+    """ResNet-18 (torchvision): conv1 has 64 x C x 7 x 7 = 3136 C weights."""
+    tex = derivation(_stats("resnet18"), "latex", by="layer")
+    assert r"\mathrm{None}" not in tex and "(b, " in tex
+    assert r"3136\,C" in tex and r"3{,}136" not in tex
+    assert r"11\,689\,512" in tex  # torchvision's resnet18: 11,689,512 parameters
+    assert r"{H}_{\mathrm{out}} &=" in tex and r"{W}_{\mathrm{out}} &=" in tex
+    assert r"\paragraph{\texttt{conv1} (Conv2d, line 47)}" in tex
+
+
+def test_the_textbook_assumption_is_stated_only_where_it_holds():
+    # a 7 x 7 convolution of stride 2 and padding 3 on H = 224: (H + 1)/2 = 112.5
+    tex = derivation(_stats("resnet18"), "latex", by="layer")
+    assert (r"The textbook assumption $s \mid n + 2p - k$ does not hold at these values: "
+            r"it would make the size $\frac{H + 1}{2} = \frac{225}{2}$") in tex
+    assert "Assuming $s \\mid n + 2p - k$" not in tex
+    # at H = 225 it holds: (225 + 1)/2 = 113
+    held = derivation(analyze(parse_file(ZOO / "resnet18.symp"), model="resnet18",
+                              values={"H": 225, "W": 225}), "latex", by="layer")
+    assert r"Assuming $s \mid n + 2p - k$" in held.split(r"\paragraph{\texttt{bn1}")[0]
+
+
+def test_attention_notes_use_no_letter_of_their_own():
+    text = derivation(_stats("gpt2"), "markdown")
+    assert "3E" not in text
+    assert "the query, key and value projections packed into one matrix" in text
