@@ -63,9 +63,16 @@ SOLVE_CROSSINGS = 4
 # (each is a full analysis of the model at that value).
 SOLVE_RECOUNTS = 50
 
-# Layers a derivation (`derive`, a template) shows step by step, about 5 ms each: a
-# model of 10,000 layers is counted in seconds, but its derivation would be unreadable.
+# Layers of a model a derivation (`derive`, a template) may be asked for: a model of
+# 10,000 layers is counted in seconds, but its derivation would be unreadable.
 MAX_DERIVED_LAYERS = 500
+
+# Layers (and blocks' layers) a shipped derivation works out step by step: formula,
+# numbers, result, and each output size. Measured (in process, CPU, a loaded 2-core
+# machine) on 300 stride-2 convolutions, whose sizes are ceilings: 7-8 ms a layer by
+# layer (2.3 s for 300, most of it printing ceiling(H/2**k) with sympy), so 150 take
+# about 1.1 s; by block the 299 equal ones are one run, derived once (0.5 s in all).
+MAX_WORKED_LAYERS = 150
 
 # Characters of a model's text, refused before it is parsed: lark reads about 100,000
 # characters a second on a loaded 2-core machine, and a model of MAX_LAYERS written-out

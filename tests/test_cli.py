@@ -295,7 +295,7 @@ def test_summary_json_is_the_same_document():
 
 def test_derive_markdown_seed000():
     out = run("derive", "--example", "seed000", "--format", "markdown").stdout
-    assert "## `batch_normalization` (BatchNormalization)" in out
+    assert "## `batch_normalization` (BatchNormalization, line 7)" in out
     assert "P &= h n + h \\\\\n  &= h \\left(n + 1\\right) \\\\\n" in out
     assert "| `moving_mean` | $`h`$ | non-trainable | $`h`$ |" in out
     assert "  &= 2{,}140{,}752\n\\end{aligned}\n```" in out
@@ -306,7 +306,7 @@ def test_derive_latex_escapes_prose_not_math(tmp_path):
     result = run("derive", "--example", "seed000", "--standalone", "-o", str(out_file))
     assert f"wrote {out_file} (latex)" in result.stderr
     tex = out_file.read_text()
-    assert r"\subsection*{\texttt{batch\_normalization} (BatchNormalization)}" in tex
+    assert r"\subsection*{\texttt{batch\_normalization} (BatchNormalization, line 7)}" in tex
     assert r"\texttt{moving\_mean}" in tex
     assert r"&= h \left(n + 1\right)" in tex
     assert "batch_normalization" not in tex  # never unescaped in prose

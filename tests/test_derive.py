@@ -89,12 +89,12 @@ def test_shapes_follow_from_the_conv_and_pool_formulas():
     text = derivation(analyze(CONV), "text")
     # same padding, stride 2: ceil(n/s), exact; its textbook form is stated, not silent.
     assert "each output size n_out = ceil(n/s) (stride s, padding 'same'):" in text
-    assert "    n_out = ceil(H/2)\n          = 16" in text
+    assert "    H_out = ceil(H/2)\n          = 16" in text
     assert "assuming s divides n (the textbook assumption): H/2" in text
     # explicit padding, stride 1: no rounding, per axis (kernel 3 x 5).
     assert "n_out = n + 2p - k + 1 (kernel k, padding on each side p, stride 1)" in text
-    assert "    n_out = ceil(H/2) + 2*1 - 3 + 1\n          = ceil(H/2)\n          = 16" in text
-    assert "    n_out = ceil(W/2) + 2*1 - 5 + 1\n          = ceil(W/2) - 2\n          = 13" in text
+    assert "    H_out = ceil(H/2) + 2*1 - 3 + 1\n          = ceil(H/2)\n          = 16" in text
+    assert "    W_out = ceil(W/2) + 2*1 - 5 + 1\n          = ceil(W/2) - 2\n          = 13" in text
     # pooling: floor((n - k)/s) + 1 with its floor.
     assert "floor((ceil(W/2) - 2 - 2)/2) + 1" in text and "= 6" in text
     assert "flattening multiplies the axes together" in text
@@ -241,7 +241,7 @@ def test_escaped_names_compile(tmp_path):
 
 def test_markdown_keeps_names_in_code_spans():
     md = derivation(_renamed(analyze(SEED000), "a`b_c*d"), "markdown")
-    assert "## ``a`b_c*d1`` (Dense)" in md
+    assert "## ``a`b_c*d1`` (Dense, line " in md
 
 
 # ---- user templates: sandboxed, strict --------------------------------------------------
@@ -315,7 +315,7 @@ def test_byte_identical_across_processes(tmp_path):
                               text=True, env=env, timeout=300, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         outs.append(done.stdout)
-    assert outs[0] == outs[1] and len(outs[0]) > 10000
+    assert outs[0] == outs[1] and len(outs[0]) > 5000  # by block: about 9,400
     s = analyze(CONV)
     assert all(derivation(s, f) == derivation(analyze(CONV), f)
                for f in ("latex", "markdown", "text"))

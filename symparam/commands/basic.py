@@ -182,12 +182,16 @@ def summary(stats: ModelStats, columns: str, dtype: str, as_json: bool) -> None:
                    "($...$, $$...$$).")
 @click.option("--standalone", is_flag=True,
               help="LaTeX: a whole document for pdflatex, not a snippet to \\input.")
+@click.option("--by", type=click.Choice(["block", "layer"]), default="block", show_default=True,
+              help="block: equal uses of a block derived once, with their number, and "
+                   "the model added up by part; layer: every layer in turn.")
 @click.option("--template", "-t", type=click.Path(dir_okay=False, path_type=Path),
               help="Render your own Jinja template instead (see docs/derivations.md).")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to OUT instead of the terminal.")
+              help="Write to OUT instead of the terminal (.pdf: compiled with pdflatex; "
+                   ".html: a page).")
 def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standalone: bool,
-           template: Optional[Path], out: Optional[Path]) -> None:
+           by: str, template: Optional[Path], out: Optional[Path]) -> None:
     """A derivation document: per layer its weights, shapes and count (formula =
     numbers = result), how its output shape follows, where PyTorch and Keras differ;
     then the totals.
@@ -197,6 +201,7 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
       symparam derive --example seed000 --format markdown
       symparam derive --example seed000 -f markdown --flavor plain
       symparam derive model.symp --standalone -o model.tex
+      symparam derive --zoo resnet50 --by layer
       symparam derive model.symp --template report.md.j2
     """
     if template is not None:
@@ -207,19 +212,49 @@ def derive(stats: ModelStats, fmt: Optional[str], flavor: Optional[str], standal
 
         text, what = render_template(stats, template), f"template {template}"
     else:
+        suffix = out.suffix.lower() if out is not None else ""
+        if out is not None and suffix in (".pdf", ".html", ".htm"):
+            return _write_compiled(stats, out, suffix, fmt, flavor, standalone, by)
         if fmt is None:
-            fmt = _SUFFIXES.get(out.suffix.lower(), "markdown") if out else "markdown"
+            if out is not None and suffix not in _SUFFIXES:
+                raise UsageError(f"cannot tell the format of {out} from its suffix: use "
+                                 f"{', '.join(_SUFFIXES)}, .pdf or .html, or give --format")
+            fmt = _SUFFIXES.get(suffix, "markdown")
         if standalone and fmt != "latex":
             raise UsageError(f"--standalone makes a LaTeX document; the format here is {fmt}")
         if flavor is not None and fmt != "markdown":
             raise UsageError(f"--flavor is Markdown's; the format here is {fmt}")
-        text = derivation(stats, fmt, flavor=flavor or "github", standalone=standalone)
+        text = derivation(stats, fmt, flavor=flavor or "github", standalone=standalone, by=by)
         what = fmt
     if out is None:
         click.echo(text, nl=False)
         return
     try:
         out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
+    click.echo(f"wrote {out} ({what})", err=True)
+
+
+def _write_compiled(stats: ModelStats, out: Path, suffix: str, fmt: Optional[str],
+                    flavor: Optional[str], standalone: bool, by: str) -> None:
+    """``-o out.pdf`` (the standalone LaTeX, compiled) or ``-o out.html`` (a page)."""
+    from ..render import pdf  # pdflatex and the page only when asked
+    from ..render.document import html
+
+    if fmt is not None or flavor is not None:
+        raise UsageError(f"{out} is written from its suffix ({suffix}): leave out "
+                         f"--format and --flavor")
+    if suffix == ".pdf":
+        data = pdf.compile_pdf(derivation(stats, "latex", standalone=True, by=by))
+        what = "PDF, by pdflatex"
+    else:
+        if standalone:
+            raise UsageError("--standalone makes a LaTeX document; an HTML page is whole")
+        data = pdf.html_page(f"Parameters of {stats.name}", html(stats)).encode("utf-8")
+        what = "HTML"
+    try:
+        out.write_bytes(data)
     except OSError as err:
         raise SymparamError(f"cannot write {out}: {err.strerror or err}") from None
     click.echo(f"wrote {out} ({what})", err=True)

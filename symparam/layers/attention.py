@@ -12,7 +12,8 @@ value, as in Keras).
   works at the query's width E (``embed_dim``), split into heads of E/heads. The key and
   value widths (``kdim``, ``vdim``) are read from the key and value tensors. One packed
   ``in_proj_weight`` (3E x E) when they equal E, else three ``*_proj_weight``; one
-  ``in_proj_bias`` (3E) in both cases.
+  ``in_proj_bias`` (3E) in both cases (the notes say so without E: a derivation shows
+  them beside the shapes in the model's own symbols).
 - Attention as LLMs use it (``kv_heads``, per-projection biases, ``qk_norm``): Hugging
   Face transformers' layout (``LlamaAttention``, ``MistralAttention``, ``Qwen2Attention``,
   ``GemmaAttention``): four ``nn.Linear`` projections ``q_proj`` (heads x head_dim),
@@ -335,13 +336,13 @@ class Attention(LayerKind):
         kd, vd = key[-1], value[-1]
         if same_dim(kd, e) is True and same_dim(vd, e) is True:
             weights = [Weight("in_proj_weight", (3 * e, e),
-                              why="query, key and value projections packed: 3E x E")]
+                              why="the query, key and value projections packed into one matrix")]
         else:
             weights = [Weight("q_proj_weight", (e, e)),
                        Weight("k_proj_weight", (e, kd), why="kdim differs from embed_dim"),
                        Weight("v_proj_weight", (e, vd), why="vdim differs from embed_dim")]
         if a.bias:
-            weights.append(Weight("in_proj_bias", (3 * e,), why="one bias for q, k, v: 3E"))
+            weights.append(Weight("in_proj_bias", (3 * e,), why="the query, key and value biases, packed"))
         if a.add_bias_kv:
             weights += [Weight("bias_k", (1, 1, e), why="add_bias_kv: a learned key step"),
                         Weight("bias_v", (1, 1, e), why="add_bias_kv: a learned value step")]

@@ -23,12 +23,13 @@ from typing import Optional
 import jinja2
 
 from ..errors import UsageError
-from ..limits import MAX_DERIVED_LAYERS
+from ..limits import MAX_DERIVED_LAYERS, MAX_WORKED_LAYERS
 from ..resources import resource_dir
 from ..stats import ModelStats
 from . import fmt
+from .blocks import BlockView, by_block
 from .facts import layer_facts, model_facts
-from .formats import FLAVORS, FORMATS
+from .formats import BLOCKS, FLAVORS, FORMATS
 from .printers import TexMath, TextMath
 from .sandbox import FolderLoader, Sandbox, environment, formula, load, render
 from .symbols import symbol_names
@@ -38,6 +39,7 @@ __all__ = ["FORMATS", "FLAVORS", "derivation", "render_template", "layer_facts",
 
 HTML = "derive.html.j2"  # for Jupyter (ModelStats._repr_html_), not a --format
 STANDALONE = "derive-standalone.tex.j2"
+BY = ("block", "layer")  # a derivation by block (the default) or layer by layer
 
 
 @jinja2.pass_context
@@ -71,22 +73,27 @@ def _shipped_environment(latex: bool) -> Sandbox:
 
 
 def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
-            flavor: str = "github", standalone: bool = False) -> dict:
+            flavor: str = "github", standalone: bool = False, by: str = "layer",
+            paper: bool = False) -> dict:
     """The variables every template sees (documented in docs/derivations.md).
 
     >>> from symparam import analyze
     >>> c = context(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n"))
     >>> sorted(c)
-    ['at', 'flavor', 'math', 'model', 'standalone', 'stats', 'tex_math', 'text_math']
+    ['at', 'blocks', 'flavor', 'math', 'model', 'standalone', 'stats', 'tex_math', 'text_math']
     """
     if len(stats.layers) > MAX_DERIVED_LAYERS:
         raise UsageError(f"model {stats.name} has {len(stats.layers):,} layers: a derivation "
                          f"shows each layer step by step, for at most MAX_DERIVED_LAYERS = "
                          f"{MAX_DERIVED_LAYERS:,} layers (use count or summary for its "
                          f"totals, or a repeat over a symbol, which is not unrolled)")
-    tex, text = TexMath(stats, breakable=fmt_name == "latex"), TextMath(stats)
+    tex = TexMath(stats, breakable=fmt_name == "latex", paper=paper,
+                  thin=paper and fmt_name == "latex")
+    text = TextMath(stats)
+    facts = model_facts(stats, compare=compare)
     return {
-        "model": model_facts(stats, compare=compare),
+        "model": facts,
+        "blocks": _blocks(stats, facts) if by == "block" else None,
         "stats": stats,
         "math": text if fmt_name == "text" else tex,
         "tex_math": tex,
@@ -97,12 +104,41 @@ def context(stats: ModelStats, *, fmt_name: str = "latex", compare: bool = True,
     }
 
 
+def _blocks(stats: ModelStats, facts) -> Optional[BlockView]:
+    """The model by block, or None when it has no block and no run of equal layers to
+    gather (it is then derived layer by layer, which says the same)."""
+    view = by_block(stats, facts)
+    return view if view.has_blocks or any(p.what == "run" for p in view.parts) else None
+
+
+def _worked(ctx: dict) -> int:
+    """How many layers the shipped derivation works out step by step."""
+    view = ctx["blocks"]
+    if view is None:
+        return len(ctx["model"].layers)
+    return sum(len(p.block.groups[0].layers) if p.block is not None else 1
+               for p in view.parts)
+
+
+def _check_worked(stats: ModelStats, ctx: dict, by: str) -> None:
+    worked = _worked(ctx)
+    if worked > MAX_WORKED_LAYERS:
+        hint = ("--by block, which derives equal layers and blocks once" if by == "layer"
+                else "count or summary for its totals, or a block or repeat for its "
+                     "equal parts, which are derived once")
+        raise UsageError(f"model {stats.name}: its derivation would work out {worked:,} "
+                         f"layers step by step, more than MAX_WORKED_LAYERS = "
+                         f"{MAX_WORKED_LAYERS:,} (use {hint})")
+
+
 def derivation(stats: ModelStats, fmt_name: str = "markdown", *, flavor: str = "github",
-               standalone: bool = False, compare: bool = True) -> str:
+               standalone: bool = False, compare: bool = True, by: str = "block") -> str:
     """The derivation document of an analyzed model: ``latex`` (an ``align*`` snippet
     to ``\\input``, or with ``standalone=True`` a whole document), ``markdown``
     (``flavor`` github or plain) or ``text``. ``compare`` also analyzes the model
     under the other convention, to note where the two count a layer differently.
+    ``by`` is ``block`` (equal block instances derived once, with their number, and the
+    model added up by part; :mod:`.blocks`) or ``layer`` (every layer in turn).
 
     >>> from symparam import analyze
     >>> doc = derivation(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n"))
@@ -113,11 +149,15 @@ def derivation(stats: ModelStats, fmt_name: str = "markdown", *, flavor: str = "
         raise UsageError(f"unknown format '{fmt_name}': use {', '.join(FORMATS)}")
     if flavor not in FLAVORS:
         raise UsageError(f"unknown Markdown flavor '{flavor}': use {' or '.join(FLAVORS)}")
+    if by not in BY:
+        raise UsageError(f"unknown --by '{by}': use {' or '.join(BY)}")
     latex = fmt_name == "latex"
-    name = STANDALONE if latex and standalone else FORMATS[fmt_name]
-    template = _shipped_environment(latex).get_template(name)
     ctx = context(stats, fmt_name=fmt_name, compare=compare, flavor=flavor,
-                  standalone=standalone)
+                  standalone=standalone, by=by, paper=True)
+    _check_worked(stats, ctx, by)
+    name = STANDALONE if latex and standalone else (
+        BLOCKS[fmt_name] if ctx["blocks"] is not None else FORMATS[fmt_name])
+    template = _shipped_environment(latex).get_template(name)
     # The templates favour readable logic over exact spacing: one blank line at most.
     return re.sub(r"\n{3,}", "\n\n", render(template, ctx, f"template {name}"))
 
@@ -142,7 +182,7 @@ def render_template(stats: ModelStats, path: Path, *, compare: bool = True,
     where = f"template {path}"
     template = load(env, path.name, str(path))
     ctx = context(stats, fmt_name="latex" if latex_delimiters else "markdown",
-                  compare=compare)
+                  compare=compare, by="block")
     return render(template, ctx, where)
 
 

@@ -148,6 +148,9 @@ class LayerFacts:
     # Why the other convention cannot say how it counts this layer (its framework's
     # error and line): a comparison is never dropped silently.
     comparison_missing: Optional[Missing] = None
+    # Does the textbook assumption of the shape rule (the stride divides exactly) hold
+    # at the values given? None while a size has no value, or with no assumption.
+    assumption_holds: Optional[bool] = None
 
     @property
     def runs(self) -> Optional[sympy.Expr]:
@@ -262,12 +265,24 @@ def layer_facts(layer: LayerStats, stats: Optional[ModelStats] = None,
     at = stats.at if stats is not None else as_expr
     value = stats.value(layer.params) if stats is not None else None
     layout = stats.layout if stats is not None else "channels_last"
+    rule = shape_rule(layer, layout)
     return LayerFacts(
         layer, layer.name, layer.type, layer.kind, layer.line, tuple(layer.path),
         tuple(layer.input_shapes), tuple(layer.output_shape), weights, terms,
         structured(list(terms)), layer.multiplier, layer.params, layer.trainable,
         layer.non_trainable, layer.buffers, value, at(layer.params), _notes(weights),
-        shape_rule(layer, layout), _difference(layer, other, other_name, stats), missing)
+        rule, _difference(layer, other, other_name, stats), missing, _holds(rule, stats))
+
+
+def _holds(rule: Optional[ShapeRule], stats: Optional[ModelStats]) -> Optional[bool]:
+    """Does the textbook assumption give whole sizes at the values (H = 224 with a
+    7 x 7 convolution of stride 2: (H - 1)/2 = 111.5 does not)?"""
+    if rule is None or not rule.assumption or stats is None or not stats.values:
+        return None
+    sizes = [stats.at(e) for e in rule.exact if e is not None]
+    if not sizes or any(not s.is_number for s in sizes):
+        return None
+    return all(s.is_integer for s in sizes)
 
 
 def closed_form(expr) -> sympy.Expr:
@@ -323,9 +338,11 @@ def model_facts(stats: ModelStats, compare: bool = True) -> ModelFacts:
     symbols = tuple(SymbolFacts(s.name, s, symbol_latex(s.name, stats.latex),
                                 int(stats.values[s]) if s in stats.values else None,
                                 stats.defaults.get(s.name)) for s in stats.symbols)
+    # The assumptions said for the model: those that hold (or wait for values) somewhere.
     assumptions = tuple(dict.fromkeys((f.shape.assumption_tex, f.shape.assumption)
                                       for f in facts
-                                      if f.shape is not None and f.shape.assumption))
+                                      if f.shape is not None and f.shape.assumption
+                                      and f.assumption_holds is not False))
     # The layers the convention leaves out of the model are not shown (as in Keras's
     # own summary); the note names them.
     return ModelFacts(stats.name, stats.convention, CONVENTION_NAMES[stats.convention],

@@ -13,6 +13,7 @@ from typing import Optional
 
 import sympy
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..exprs import as_expr
@@ -46,10 +47,28 @@ def _distinct(steps: list) -> list:
 
 class _Latex(LatexPrinter):
     r"""sympy's LaTeX, with a floor or ceiling over one fraction as a textbook writes
-    it: ``\left\lfloor \frac{H - 3}{2} \right\rfloor``, not ``\frac{H}{2} - \frac{3}{2}``."""
+    it: ``\left\lfloor \frac{H - 3}{2} \right\rfloor``, not ``\frac{H}{2} - \frac{3}{2}``.
+    With ``thin`` (papers' notation), numbers are grouped with thin spaces
+    (``23\,578\,240``) and a long coefficient stands apart from its symbols, ungrouped
+    (``3136\,C``, not ``3{,}136 C``, which reads as 3,136C)."""
+
+    _default_settings = {**LatexPrinter._default_settings, "thin": False}
 
     def _print_Integer(self, expr):
+        if self._settings["thin"]:
+            return fmt.number(int(expr)).replace(",", r"\,")
         return fmt.tex_number(int(expr))  # 23{,}578{,}240, as the results print
+
+    def _print_Mul(self, expr):
+        coeff, rest = expr.as_coeff_Mul()
+        # (Not with the values put in, ``mul_symbol="dot"``: 3136 \cdot 3, never 3136\,3.)
+        if (self._settings["thin"] and self._settings["mul_symbol"] is None
+                and coeff.is_Integer and abs(coeff) >= 1000 and rest != 1
+                and not rest.is_number):
+            sign = "- " if coeff < 0 else ""
+            return rf"{sign}{abs(int(coeff))}\,{super()._print_Mul(rest)}" if rest.is_Mul \
+                else rf"{sign}{abs(int(coeff))}\,{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        return super()._print_Mul(expr)
 
     def _print_floor(self, expr, exp=None):
         return self._rounding(expr, r"\lfloor", r"\rfloor", exp)
@@ -99,29 +118,41 @@ class TexMath:
     width = 52  # rows without a long label
     opening, closing = r"\bigl(", r"\bigr)"  # brackets a row break may fall between
 
-    def __init__(self, stats: ModelStats, breakable: bool = False):
+    def __init__(self, stats: ModelStats, breakable: bool = False, paper: bool = False,
+                 thin: bool = False):
         self.stats = stats
         self.breakable = breakable  # LaTeX may break a long shape after a comma
+        # Papers' notation (the shipped derivations): the batch axis as b (None is
+        # Keras's, not math); with ``thin`` (LaTeX documents) numbers grouped with thin
+        # spaces and ``3136\,C``. Markdown keeps ``{,}``, which every Markdown renderer
+        # (GitHub, KaTeX, the notebook and the site) shows as the comma Keras prints.
+        self.paper = paper
+        self.thin = thin
         self.names = symbol_names(stats.symbols, stats.latex)
         self.valued = dict(self.names)
         for s, v in stats.values.items():
-            self.valued[s] = fmt.tex_number(int(v))
+            self.valued[s] = self.number(int(v))
+        taken = {s.name for s in stats.symbols}
+        self.batch = (r"\mathrm{None}" if not paper else
+                      "b" if "b" not in taken else r"\mathrm{batch}")
 
     def __call__(self, expr) -> str:
         expr = _expr(expr)
         value = fmt.as_int(expr)
         if value is not None:
             return self.number(value)
-        return latex(expr, symbol_names=self.names)
+        return latex(expr, symbol_names=self.names, thin=self.thin)
 
-    @staticmethod
-    def number(value: int) -> str:
+    def number(self, value: int) -> str:
+        if self.thin:
+            return fmt.number(value).replace(",", r"\,")
         return fmt.tex_number(value)
 
     def with_values(self, expr) -> str:
         """``expr`` with the known values put in but nothing evaluated:
         ``512 \\cdot \\left(4{,}096 + 1\\right)``."""
-        return latex(_expr(expr), symbol_names=self.valued, mul_symbol="dot")
+        return latex(_expr(expr), symbol_names=self.valued, mul_symbol="dot",
+                     thin=self.thin)
 
     @staticmethod
     def text(words: str) -> str:
@@ -147,7 +178,7 @@ class TexMath:
 
     def batch_shape(self, dims) -> str:
         comma = r", \allowbreak " if self.breakable else ", "
-        return r"(\mathrm{None}" + "".join(comma + self.dim(d) for d in dims) + ")"
+        return "(" + self.batch + "".join(comma + self.dim(d) for d in dims) + ")"
 
     def shape_at(self, dims) -> str:
         """A shape in symbols, then with the values put in when that differs."""
@@ -264,6 +295,18 @@ class TexMath:
         steps.append(self.result(t.at_values))
         return _distinct(steps)
 
+    def axis_label(self, step) -> str:
+        """The left side of one axis's size: ``H_{\\mathrm{out}}`` for the axis whose
+        input size is in the model's symbol H, else ``n_{\\mathrm{out}}``."""
+        symbols = _expr(step.size).free_symbols
+        if len(symbols) != 1:
+            return self.out_label
+        (symbol,) = symbols
+        return self._axis(symbol)
+
+    def _axis(self, symbol) -> str:
+        return "{%s}_{\\mathrm{out}}" % self.names.get(symbol, latex(symbol))
+
     def rule(self, rule: ShapeRule) -> str:
         r"""A shape rule's formula in letters: ``\left\lceil \frac{n}{s} \right\rceil``."""
         return rule.filled(self, None, self.tex)
@@ -295,6 +338,18 @@ class TexMath:
                    [len(w.role_text) for w in f.weights], [visible(self(w.size))
                                                            for w in f.weights]]
         return sum(max(c, default=0) for c in columns) + 8 <= self.line
+
+    def fitted(self, label: str, steps: list) -> str:
+        """``label &= a = b = c`` on one row when it fits the line, else :meth:`align`'s
+        rows (a block's layers, one row each where they can)."""
+        inline = self.inline(steps)
+        if self.width_of(label) + self.width_of(inline) + 3 <= self.line:
+            return f"{label} &= {inline}" if self.tex else f"{label} = {inline}"
+        return self.align(label, steps)
+
+    @staticmethod
+    def width_of(text: str) -> int:
+        return visible(text)
 
     def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
         """Rows of an ``align*`` or ``aligned``: ``label &= a \\\\ &= b``, each step on
@@ -362,6 +417,9 @@ class _Text(StrPrinter):
 class TextMath(TexMath):
     """The same helper for plain text: ``h*(n + 1)``, ``4,096``, ``n x h``."""
 
+    def _axis(self, symbol) -> str:
+        return f"{symbol.name}_out"
+
     tex = False
     out_label = "n_out"
     opening, closing = "(", ")"
@@ -412,6 +470,12 @@ class TextMath(TexMath):
         body = self.join(inner)
         return (f"{self.with_values(multiplier)}*({body})" if len(inner) > 1
                 else f"{self.with_values(multiplier)}*{body}",)
+
+    line = 78
+
+    @staticmethod
+    def width_of(text: str) -> int:
+        return len(text)
 
     def align(self, label: str, steps: list, width: Optional[int] = None) -> str:
         """``label = a`` then ``= b`` rows under it, long sums wrapped between terms."""
