@@ -126,7 +126,14 @@ class Repeat(Node):
     body: tuple["Stmt", ...]
 
 
-Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat]
+@dataclass(frozen=True)
+class Frozen(Node):
+    """``frozen:`` BODY: the body's weights are not trained."""
+
+    body: tuple["Stmt", ...]
+
+
+Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Frozen]
 
 
 # ---- definitions ---------------------------------------------------------------

@@ -99,7 +99,7 @@ def _tpos(tok: Token) -> dict:
 # Keywords (and the constants): a name being defined cannot be one.
 _RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
                        "shortcut", "branches", "branch", "repeat", "convention", "true",
-                       "false"})
+                       "false", "frozen"})
 
 
 def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
@@ -218,6 +218,9 @@ class _Builder(Transformer):
     def repeat_stmt(self, meta, items):
         count, var, body = items
         return ast.Repeat(count, _new_name(var), body, **_pos(meta))
+
+    def frozen_stmt(self, meta, items):
+        return ast.Frozen(items[0], **_pos(meta))
 
     # ---- expressions
     def number(self, meta, items):

@@ -211,7 +211,7 @@ class LayerStats(_Pickled):
     def cost(self) -> Optional[Cost]:
         """The forward arithmetic per example, times the multiplier; None when the
         layer kind does not say (an input costs nothing)."""
-        if self.kind == "input":
+        if self.kind in ("input", "param"):  # statements, not layer kinds: no arithmetic
             return Cost()
         if self.costing is None:
             return None

@@ -52,6 +52,10 @@ PUBLISHED = {
     ("mistral_7b", None): (7_241_732_096, 7_241_732_096, 0, 128),
     ("qwen2_7b", None): (7_615_616_512, 7_615_616_512, 0, 128),
     ("gemma_7b", None): (8_537_680_896, 8_537_680_896, 0, 257),
+    # torchvision vit_b_16 and convnext_tiny (weights enums' num_params): the class
+    # token, position embedding and layer scales are params (tests/test_params.py).
+    ("vit_b16", None): (86_567_656, 86_567_656, 0, 0),
+    ("convnext_tiny", None): (28_589_128, 28_589_128, 0, 0),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),
