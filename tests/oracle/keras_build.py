@@ -316,6 +316,7 @@ BUILDERS = {
     "attention": lambda n, g: [_Attention(n)],
     # keras_hub's RotaryEmbedding has no weights; where it stands, the tensor passes.
     "rotary": lambda n, g: [kl.Identity()],
+    "normalization": lambda n, g: [kl.Normalization(axis=n.args["axis"])],
 }
 
 

@@ -444,6 +444,16 @@ BUILDERS = {
 }
 
 
+def _no_torch_layer(what: str):
+    def build(node, g):
+        raise NotImplementedError(f"{what} (line {node.line})")
+    return build
+
+
+# Kinds PyTorch has no module for, which symparam refuses in convention torch.
+BUILDERS["normalization"] = _no_torch_layer("PyTorch has no Normalization layer")
+
+
 def module_for(node: Node, g: Graph) -> nn.Module:
     return dispatch(BUILDERS, "torch_build", node, g)
 
