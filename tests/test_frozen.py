@@ -484,3 +484,17 @@ def test_convnext_tiny_against_keras_applications(keras):
     scales = [layer for layer in model.layers if type(layer).__name__ == "LayerScale"]
     assert len(scales) == sum(s.value(layer.multiplier) for layer in s.layers
                               if layer.kind == "param")
+
+
+def test_language_md_states_the_counts_of_its_examples():
+    import re
+    text = (resource_dir("grammar").parent / "docs" / "language.md").read_text()
+    blocks = re.findall(r"```symparam\n(.*?)```", text, re.S)
+    adapted = next(b for b in blocks if "model adapted" in b)
+    assert counts(symparam.analyze(adapted)) == (540_682, 13_322, 527_360, 0)
+    assert counts(symparam.analyze(adapted, convention="torch")) == \
+        (539_658, 13_322, 526_336, 1_025)
+    tokens = next(b for b in blocks if "model vit_tokens" in b)
+    assert counts(symparam.analyze(tokens)) == (13_568, 13_568, 0, 0)
+    for number in ("540,682", "527,360", "13,322", "539,658", "526,336", "13,568"):
+        assert number in text

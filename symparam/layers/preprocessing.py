@@ -14,14 +14,13 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
-from .base import (NON_TRAINABLE, Applied, Arg, ArgError, Example, Family, LayerKind, Only,
-                   Weight, axis, normalize_axis, optional, register)
-
-PREPROCESSING = Family("preprocessing", "Preprocessing layers", 85)
+from .base import (NON_TRAINABLE, Applied, Arg, ArgError, Example, LayerKind, Only, Weight,
+                   axis, normalize_axis, optional, register)
+from .norm import NORM  # listed with the normalization layers
 
 
 class Normalization(LayerKind):
-    family, group = PREPROCESSING, "normalization"
+    family, group = NORM, "normalization"
     names = ("normalization",)
     keras, torch, auto_name = "Normalization", "", "normalization"
     only = Only(("keras",), (), "has no Normalization layer (it normalizes in "
