@@ -498,3 +498,34 @@ def test_language_md_states_the_counts_of_its_examples():
     assert counts(symparam.analyze(tokens)) == (13_568, 13_568, 0, 0)
     for number in ("540,682", "527,360", "13,322", "539,658", "526,336", "13,568"):
         assert number in text
+
+
+SWIN_ATTENTION = """
+convention torch
+
+model window_attention(M = 7, d = 96, heads = 3):
+    input [M * M, d]
+    param [(2 * M - 1) ** 2, heads] as relative_position_bias_table
+    param [M ** 4], buffer = true as relative_position_index
+    attention heads, d / heads
+"""
+
+
+def test_a_bias_table_and_its_index_against_torchvision_swin(torchvision):
+    """Swin's window attention: a learned (2M - 1)^2 x heads table that no merge uses
+    (it is added to the scores) and a relative_position_index buffer of M^4 indices."""
+    from torchvision.models.swin_transformer import ShiftedWindowAttention
+    module = ShiftedWindowAttention(96, [7, 7], [3, 3], 3)
+    assert counts(symparam.analyze(SWIN_ATTENTION)) == torch_counts(module)
+    # Under Keras the index is a non-trainable weight (Keras has no buffers), and the
+    # table counts although no merge uses it, as a weight add_weight made.
+    s = symparam.analyze(SWIN_ATTENTION, convention="keras")
+    assert counts(s)[2:] == (7 ** 4, 0) and not s.unreached
+
+
+def test_a_derivation_of_a_model_the_other_convention_refuses_keeps_its_params():
+    src = ("model m(n = 4):\n    input [n]\n    normalization\n    param [n] as g\n"
+           "    multiply g\n")
+    from symparam.render import derivation
+    text = derivation(symparam.analyze(src), "text")
+    assert "a tensor the model holds" in text and "shares weights" not in text
