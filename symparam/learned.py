@@ -60,8 +60,11 @@ PARAM_KINDS = ("param",)  # the LayerStats kind of a param (not a registered lay
 def _flag(expr, env, what: str) -> bool:
     """A true/false option of a statement (``trainable``, ``buffer``)."""
     value = evaluate(expr, env)
-    if isinstance(value, Word) and value.text not in ("true", "false"):
-        raise undefined(value, env)
+    if isinstance(value, Word):  # an undefined name: a misspelt true or false?
+        close = lb.closest(value.text, ("true", "false"), 1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise node_error(expr, f"{what}: expected true or false, got the undefined name "
+                               f"'{value.text}'{hint}")
     if not isinstance(value, bool):
         raise node_error(expr, f"{what}: expected true or false, got {describe(value)}")
     return value

@@ -271,6 +271,7 @@ def test_class_token_and_position_embedding_against_keras_add_weight(keras):
     ("    param [0] as p\n", "param dimension"),
     ("    param [d], buffer = 1 as p\n", "buffer: expected true or false"),
     ("    dense 3, trainable = 1\n", "trainable: expected true or false"),
+    ("    dense 3, trainable = flase\n", "did you mean 'false'"),
     ("    dense 3, trainable = false, trainable = true\n", "given twice"),
     ("    param [1, 5, d] as p\n    add p\n", "must equal"),
     ("    param [1, T, d] as p\n    attention 2, 4, key = p\n", "learned tensor (param)"),
@@ -529,3 +530,22 @@ def test_a_derivation_of_a_model_the_other_convention_refuses_keeps_its_params()
     from symparam.render import derivation
     text = derivation(symparam.analyze(src), "text")
     assert "a tensor the model holds" in text and "shares weights" not in text
+
+
+def test_frozen_around_a_repeat_and_a_block_call():
+    src = """
+block pair(u):
+    dense u
+    dense u
+
+model m(d = 6, L = 3):
+    input [d]
+    frozen:
+        repeat L:
+            dense d
+        pair d
+    dense d
+"""
+    s = symparam.analyze(src)
+    assert counts(s) == (6 * 42, 42, 5 * 42, 0)
+    assert counts(symparam.analyze(src, convention="torch")) == (6 * 42, 42, 5 * 42, 0)
