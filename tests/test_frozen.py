@@ -549,3 +549,12 @@ model m(d = 6, L = 3):
     s = symparam.analyze(src)
     assert counts(s) == (6 * 42, 42, 5 * 42, 0)
     assert counts(symparam.analyze(src, convention="torch")) == (6 * 42, 42, 5 * 42, 0)
+
+
+def test_a_param_is_shown_without_a_batch_axis():
+    from symparam.render import model_dict, summary_text
+    s = symparam.analyze(CLS)
+    row = next(line for line in summary_text(s).splitlines() if line.startswith(" cls "))
+    assert "(1, 1, 768)" in row and "None" not in row
+    layer = next(x for x in model_dict(s)["layers"] if x["name"] == "cls")
+    assert layer["output_shape"] == ["1", "1", "768"]
