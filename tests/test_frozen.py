@@ -558,3 +558,58 @@ def test_a_param_is_shown_without_a_batch_axis():
     assert "(1, 1, 768)" in row and "None" not in row
     layer = next(x for x in model_dict(s)["layers"] if x["name"] == "cls")
     assert layer["output_shape"] == ["1", "1", "768"]
+
+
+WHISPER_ENCODER = """
+convention torch
+
+block encoder_layer(d, heads, ffn):
+    residual:
+        layernorm as self_attn_layer_norm
+        attention heads, kv_heads = heads, k_bias = false as self_attn
+    residual:
+        layernorm as final_layer_norm
+        dense ffn as fc1
+        gelu
+        dense d as fc2
+
+model whisper_encoder(mels = 80, frames = 3000, d = 64, L = 2, heads = 4, ffn = 256,
+                      positions = 1500):
+    input [mels, frames]
+    conv1d d, 3, padding = 1 as conv1
+    gelu
+    conv1d d, 3, stride = 2, padding = 1 as conv2
+    gelu
+    permute [2, 1]
+    position_embedding length = positions, trainable = false as embed_positions
+    repeat L:
+        encoder_layer d, heads, ffn
+    layernorm as layer_norm
+"""
+
+
+@pytest.mark.parametrize("values", [dict(d=64, L=2, heads=4, ffn=256),
+                                    dict(d=384, L=4, heads=6, ffn=1536)])  # Whisper-tiny's
+def test_whisper_encoders_frozen_positions_against_transformers(torch, values):
+    """transformers' WhisperEncoder calls embed_positions.requires_grad_(False): its
+    sinusoidal table is a parameter that is not trained."""
+    real = torch.library.register_fake  # transformers imports torchvision (see above)
+    torch.library.register_fake = lambda *a, **k: (lambda f: f)
+    try:
+        from transformers import WhisperConfig
+        from transformers.models.whisper.modeling_whisper import WhisperEncoder
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("transformers is the oracle (pip install transformers)")
+    finally:
+        torch.library.register_fake = real
+    config = WhisperConfig(num_mel_bins=80, d_model=values["d"],
+                           encoder_layers=values["L"],
+                           encoder_attention_heads=values["heads"],
+                           encoder_ffn_dim=values["ffn"], max_source_positions=1500)
+    with torch.device("meta"):
+        encoder = WhisperEncoder(config)
+    s = symparam.analyze(WHISPER_ENCODER, values=values)
+    assert counts(s) == torch_counts(encoder)
+    assert s.value(s.non_trainable) == 1500 * values["d"]
