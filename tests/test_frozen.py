@@ -560,6 +560,39 @@ def test_a_param_is_shown_without_a_batch_axis():
     assert layer["output_shape"] == ["1", "1", "768"]
 
 
+@pytest.fixture(scope="module")
+def transformers(torch):
+    real = torch.library.register_fake  # transformers imports torchvision (see above)
+    torch.library.register_fake = lambda *a, **k: (lambda f: f)
+    try:
+        import transformers
+        from transformers.models.t5 import modeling_t5  # noqa: F401
+        from transformers.models.whisper import modeling_whisper  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("transformers is the oracle (pip install transformers)")
+    finally:
+        torch.library.register_fake = real
+    return transformers
+
+
+def test_t5s_relative_attention_bias_against_transformers(transformers, torch):
+    """T5's first block holds relative_attention_bias, an Embedding(buckets, heads)
+    that is added to the scores: a param no merge uses."""
+    from transformers import T5Config
+    from transformers.models.t5.modeling_t5 import T5Attention
+    src = ("convention torch\n\nmodel t5_attention(T = 16, d = 512, heads = 8, d_kv = 64, "
+           "buckets = 32):\n    input [T, d]\n    param [buckets, heads] as "
+           "relative_attention_bias\n    attention heads, kv_heads = heads, head_dim = d_kv,"
+           " bias = false\n")
+    config = T5Config(d_model=512, d_kv=64, num_heads=8, relative_attention_num_buckets=32)
+    with torch.device("meta"):
+        attention = T5Attention(config, has_relative_attention_bias=True)
+    assert counts(symparam.analyze(src)) == torch_counts(attention)
+    assert counts(symparam.analyze(src, convention="keras"))[0] == torch_counts(attention)[0]
+
+
 WHISPER_ENCODER = """
 convention torch
 
@@ -590,20 +623,11 @@ model whisper_encoder(mels = 80, frames = 3000, d = 64, L = 2, heads = 4, ffn = 
 
 @pytest.mark.parametrize("values", [dict(d=64, L=2, heads=4, ffn=256),
                                     dict(d=384, L=4, heads=6, ffn=1536)])  # Whisper-tiny's
-def test_whisper_encoders_frozen_positions_against_transformers(torch, values):
+def test_whisper_encoders_frozen_positions_against_transformers(transformers, torch, values):
     """transformers' WhisperEncoder calls embed_positions.requires_grad_(False): its
     sinusoidal table is a parameter that is not trained."""
-    real = torch.library.register_fake  # transformers imports torchvision (see above)
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)
-    try:
-        from transformers import WhisperConfig
-        from transformers.models.whisper.modeling_whisper import WhisperEncoder
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("transformers is the oracle (pip install transformers)")
-    finally:
-        torch.library.register_fake = real
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
     config = WhisperConfig(num_mel_bins=80, d_model=values["d"],
                            encoder_layers=values["L"],
                            encoder_attention_heads=values["heads"],
