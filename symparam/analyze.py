@@ -32,6 +32,7 @@ from .parser import parse, parse_file
 from .reach import mark_unreached
 from .resolve import (choose, missing_argument, missing_parameter, nested_too_deeply,
                       resolve)
+from .learned import LearnedMixin
 from .sharing import SharingMixin
 from .stats import Costing, LayerStats, LazyText, ModelStats, at
 from .tidy import tidy
@@ -43,6 +44,7 @@ from .values import Env, Word, condition, evaluate, node_error, symbol, undefine
 class Tensor:
     shape: tuple
     producer: str
+    param: bool = False  # a free learned tensor (symparam.learned): merges only
 
 
 class Scope:
@@ -94,7 +96,9 @@ def _name_error(node: g.Node, message: str) -> SourceError:
     return SourceError(message, line, column) if line else node_error(node, message)
 
 
-class _Analyzer(SharingMixin):
+class _Analyzer(SharingMixin, LearnedMixin):
+    tensor_type = Tensor
+
     def __init__(self, graph: g.Graph, convention: str, layout: str):
         self.graph = graph
         self.model = graph.model
@@ -313,7 +317,8 @@ class _Analyzer(SharingMixin):
         scope.current = tensor
 
     def step_from(self, node: g.From, scope: Scope) -> None:
-        scope.current = self.tensor(node.name, node, scope)
+        scope.current = self.not_param(self.tensor(node.name, node, scope), node, node.name,
+                                       "`from` continues from data")
 
     def tensor(self, name: str, node: g.Node, scope: Scope) -> Tensor:
         found = scope.find_tensor(name)
@@ -336,6 +341,8 @@ class _Analyzer(SharingMixin):
         x = self.need_input(node, scope, f"layer '{node.written}'")
         if kind.inputs == "many":
             tensors = [x] + [self.tensor(t.name, t, scope) for t in node.merges]
+            if any(t.param for t in tensors):
+                tensors = self.param_shapes(kind, node, tensors, node.written)
             self.apply(kind, node, self.bind(kind, node, scope), tensors, scope)
         else:
             self.tensor_args = []
@@ -345,7 +352,8 @@ class _Analyzer(SharingMixin):
     def arg_value(self, arg: g.Bound, env: Env, scope: Scope):
         if not arg.tensor:
             return evaluate(arg.expr, env)
-        tensor = self.tensor(arg.tensor, arg, scope)
+        tensor = self.not_param(self.tensor(arg.tensor, arg, scope), arg, arg.tensor,
+                                f"argument '{arg.name}' takes data")
         self.tensor_args.append(tensor)
         return tensor.shape
 

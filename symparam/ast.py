@@ -195,7 +195,16 @@ class If(Node):
     orelse: Optional[tuple["Stmt", ...]] = None
 
 
-Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Moe, If, Require]
+
+@dataclass(frozen=True)
+class Frozen(Node):
+    """``frozen:`` BODY: the body's weights are not trained."""
+
+    body: tuple["Stmt", ...]
+
+
+Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Moe, If,
+             Require, Frozen]
 
 
 # ---- definitions ---------------------------------------------------------------

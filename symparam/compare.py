@@ -399,7 +399,7 @@ def counterparts(stats: ModelStats, other: OtherSide) -> tuple[Counterpart, ...]
     for layer in stats.layers:
         if other.missing is not None and other.missing.line == layer.line:
             out.append(Counterpart(missing=other.missing))
-        elif layer.kind == "input":
+        elif layer.kind in ("input", "param"):  # no layer kind: nothing to apply alone
             out.append(Counterpart())
         else:
             out.append(layer_alone(layer, other.convention, stats.layout))

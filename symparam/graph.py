@@ -192,6 +192,29 @@ class If(Node):
 
 
 @dataclass(frozen=True)
+class Freeze(Node):
+    """``frozen:`` BODY, or ``trainable = EXPR`` on one layer or block call (the body is
+    that one step): the weights of the body's layers are not trained, unless
+    ``trainable`` (the expression given) is true. The position is the statement's, or
+    the ``trainable = ...`` argument's."""
+
+    body: tuple[Step, ...]
+    trainable: Optional[ast.Expr] = None
+
+
+@dataclass(frozen=True)
+class Param(Node):
+    """``param [D1, ...] [, buffer = EXPR] as NAME``: a free learned tensor of that shape
+    (a class token, a position embedding, a layer scale), or with ``buffer`` true, state
+    kept beside the weights; merges take it by name."""
+
+    dims: tuple[ast.Expr, ...]
+    name: str
+    buffer: Optional[ast.Expr] = None
+    name_at: tuple[int, int] = field(default=(0, 0), kw_only=True, compare=False)
+
+
+@dataclass(frozen=True)
 class Invalid(Node):
     """A statement the resolver refused, left in its place when the analysis asked for
     it (``resolve(..., strict=False)``): the analysis reports it when its walk gets
@@ -210,7 +233,7 @@ class Invalid(Node):
 
 
 Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat,
-             Moe, If, Require, Invalid]
+             Moe, If, Require, Freeze, Param, Invalid]
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def _tpos(tok: Token) -> dict:
 _RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
                        "shortcut", "branches", "branch", "repeat", "convention", "true",
                        "false", "moe", "shared", "if", "elif", "else", "in", "and", "or",
-                       "not", "require"})
+                       "not", "require", "frozen"})
 
 
 def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
@@ -272,6 +272,9 @@ class _Builder(Transformer):
 
     def truth(self, meta, items):
         return ast.Truth(items[0], **_pos(meta))
+
+    def frozen_stmt(self, meta, items):
+        return ast.Frozen(items[0], **_pos(meta))
 
     # ---- expressions
     def number(self, meta, items):

@@ -6,7 +6,9 @@ it (``dense 8 as unused`` then ``from x``) is not part of a Keras model:
 module registered in ``__init__``, used or not. Both conventions name the layers Keras
 leaves out (``ModelStats.unreached``); Keras's also marks them ``in_model = False``, so
 its totals, costs and memory leave them out. (An unreached layer whose weights a reached
-one shares, by ``tie`` or ``reuse``, is in the Keras model through it.)
+one shares, by ``tie`` or ``reuse``, is in the Keras model through it. A ``param`` is
+a weight of the model, counted used or not, as Keras counts a weight ``add_weight``
+made: a relative-position-bias table feeds attention's scores, not a merge.)
 
 >>> from symparam import analyze
 >>> src = "model m(n = 8):\\n    input [n] as x\\n    dense 8 as unused\\n    from x\\n    dense 2\\n"
@@ -48,7 +50,7 @@ def mark_unreached(layers: Sequence[LayerStats], output: str,
     owners = {w.shared_with.rsplit("/", 1)[0] for layer in layers if layer.name in reached
               for w in layer.weights if w.shared_with}
     out = tuple(layer.name for layer in layers if layer.name not in reached
-                and layer.name not in owners and layer.kind != "input")
+                and layer.name not in owners and layer.kind not in ("input", "param"))
     if conventions.get(convention).counts_unreached or not out:
         return tuple(layers), out
     return tuple(replace(layer, in_model=False) if layer.name in out else layer

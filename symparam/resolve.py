@@ -27,6 +27,7 @@ symparam.errors.SourceError: line 3, column 14: unknown argument 'bogus' for den
 from __future__ import annotations
 
 from dataclasses import replace
+import dataclasses
 from typing import Optional, Sequence
 
 from . import ast
@@ -40,9 +41,11 @@ from .values import find_name, node_error
 LAYOUTS = ("channels_last", "channels_first")
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
 STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches", "moe",
-              "if", "require")
+              "if", "require", "frozen", "param")
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 TIE = "tie"      # the argument `tie = NAME`, which any layer takes
+PARAM = "param"  # the statement `param [D1, ...] as NAME`, written like a layer
+TRAINABLE = "trainable"  # the argument `trainable = false`, which any layer takes
 
 
 def choose(doc: ast.Document, name: Optional[str]) -> ast.Definition:
@@ -56,7 +59,7 @@ def choose(doc: ast.Document, name: Optional[str]) -> ast.Definition:
         if d.name in seen:
             raise node_error(d, f"duplicate name '{d.name}': a {seen[d.name].kind} of that "
                                 f"name is defined at line {seen[d.name].line}")
-        if d.kind == "block" and (d.name in REGISTRY or d.name == REUSE):
+        if d.kind == "block" and (d.name in REGISTRY or d.name in (REUSE, PARAM)):
             raise node_error(d, f"block '{d.name}' has the name of a built-in layer or "
                                 f"statement; rename it")
         seen[d.name] = d
@@ -238,8 +241,52 @@ class _Resolver:
                                                             tuple(kwargs)),
                        **_position(node))
 
+    def stmt_frozen(self, node: ast.Frozen, top: bool) -> g.Freeze:
+        return g.Freeze(self.nested_body(node.body, top), **_position(node))
+
+    def trainable(self, node: ast.Layer, top: bool) -> Optional[g.Freeze]:
+        """``trainable = EXPR`` on a layer, a block call, a ``reuse`` or a ``param``: the
+        statement without it, in a Freeze. (A block with a parameter of that name takes
+        it as its own argument.)"""
+        given = [kw for kw in node.kwargs if kw.name == TRAINABLE]
+        block = self.sources.get(node.kind)
+        if not given or (block is not None and any(p.name == TRAINABLE
+                                                   for p in block.params)):
+            return None
+        if len(given) > 1:
+            raise node_error(given[1], f"argument 'trainable' of {node.kind} is given twice")
+        rest = dataclasses.replace(node, kwargs=tuple(k for k in node.kwargs
+                                                      if k is not given[0]))
+        return g.Freeze((self.stmt_layer(rest, top),), given[0].value,
+                        **_position(given[0]))
+
+    def param(self, node: ast.Layer) -> g.Param:
+        usage = ("write `param [D1, D2, ...] as NAME` (options: trainable = false, "
+                 "buffer = true): a learned tensor that merges take by name")
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.ListExpr):
+            raise node_error(node.args[1] if len(node.args) > 1 else node, usage)
+        buffer = None
+        for kw in node.kwargs:
+            if kw.name != "buffer":
+                close = closest(kw.name, ["buffer", TRAINABLE])
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise node_error(kw, f"unknown argument '{kw.name}' for param{hint}; its "
+                                     f"arguments: trainable, buffer")
+            if buffer is not None:
+                raise node_error(kw, "argument 'buffer' of param is given twice")
+            buffer = kw.value
+        if node.name is None:
+            raise node_error(node, "a param needs a name, for the merges that use it: " + usage)
+        return g.Param(node.args[0].items, node.name, buffer, name_at=node.name_at,
+                       **_position(node))
+
     # ---- layers, blocks, sharing ----------------------------------------------------
     def stmt_layer(self, node: ast.Layer, top: bool):
+        frozen = self.trainable(node, top)
+        if frozen is not None:
+            return frozen
+        if node.kind == PARAM:
+            return self.param(node)
         if node.kind == REUSE:
             return self.reuse(node)
         ties = [kw for kw in node.kwargs if kw.name == TIE]

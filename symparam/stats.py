@@ -241,7 +241,7 @@ class LayerStats(_Pickled):
         """The forward arithmetic per example, times the times it runs (:attr:`runs`:
         the multiplier, k of E in a mixture of experts); None when the layer kind does
         not say (an input costs nothing)."""
-        if self.kind == "input":
+        if self.kind in ("input", "param"):  # statements, not layer kinds: no arithmetic
             return Cost()
         if self.costing is None:
             return None

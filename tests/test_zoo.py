@@ -60,6 +60,10 @@ PUBLISHED = {
     # active parameters are checked in tests/test_moe.py).
     ("mixtral_8x7b", None): (46_702_792_704, 46_702_792_704, 0, 128),
     ("qwen1_5_moe_a2_7b", None): (14_315_784_192, 14_315_784_192, 0, 128),
+    # torchvision vit_b_16 and convnext_tiny (weights enums' num_params): the class
+    # token, position embedding and layer scales are params (tests/test_params.py).
+    ("vit_b16", None): (86_567_656, 86_567_656, 0, 0),
+    ("convnext_tiny", None): (28_589_128, 28_589_128, 0, 0),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

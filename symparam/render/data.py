@@ -47,10 +47,11 @@ def _weight(stats: ModelStats, w) -> dict:
 
 def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
     """One layer; ``params`` and the role counts include the layer's multiplier."""
+    batch = [] if layer.kind == "param" else ["None"]  # a param has no batch axis
     return {
         "name": layer.name,
         "type": layer.type,
-        "output_shape": ["None"] + _dims(stats, layer.output_shape),
+        "output_shape": batch + _dims(stats, layer.output_shape),
         "params": count(stats, layer.params),
         "trainable": count(stats, layer.trainable),
         "non_trainable": count(stats, layer.non_trainable),
@@ -58,7 +59,7 @@ def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
         # Extra fields, beyond the schema issue 2 asks for.
         "kind": layer.kind,
         "buffers": count(stats, layer.buffers),
-        "output_shape_formula": ["None"] + [formula(d) for d in layer.output_shape],
+        "output_shape_formula": batch + [formula(d) for d in layer.output_shape],
         "input_shapes": [["None"] + _dims(stats, s) for s in layer.input_shapes],
         "inputs": list(layer.inputs),
         "multiplier": count(stats, layer.multiplier),

@@ -142,7 +142,10 @@ def _is_chain(stats: ModelStats) -> bool:
 
 
 def _cells(stats: ModelStats, layer, columns: list[str], extra: Sequence = ()) -> list[str]:
-    cells = [shape(stats.shape_at(layer.output_shape)),
+    dims = stats.shape_at(layer.output_shape)
+    # A param's shape is the tensor it holds, with no batch axis.
+    cells = [shape(dims) if layer.kind != "param" else
+             "(" + ", ".join(formula(d) for d in dims) + ")",
              _at(stats, layer.params) if stats.values else _formula_cell(layer)]
     if "Buffers" in columns:
         cells.append(_at(stats, layer.buffers))

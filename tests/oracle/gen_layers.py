@@ -407,6 +407,16 @@ class Layers(Base):
                      lambda s: s if len(s) == len(x) and math.prod(self.split(s)[0]) > 1
                      else None)
 
+    def normalization(self, x):
+        """Keras's Normalization: per-axis statistics (non-trainable), or one in all."""
+        r = self.rng.random()
+        if r < 0.5:
+            return Layer("normalization", lambda s: s)
+        if r < 0.7:
+            return Layer("normalization axis = none", lambda s: s)
+        axis = self.ri(1, len(x))
+        return Layer(f"normalization axis = {axis}", lambda s: s if len(s) == len(x) else None)
+
     def batchnorm(self, x):
         kw = []
         if len(x) > 1 and self.chance(0.25) and len(x) <= 4:
@@ -492,6 +502,8 @@ class Layers(Base):
                       (self.depthwise, 1), (lambda s: self.depthwise(s, True), 1)]
             if self.torch:
                 table += [(self.instancenorm, 0.6)]
+        if not self.torch:
+            table += [(self.normalization, 0.3)]
         if rank > 4:
             table = [(self.flatten, 1)]
         fns, weights = zip(*table)

@@ -317,6 +317,8 @@ BUILDERS = {
     "attention": lambda n, g: [_Attention(n)],
     # keras_hub's RotaryEmbedding has no weights; where it stands, the tensor passes.
     "rotary": lambda n, g: [kl.Identity()],
+    "normalization": lambda n, g: [kl.Normalization(axis=n.args["axis"])],
+    "param": lambda n, g: [Param(n)],
 }
 
 
@@ -372,6 +374,35 @@ class PositionEmbedding(keras.layers.Layer):
         return x + self.embeddings[: x.shape[-2]]
 
 
+class Param(keras.layers.Layer):
+    """``param [...] as NAME``: a weight add_weight makes (non-trainable with buffer =
+    true, Keras having no buffers), called on the data it merges with: it gives the
+    weight, broadcast over the batch when it has the data's full rank."""
+
+    def __init__(self, node: Node, **kwargs):
+        super().__init__(**kwargs)
+        self.shape_, self.buffer = tuple(node.args["shape"]), node.args["buffer"]
+
+    def build(self, input_shape):
+        self.p = self.add_weight(shape=self.shape_, initializer="zeros",
+                                 trainable=not self.buffer, name="p")
+
+    def call(self, x):
+        ops = keras.ops
+        if len(self.shape_) == len(x.shape):
+            return ops.broadcast_to(self.p, (ops.shape(x)[0],) + self.shape_[1:])
+        return ops.broadcast_to(self.p, (ops.shape(x)[0],) + tuple(
+            d if p == 1 else p for p, d in zip((1,) * (len(x.shape) - 1 - len(self.shape_))
+                                              + self.shape_, x.shape[1:])))
+
+    def compute_output_shape(self, input_shape):
+        if len(self.shape_) == len(input_shape):
+            return (input_shape[0],) + self.shape_[1:]
+        full = (1,) * (len(input_shape) - 1 - len(self.shape_)) + self.shape_
+        return (input_shape[0],) + tuple(d if p == 1 else p
+                                         for p, d in zip(full, input_shape[1:]))
+
+
 def _variable(layers: list, name: str):
     for layer in layers:
         for v in getattr(layer, "weights", ()):
@@ -423,6 +454,9 @@ def measure(g: Graph, forward: bool = True) -> Measured:
             inputs.append(tensors[node.id])
             continue
         xs = [tensors[i] for i in node.inputs]
+        if node.kind == "param":  # called on the data of the merge that uses it
+            user = next(n for n in g.nodes if node.id in n.inputs)
+            xs = [tensors[user.inputs[0]]]
         layers = shared_layers(node, built) or layers_for(node, g)
         built.setdefault(node.name, layers)
         y = layers[0](xs if len(xs) > 1 else xs[0])
@@ -443,7 +477,8 @@ def measure(g: Graph, forward: bool = True) -> Measured:
     for nid, layers in made.items():
         trainable = new(layers, "trainable_weights")
         non_trainable = new(layers, "non_trainable_weights")
-        m.nodes[nid] = {"shape": tuple(tensors[nid].shape[1:]),
+        held = [tuple(x.p.shape) for x in layers if isinstance(x, Param)]
+        m.nodes[nid] = {"shape": held[0] if held else tuple(tensors[nid].shape[1:]),
                         "trainable": _size(trainable), "non_trainable": _size(non_trainable),
                         "buffers": 0,
                         "weight_shapes": [tuple(v.shape) for v in trainable + non_trainable]}
@@ -455,5 +490,6 @@ def measure(g: Graph, forward: bool = True) -> Measured:
         out = probe(batch, training=False)
         out = out if isinstance(out, (list, tuple)) else [out]
         for nid, y in zip(ids, out):
-            m.nodes[nid]["forward_shape"] = tuple(y.shape[1:])
+            if not any(isinstance(x, Param) for x in made[nid]):  # held, not computed
+                m.nodes[nid]["forward_shape"] = tuple(y.shape[1:])
     return m

@@ -411,7 +411,28 @@ def concat(node, g):
     axis = node.args["axis"]
     if axis is None:
         axis = -1 if g.layout == "channels_last" else 1
-    return Lambda(lambda *xs: torch.cat(xs, dim=axis), f"cat dim={axis}")
+    return Lambda(lambda *xs: torch.cat(_batch_of(xs), dim=axis), f"cat dim={axis}")
+
+
+def _batch_of(xs):
+    """A param (batch axis 1) expanded over the data's batch, as cls.expand(B, -1, -1)."""
+    return [x.expand(xs[0].shape[0], *x.shape[1:]) if x.dim() == xs[0].dim()
+            and x.shape[0] == 1 else x for x in xs]
+
+
+class Param(nn.Module):
+    """``param [...] as NAME``: an nn.Parameter (or a buffer) the merges use."""
+
+    def __init__(self, node):
+        super().__init__()
+        shape = tuple(node.args["shape"])
+        if node.args["buffer"]:
+            self.register_buffer("p", torch.zeros(shape))
+        else:
+            self.p = nn.Parameter(torch.zeros(shape))
+
+    def forward(self):
+        return self.p
 
 
 BUILDERS = {
@@ -452,6 +473,17 @@ BUILDERS = {
     "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
                                 f"select {n.args['axis']}, {n.args['index']}"),
 }
+
+
+def _no_torch_layer(what: str):
+    def build(node, g):
+        raise NotImplementedError(f"{what} (line {node.line})")
+    return build
+
+
+BUILDERS["param"] = lambda n, g: Param(n)
+# Kinds PyTorch has no module for, which symparam refuses in convention torch.
+BUILDERS["normalization"] = _no_torch_layer("PyTorch has no Normalization layer")
 
 
 def module_for(node: Node, g: Graph) -> nn.Module:
@@ -545,5 +577,7 @@ def measure(g: Graph, forward: bool = True, device: str = "cpu") -> Measured:
         with torch.no_grad():
             values = model(*batch)
         for nid in model.keys:
-            m.nodes[nid]["shape"] = tuple(values[nid].shape[1:])
+            # A param's output is the tensor it holds, with no batch axis.
+            kind = next(n.kind for n in g.nodes if n.id == nid)
+            m.nodes[nid]["shape"] = tuple(values[nid].shape[0 if kind == "param" else 1:])
     return m
