@@ -78,3 +78,11 @@ MAX_SOURCE_CHARS = 200_000
 # 100,000 one-character tokens (`dense ------...n`, `((((...`) took 5-15 s. The zoo's
 # models have under 600; a model of MAX_LAYERS written-out layers about 8,000-16,000.
 MAX_TOKENS = 20_000
+
+# Bytes of a configuration file `symparam import` reads (a Hugging Face config.json):
+# real ones are a few kilobytes, those listing 21,843 ImageNet labels about 1 MB.
+MAX_CONFIG_BYTES = 5_000_000
+
+# Levels of nesting of brackets in such a file: real ones have 3 or 4; Python's json
+# module recurses once per level.
+MAX_CONFIG_NESTING = 50

@@ -72,3 +72,31 @@ def pytest_runtest_setup(item):
     # fixture: in CI it can never silently skip.
     if item.get_closest_marker("oracle") is not None:
         require_frameworks()
+
+
+def _import_torchvision_quietly(torch) -> None:
+    """Import torchvision with ``torch.library.register_fake`` a no-op decorator:
+    torchvision 0.28's fake kernels do not register with this torch 2.13 CPU build
+    ("operator torchvision::nms does not exist"), and transformers imports it."""
+    original = torch.library.register_fake
+    torch.library.register_fake = lambda *a, **k: (lambda f: f)
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # noqa: BLE001 - transformers also works without torchvision
+        pass
+    finally:
+        torch.library.register_fake = original
+
+
+@pytest.fixture(scope="session")
+def hf_transformers(frameworks):
+    """Hugging Face transformers (after torch and keras); skips without it, fails in CI."""
+    _import_torchvision_quietly(frameworks["torch"])
+    try:
+        import transformers
+    except Exception as err:  # an ImportError or a broken install
+        msg = f"these tests need Hugging Face transformers (pip install transformers): {err}"
+        if _in_ci():
+            pytest.fail(f"CI is set, so this is an error, not a skip: {msg}", pytrace=False)
+        pytest.skip(msg)
+    return transformers

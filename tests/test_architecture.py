@@ -51,7 +51,10 @@ RULES = (
          forbidden=("render", "analysis", "cards", *FRONT_ENDS)),
     Rule("nothing but the command line imports it",
          ("render", "analysis", "cards", "__init__", "layers", "graph", "resolve",
-          *ANALYZER, "stats", "compare", "highlight", *FOUNDATIONS), forbidden=COMMAND_LINE),
+          *ANALYZER, "stats", "compare", "highlight", *FOUNDATIONS),
+         forbidden=(*COMMAND_LINE, "imports")),
+    Rule("imports write text from a config: they import only the foundations",
+         ("imports",), only=(*FOUNDATIONS, "imports")),
 )
 
 

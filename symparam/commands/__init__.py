@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("basic", "analysis", "costs", "explain")
+_MODULES = ("basic", "analysis", "costs", "explain", "importing")
 
 
 def load_commands() -> None:
