@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -245,7 +247,6 @@ def _err(tmp_path, text: str | bytes) -> str:
     (b"\xff\xfe{}", r"not UTF-8"),
 ])
 def test_bad_configs_get_one_clear_message(tmp_path, text, message):
-    import re
     assert re.search(message, _err(tmp_path, text), re.S), _err(tmp_path, text)
 
 
@@ -259,3 +260,58 @@ def test_missing_and_huge_files(tmp_path, monkeypatch):
     (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
     r = CliRunner().invoke(main, ["import", str(tmp_path)])
     assert r.exit_code == 2 and "MAX_CONFIG_BYTES" in r.output
+
+
+# ---- docs/import-export.md: its sessions are real ----------------------------------------
+
+IMPORT_MD = Path(__file__).resolve().parent.parent / "docs" / "import-export.md"
+
+
+def _import_md() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The files the page shows (a JSON block after `<!-- file: NAME -->`) and its
+    console sessions, in order."""
+    text = IMPORT_MD.read_text(encoding="utf-8")
+    files = dict(re.findall(r"<!-- file: (\S+) -->\n```json\n(.*?)```", text, re.S))
+    sessions = re.findall(r"```console\n\$ symparam (.*?)\n(.*?)```", text, re.S)
+    return files, sessions
+
+
+def test_import_md_sessions_are_real(tmp_path, monkeypatch):
+    import shlex
+    files, sessions = _import_md()
+    assert files and sessions
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for command, output in sessions:  # in order: a later one reads what -o wrote
+        result = CliRunner().invoke(main, shlex.split(command))
+        assert result.output.rstrip("\n") == output.rstrip("\n"), (
+            "docs/import-export.md is out of date for `symparam " + command + "`")
+
+
+def test_import_md_python_example(tmp_path, monkeypatch):
+    import doctest
+    files, _ = _import_md()
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "config.json").write_text(files["tiny/config.json"])
+    monkeypatch.chdir(tmp_path)
+    result = doctest.testfile(str(IMPORT_MD), module_relative=False)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_import_option_is_documented():
+    text = IMPORT_MD.read_text(encoding="utf-8") + (
+        Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    for param in main.commands["import"].params:
+        for opt in param.opts:
+            if opt.startswith("-"):
+                assert f"`{opt}" in text, opt
+
+
+def test_json_fields_are_the_documented_ones(tmp_path):
+    from test_cli_json import HEAD, _documented_fields
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    r = CliRunner().invoke(main, ["import", str(tmp_path), "--json"])
+    doc = json.loads(r.stdout)
+    assert list(doc)[:5] == HEAD and list(doc)[5:] == _documented_fields("import")
