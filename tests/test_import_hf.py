@@ -43,6 +43,7 @@ CLASSES = {
     "bert": ("BertConfig", "AutoModel"),
     "roberta": ("RobertaConfig", "AutoModel"),
     "vit": ("ViTConfig", "AutoModel"),
+    "t5": ("T5Config", "AutoModelForSeq2SeqLM"),
 }
 
 
@@ -88,6 +89,12 @@ def random_config(model_type: str, rng: random.Random) -> dict:
                     intermediate_size=ff, patch_size=patch, image_size=patch * rng.randint(1, 5),
                     num_channels=rng.randint(1, 4), qkv_bias=rng.random() < 0.5,
                     pooler_output_size=rng.choice([None, rng.randint(1, 20)]))
+    if model_type == "t5":
+        return dict(vocab_size=vocab, d_model=rng.randint(2, 40), d_kv=rng.randint(1, 12),
+                    num_heads=heads, num_layers=layers, d_ff=ff, tie_word_embeddings=tie,
+                    num_decoder_layers=rng.choice([None, rng.randint(1, 3)]),
+                    relative_attention_num_buckets=rng.randint(1, 40),
+                    feed_forward_proj=rng.choice(["relu", "gated-gelu", "gated-silu"]))
     raise AssertionError(model_type)
 
 
@@ -219,7 +226,11 @@ def _err(tmp_path, text: str | bytes) -> str:
 
 @pytest.mark.parametrize("text, message", [
     ('{"model_type": "mixtral"}', r"line 1, column 2: model_type 'mixtral' is not one "
-                                  r"symparam imports yet \(supported: llama, mistral"),
+                                  r"symparam imports yet: its mixture-of-experts MLP is not "
+                                  r"in the language yet \(supported: llama, mistral"),
+    ('{"model_type": "bart"}', r"model_type 'bart' is not one symparam imports yet "
+                               r"\(supported: llama, mistral"),
+    ('{"model_type": "t5", "feed_forward_proj": "gated-relu-x"}', r"'feed_forward_proj'"),
     ('{"hidden_size": 8}', r"no 'model_type'.*supported: llama"),
     ('{"model_type": "llama",\n "hidden_size": -8}',
      r"line 2, column 2: 'hidden_size' must be a positive whole number, not -8"),

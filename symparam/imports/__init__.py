@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..parser import parse
 from .config import Config, read_config
-from .families import FAMILIES
+from .families import FAMILIES, NOT_YET
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,9 @@ def import_config(cfg: Config, name: str | None = None) -> Imported:
                               f"(supported: {', '.join(FAMILIES)})")
     family = FAMILIES.get(model_type) if isinstance(model_type, str) else None
     if family is None:
+        why = f": {NOT_YET[model_type]}" if model_type in NOT_YET else ""
         raise cfg.error("model_type", f"model_type {str(model_type)[:60]!r} is not one "
-                                      f"symparam imports yet (supported: "
+                                      f"symparam imports yet{why} (supported: "
                                       f"{', '.join(FAMILIES)})")
     written = family.write(cfg.with_defaults(family.defaults))
     model = _model_name(name or model_type)

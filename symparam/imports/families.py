@@ -33,7 +33,10 @@ NAMES = {"vocab_size": "vocab", "max_position_embeddings": "T", "n_positions": "
          "num_key_value_heads": "n_kv_heads", "head_dim": "head_dim",
          "intermediate_size": "d_ff", "n_inner": "d_ff", "sliding_window": "window",
          "type_vocab_size": "n_types", "image_size": "image", "patch_size": "patch",
-         "num_channels": "channels", "pooler_output_size": "d_pool"}
+         "num_channels": "channels", "pooler_output_size": "d_pool", "d_model": "d_model",
+         "num_layers": "n_layers", "num_decoder_layers": "n_decoder_layers",
+         "num_heads": "n_heads", "d_kv": "head_dim", "d_ff": "d_ff",
+         "relative_attention_num_buckets": "n_buckets"}
 
 
 @dataclass(frozen=True)
@@ -360,6 +363,96 @@ block vit_layer(d_model, n_heads, d_ff):
     return w.done(blocks, body)
 
 
+def _t5(cfg: Config) -> Written:
+    """T5 (and T5 v1.1, gated): encoder and decoder sharing the token table, RMS
+    norms, attention without biases, one relative-position table per stack."""
+    cfg.refuse("is_decoder", (False,), "T5's decoder alone is not written yet")
+    w = _Writer(cfg)
+    w.size("vocab_size")
+    w.symbols.append(_t5_length(cfg))
+    w.sizes("d_model", "num_layers")
+    dec_layers = "n_layers"
+    if cfg.get("num_decoder_layers", None) not in (None, cfg.get("num_layers")):
+        w.size("num_decoder_layers")
+        dec_layers = "n_decoder_layers"
+    w.sizes("num_heads", "d_kv", "d_ff", "relative_attention_num_buckets")
+    proj = cfg.get("feed_forward_proj")
+    parts = proj.split("-") if isinstance(proj, str) else []
+    if not (len(parts) == 1 or len(parts) == 2 and parts[0] == "gated") \
+            or parts[-1] not in ACTIVATIONS:
+        raise cfg.error("feed_forward_proj", f"'feed_forward_proj' is {str(proj)[:60]!r}, "
+                                             "not an activation or 'gated-' one")
+    gated, act = len(parts) == 2, ACTIVATIONS[parts[-1]]
+    if gated:
+        ff = f"""\
+        dense d_ff, bias = false, activation = {act} as wi_0
+        from layer_norm
+        dense d_ff, bias = false as wi_1
+        multiply wi_0"""
+    else:
+        ff = f"        dense d_ff, bias = false, activation = {act} as wi"
+    attention = "attention n_heads, kv_heads = n_heads, head_dim = head_dim, bias = false"
+    blocks = f"""\
+block self_attention(n_heads, head_dim, causal):
+    residual:
+        rmsnorm as layer_norm
+        {attention}, causal = causal as SelfAttention
+
+block feed_forward(d_model, d_ff):
+    residual:
+        rmsnorm as layer_norm
+{ff}
+        dense d_model, bias = false as wo
+"""
+    body = f"""\
+    input [T] as input_ids
+    # Each stack's first layer keeps a table of n_heads biases per relative-position
+    # bucket, used by all its layers: written once per stack, looked up at the
+    # buckets of each (query, key) pair.
+    input [T, T] as encoder_buckets
+    embedding n_buckets, n_heads as encoder_relative_attention_bias
+    from input_ids
+    embedding vocab, d_model as shared
+    repeat n_layers:
+        self_attention n_heads, head_dim, false as encoder_self_attention
+        feed_forward d_model, d_ff as encoder_ff
+    rmsnorm as encoder_final_layer_norm
+    input [T] as decoder_input_ids
+    input [T, T] as decoder_buckets
+    embedding n_buckets, n_heads as decoder_relative_attention_bias
+    from decoder_input_ids
+    reuse shared as decoder_embed_tokens
+    repeat {dec_layers}:
+        self_attention n_heads, head_dim, true as decoder_self_attention
+        residual:
+            rmsnorm as cross_attention_norm
+            {attention}, key = encoder_final_layer_norm, value = encoder_final_layer_norm as EncDecAttention
+        feed_forward d_model, d_ff as decoder_ff
+    rmsnorm as decoder_final_layer_norm
+    dense vocab, bias = false{", tie = shared" if w.tied() else ""} as lm_head
+"""
+    return w.done(blocks, body)
+
+
+def _t5_length(cfg: Config) -> Symbol:
+    """T5's input length: not a setting of the model (relative positions), so the
+    legacy n_positions when the file has it, else 512 as in the T5 paper."""
+    if cfg.get("n_positions", None) is not None:
+        return Symbol("T", cfg.size("n_positions"), "n_positions")
+    return Symbol("T", 512, "(no key: the input length, 512 as in the T5 paper)")
+
+
+# Families symparam knows it cannot write yet, and why (the message says so).
+NOT_YET = {
+    "whisper": "its encoder's position table is frozen (requires_grad False), and the "
+               "language has no frozen weights yet",
+    "mixtral": "its mixture-of-experts MLP is not in the language yet",
+    "qwen2_moe": "its mixture-of-experts MLP is not in the language yet",
+    "deepseek_v3": "its latent attention (MLA) and mixture of experts are not in the "
+                   "language yet",
+}
+
+
 @dataclass(frozen=True)
 class Family:
     """One family: the transformers class the written file mirrors, the config
@@ -411,6 +504,10 @@ FAMILIES: dict[str, Family] = {
                                            tie_word_embeddings=True), _gpt2),
     "bert": Family("BertModel", _BERT, _bert),
     "roberta": Family("RobertaModel", dict(_BERT, vocab_size=50265), _bert),
+    "t5": Family("T5ForConditionalGeneration", dict(
+        vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6,
+        num_decoder_layers=None, num_heads=8, relative_attention_num_buckets=32,
+        feed_forward_proj="relu", tie_word_embeddings=True), _t5),
     "vit": Family("ViTModel", dict(hidden_size=768, num_hidden_layers=12,
                                    num_attention_heads=12, intermediate_size=3072,
                                    hidden_act="gelu", image_size=224, patch_size=16,
