@@ -45,6 +45,20 @@ def import_hf(path: str | Path, name: str | None = None) -> Imported:
     return import_config(read_config(path), name)
 
 
+def import_torch(spec: str, shape: tuple[int, ...], symbols: dict[str, int] | None = None,
+                 name: str | None = None) -> Imported:
+    """Write the PyTorch model ``spec`` (``module:name``) builds, traced for inputs of
+    ``shape`` (without the batch); ``symbols`` are numbers written as symbols. Runs
+    the user's code (see :mod:`symparam.imports.torch_module`)."""
+    from .torch_module import write_torch
+    symbols = dict(symbols or {})
+    model = _model_name(name or spec.rpartition(":")[2].split(".")[-1])
+    text, builds = write_torch(spec, shape, symbols, model)
+    parse(text, filename=f"<imported from {spec}>")
+    return Imported(text, model, "torch", builds, symbols, {k: "--symbol" for k in symbols},
+                    spec)
+
+
 def _model_name(name: str) -> str:
     out = re.sub(r"\W", "_", name.strip()) or "model"
     if out[0].isdigit():
