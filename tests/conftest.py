@@ -67,36 +67,65 @@ def frameworks():
     return {"keras": keras, "torch": torch}
 
 
+def import_torchvision():
+    """torchvision 0.28's compiled ops do not load with torch 2.13 (``operator
+    torchvision::nms does not exist``): import it with ``torch.library.register_fake``
+    replaced by a no-op decorator for the time of the import. Its models build and run;
+    its detection ops (nms, roi_align) are not used here. transformers imports
+    torchvision when it is installed, so it needs this first too."""
+    import sys
+
+    import torch
+    if "torchvision" in sys.modules:
+        return sys.modules["torchvision"]
+    real = torch.library.register_fake
+
+    def no_op(op, func=None, *args, **kwargs):
+        return func if func is not None else (lambda f: f)
+
+    torch.library.register_fake = no_op
+    try:
+        import torchvision
+    finally:
+        torch.library.register_fake = real
+    return torchvision
+
+
+def _optional(module: str, install: str):
+    """Import ``module`` for an oracle test; skip (fail in CI) saying how to install it."""
+    try:
+        if module == "torchvision":
+            return import_torchvision()
+        __import__(module)
+        import sys
+        return sys.modules[module]
+    except Exception as err:  # noqa: BLE001 - an ImportError or a broken install
+        msg = f"these tests need {module} ({install}): {type(err).__name__}: {err}"
+        if _in_ci():
+            pytest.fail(f"CI is set, so this is an error, not a skip: {msg}", pytrace=False)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def torchvision(frameworks):
+    """torchvision (see :func:`import_torchvision`), with torch and keras."""
+    return _optional("torchvision", "pip install torchvision==0.28.0 --no-deps")
+
+
+@pytest.fixture(scope="session")
+def hf_transformers(frameworks):
+    """Hugging Face transformers, with torch and keras; skipped (failed in CI) when it
+    does not import. torchvision, when installed, is imported first (see
+    :func:`import_torchvision`), as transformers imports it."""
+    try:
+        import_torchvision()
+    except ImportError:
+        pass  # transformers works without torchvision
+    return _optional("transformers", "pip install transformers")
+
+
 def pytest_runtest_setup(item):
     # Every test marked `oracle` gets the check, even one that does not ask for the
     # fixture: in CI it can never silently skip.
     if item.get_closest_marker("oracle") is not None:
         require_frameworks()
-
-
-def _import_torchvision_quietly(torch) -> None:
-    """Import torchvision with ``torch.library.register_fake`` a no-op decorator:
-    torchvision 0.28's fake kernels do not register with this torch 2.13 CPU build
-    ("operator torchvision::nms does not exist"), and transformers imports it."""
-    original = torch.library.register_fake
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)
-    try:
-        import torchvision  # noqa: F401
-    except Exception:  # noqa: BLE001 - transformers also works without torchvision
-        pass
-    finally:
-        torch.library.register_fake = original
-
-
-@pytest.fixture(scope="session")
-def hf_transformers(frameworks):
-    """Hugging Face transformers (after torch and keras); skips without it, fails in CI."""
-    _import_torchvision_quietly(frameworks["torch"])
-    try:
-        import transformers
-    except Exception as err:  # an ImportError or a broken install
-        msg = f"these tests need Hugging Face transformers (pip install transformers): {err}"
-        if _in_ci():
-            pytest.fail(f"CI is set, so this is an error, not a skip: {msg}", pytrace=False)
-        pytest.skip(msg)
-    return transformers

@@ -17,15 +17,7 @@ from symparam.errors import SymparamError
 from symparam.imports import import_torch
 
 MODELS = ["alexnet", "vgg16", "resnet18", "squeezenet1_0", "mobilenet_v2"]
-
-
-@pytest.fixture(scope="module")
-def torchvision(hf_transformers):  # conftest: imports torchvision as this torch allows
-    import importlib
-    try:
-        return importlib.import_module("torchvision")
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"these tests need torchvision: {err}")
+# The fixture torchvision (conftest) imports it as torch 2.13 allows.
 
 
 def _shapes(torch, model, shape) -> dict[str, tuple]:

@@ -26,7 +26,7 @@ ZOO = resource_dir("zoo")
 
 
 @pytest.fixture(scope="module")
-def transformers(hf_transformers):  # conftest: skips (fails in CI) without it
+def transformers(hf_transformers):  # conftest: skips (fails in CI) without them
     return hf_transformers
 
 
