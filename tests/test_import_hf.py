@@ -330,3 +330,16 @@ def test_json_fields_are_the_documented_ones(tmp_path):
     r = CliRunner().invoke(main, ["import", str(tmp_path), "--json"])
     doc = json.loads(r.stdout)
     assert list(doc)[:5] == HEAD and list(doc)[5:] == _documented_fields("import")
+
+
+def test_names_and_paths_cannot_break_the_file(tmp_path):
+    """A folder name with a line end stays inside the header comment; a --name that is
+    a keyword or not an identifier becomes one."""
+    folder = tmp_path / "evil\nmodel x():"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "gpt2", "n_layer": 1}')
+    imported = import_hf(folder, name="model")
+    assert "evil?model" in imported.text and imported.name == "t_model"
+    s = symparam.analyze(imported.text)
+    assert s.name == "t_model"
+    assert import_hf(folder / "config.json", name="7b-chat").name == "m_7b_chat"

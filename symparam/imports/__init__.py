@@ -14,8 +14,6 @@ only the command line imports it.
 """
 from __future__ import annotations
 
-import keyword
-import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 from ..parser import parse
 from .config import Config, read_config
 from .families import FAMILIES, NOT_YET
+from .names import comment_text, identifier
 
 
 @dataclass(frozen=True)
@@ -52,18 +51,11 @@ def import_torch(spec: str, shape: tuple[int, ...], symbols: dict[str, int] | No
     the user's code (see :mod:`symparam.imports.torch_module`)."""
     from .torch_module import write_torch
     symbols = dict(symbols or {})
-    model = _model_name(name or spec.rpartition(":")[2].split(".")[-1])
+    model = identifier(name or spec.rpartition(":")[2].split(".")[-1])
     text, builds = write_torch(spec, shape, symbols, model)
     parse(text, filename=f"<imported from {spec}>")
     return Imported(text, model, "torch", builds, symbols, {k: "--symbol" for k in symbols},
                     spec)
-
-
-def _model_name(name: str) -> str:
-    out = re.sub(r"\W", "_", name.strip()) or "model"
-    if out[0].isdigit():
-        out = "m_" + out
-    return out + "_model" if keyword.iskeyword(out) else out
 
 
 def import_config(cfg: Config, name: str | None = None) -> Imported:
@@ -79,11 +71,11 @@ def import_config(cfg: Config, name: str | None = None) -> Imported:
                                       f"symparam imports yet{why} (supported: "
                                       f"{', '.join(FAMILIES)})")
     written = family.write(cfg.with_defaults(family.defaults))
-    model = _model_name(name or model_type)
+    model = identifier(name or model_type)
     signature = ", ".join(f"{s.name} = {s.value}" for s in written.symbols)
     keys = ", ".join(f"{s.name} = {s.key}" for s in written.symbols)
     source = Path(cfg.filename).name if cfg.filename else "config.json"
-    header = [f"Imported by `symparam import` from {cfg.filename} (model_type "
+    header = [f"Imported by `symparam import` from {comment_text(cfg.filename)} (model_type "
               f"{model_type!r}): transformers' {family.builds} built from this config, "
               f"counted as PyTorch does.",
               f"Symbols, from the config's keys: {keys}."]

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import keyword
 import operator
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import SymparamError, UsageError
+from .names import comment_text, identifier
 
-KEYWORDS = {"model", "block", "let", "input", "as", "layout", "from", "residual",
-            "shortcut", "branches", "branch", "repeat", "convention", "true", "false"}
 ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh",
                "GELU": "gelu", "SiLU": "silu", "Softmax": "softmax"}
 
@@ -75,10 +73,7 @@ class _Writer:
 
     def name(self, node: Any) -> str:
         if node.name not in self.names:
-            text = node.name
-            if text in KEYWORDS or keyword.iskeyword(text) or text in self.sizes.values():
-                text = "t_" + text
-            self.names[node.name] = text
+            self.names[node.name] = identifier(node.name, set(self.sizes.values()))
         return self.names[node.name]
 
     def size(self, value: int) -> str:
@@ -246,7 +241,7 @@ def write_torch(spec: str, shape: tuple[int, ...], symbols: dict[str, int],
                             f"of this model yet: {shown}{more}")
     signature = ", ".join(f"{k} = {v}" for k, v in symbols.items())
     body = "\n".join("    " + line for line in w.lines)
-    text = (f"# Imported by `symparam import --from torch {spec}`:\n# {type(model).__name__}, "
+    text = (f"# Imported by `symparam import --from torch {comment_text(spec)}`:\n# {type(model).__name__}, "
             f"traced by torch.fx for inputs of shape {list(shape)}, counted as PyTorch "
             f"does.\nconvention torch\n\nmodel {name}({signature}):\n{body}\n")
     return text, type(model).__name__
