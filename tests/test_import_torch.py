@@ -8,6 +8,8 @@ Without torch the tests skip, saying why; with ``CI`` set they fail instead.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +18,9 @@ from symparam.cli import main
 from symparam.errors import SymparamError
 from symparam.imports import import_torch
 
-MODELS = ["alexnet", "vgg16", "resnet18", "squeezenet1_0", "mobilenet_v2"]
+MODELS = ["alexnet", "vgg16", "resnet18", "resnet50", "squeezenet1_0", "mobilenet_v2"]
+# Models whose identical consecutive blocks are rolled into `repeat`, and how many.
+ROLLED = {"resnet18": 1, "resnet50": 4, "squeezenet1_0": 2, "mobilenet_v2": 4}
 # The fixture torchvision (conftest) imports it as torch 2.13 allows.
 
 
@@ -42,7 +46,11 @@ def test_torchvision_models_count_and_shape_as_pytorch(torchvision, name, shape)
     assert (s.value(s.total), s.value(s.trainable), s.value(s.buffers)) == (
         sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad),
         sum(b.numel() for b in model.buffers()))
-    layers = {layer.name: layer for layer in s.layers}
+    assert imported.text.count("repeat ") == ROLLED.get(name, 0)
+    # Every layer that kept its node's name (those outside rolled repeats) has the
+    # shape torch propagates, and so has the model's output.
+    named = set(re.findall(r" as (\w+)$", imported.text, re.M))
+    layers = {layer.name: layer for layer in s.layers if layer.name in named}
     want = _shapes(torch, model, shape)
     compared = 0
     for node, expected in want.items():
@@ -50,7 +58,9 @@ def test_torchvision_models_count_and_shape_as_pytorch(torchvision, name, shape)
             got = tuple(int(s.value(d)) for d in layers[node].output_shape)
             assert got == expected, node
             compared += 1
-    assert compared >= len(want) - 2  # all but dropped Identity/placeholder names
+    assert compared == len(named & want.keys()) >= 10
+    last = [n for n in want][-1]
+    assert tuple(int(s.value(d)) for d in s.layers[-1].output_shape) == want[last]
 
 
 def test_numbers_lift_to_symbols(torchvision):
@@ -93,7 +103,6 @@ def test_a_model_from_a_python_file_and_the_cli(tmp_path, frameworks):
     ("torch.nn:Transformer", r"torch.fx cannot trace torch.nn:Transformer: TraceError"),
 ])
 def test_bad_sources_get_one_clear_message(frameworks, source, message):
-    import re
     r = CliRunner().invoke(main, ["import", source, "--from", "torch", "--input", "3,8"])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert re.search(message, r.output), r.output
