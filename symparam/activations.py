@@ -77,7 +77,8 @@ def _elu(x, alpha):
     return np.where(x > 0, x, np.float32(alpha) * np.expm1(x))
 
 
-_SAME_NAME = ("Activation", "activation")  # Keras: an Activation layer, named "activation"
+_SAME_NAME = ("Activation", "activation")
+_HARD_SWISH = r"y = x \frac{\min(\max(0, x + 3), 6)}{6}"  # Keras: an Activation layer, named "activation"
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation("relu", r"y = \max(0, x)", lambda x: _np().maximum(x, _np().float32(0)),
@@ -108,9 +109,14 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation("softplus", r"y = \log(1 + e^x)", lambda x: _np().logaddexp(_np().float32(0), x)),
     Activation("softsign", r"y = \frac{x}{1 + |x|}",
                lambda x: x / (_np().float32(1) + _np().abs(x))),
-    Activation("hard_sigmoid", r"y = \frac{\min(\max(0, x + 3), 6)}{6}", _hard_sigmoid),
-    Activation("hard_silu", r"y = x \frac{\min(\max(0, x + 3), 6)}{6}",
-               lambda x: x * _np().clip(x + _np().float32(3), 0, 6) / _np().float32(6)),
+    # Keras 3's hard_sigmoid (Keras 2's was 0.2x + 0.5) and PyTorch's Hardsigmoid.
+    Activation("hard_sigmoid", r"y = \frac{\min(\max(0, x + 3), 6)}{6}", _hard_sigmoid,
+               layer=(*_SAME_NAME, "Hardsigmoid")),
+    # hard_swish is Keras's other name of hard_silu (MobileNetV3's), PyTorch's Hardswish.
+    Activation("hard_silu", _HARD_SWISH, lambda x: x * _hard_sigmoid(x),
+               layer=(*_SAME_NAME, "Hardswish")),
+    Activation("hard_swish", _HARD_SWISH, lambda x: x * _hard_sigmoid(x),
+               layer=(*_SAME_NAME, "Hardswish")),
     Activation("mish", r"y = x \tanh(\log(1 + e^x))",
                lambda x: x * _np().tanh(_np().logaddexp(_np().float32(0), x))),
     Activation("exponential", r"y = e^x", lambda x: _np().exp(x)),

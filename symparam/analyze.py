@@ -35,7 +35,7 @@ from .resolve import (choose, missing_argument, missing_parameter, nested_too_de
 from .sharing import SharingMixin
 from .stats import Costing, LayerStats, LazyText, ModelStats, at
 from .tidy import tidy
-from .values import Env, Word, evaluate, node_error, symbol, undefined
+from .values import Env, Word, condition, evaluate, node_error, symbol, undefined
 
 
 
@@ -47,12 +47,16 @@ class Tensor:
 
 class Scope:
     """Names visible at a point of a body: values (env) and tensors, plus where the
-    data flows now (``current``) and how many times this body stands (multiplier)."""
+    data flows now (``current``), how many times this body stands (multiplier) and how
+    many times it runs for each position (``active``: fewer inside a mixture of
+    experts' body, which stands E times and runs k times)."""
 
     def __init__(self, env: Env, tensors: dict, current: Optional[Tensor],
                  multiplier=sympy.Integer(1), path: tuple = (), prefix: str = "",
-                 parent_tensors: Optional["Scope"] = None, suffix: str = ""):
+                 parent_tensors: Optional["Scope"] = None, suffix: str = "",
+                 active=None):
         self.env = env
+        self.active = multiplier if active is None else active
         self.suffix = suffix  # added to `as` names in the 2nd, 3rd... unrolled repeat
         self.tensors = tensors
         self.current = current
@@ -104,6 +108,7 @@ class _Analyzer(SharingMixin):
         self.applied: dict = {}          # layer name -> (kind, args), for `reuse`
         self.block_instances: dict = {}  # block instance -> (block, its arguments)
         self.applications: dict = {}     # see application(): results by their inputs
+        self.values: dict = {}  # the symbols' values in effect (an `if` on them: step_if)
 
     # ---- state snapshots, for a repeat that must be redone unrolled ------------------
     def snapshot(self):
@@ -189,6 +194,87 @@ class _Analyzer(SharingMixin):
             raise node_error(node, f"duplicate name '{name}' (already defined {where}; a "
                                    f"{what} cannot redefine it)")
 
+    # ---- the tensor's size, conditions ------------------------------------------------
+    def reads_sizes(self, scope: Scope) -> Scope:
+        """Let expressions evaluated in ``scope`` read its tensors' sizes (``in.channels``:
+        the current tensor's, when the expression is evaluated)."""
+        scope.env.sizes = lambda node, index: self.tensor_size(node, index, scope)
+        return scope
+
+    def tensor_size(self, node: ast.TensorSize, index, scope: Scope):
+        if node.tensor == "in":
+            if scope.current is None:
+                raise node_error(node, f"in.{node.attr}: there is no tensor yet: declare "
+                                       f"one first with `input [...]`")
+            shape = scope.current.shape
+        else:
+            shape = self.tensor(node.tensor, node, scope).shape
+        what = f"{node.tensor}.{node.attr}"
+        if node.attr == "channels" and node.index is None:
+            if not shape:
+                raise node_error(node, f"{what}: the tensor is a scalar per example "
+                                       f"{fmt_shape(shape)}: it has no channel axis")
+            return shape[-1] if self.ctx.channels_last else shape[0]
+        if node.attr == "shape" and node.index is not None:
+            try:
+                return shape[lb.normalize_axis(lb.axis(index), len(shape))]
+            except ArgError as err:
+                raise node_error(node.index, f"{what}[...] of a tensor of shape "
+                                             f"{fmt_shape(shape)}: "
+                                             f"{_problem(err, index, scope.env)}") from None
+        if node.attr == "shape":
+            raise node_error(node, f"{what} needs an axis: `{what}[-1]` (axis 0 is the "
+                                   f"batch, as in the frameworks)")
+        if node.attr == "channels":
+            raise node_error(node.index, f"{what} is a size: it takes no index")
+        close = closest(node.attr, ["channels", "shape"])
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise node_error(node, f"unknown size '{node.attr}' of a tensor{hint}: write "
+                               f"`{node.tensor}.channels` or `{node.tensor}.shape[AXIS]`")
+
+    def step_if(self, node: g.If, scope: Scope) -> None:
+        """Run the first body whose condition holds (else ``orelse``), in this scope: its
+        `let` names and its tensor stay visible after it, as in Python. A statement the
+        resolver refused (an unknown layer or argument) is reported whichever body it
+        stands in, before the condition is evaluated."""
+        bodies = [body for _, body in node.tests] + [node.orelse or ()]
+        refused = next((r for body in bodies if (r := _refused(body)) is not None), None)
+        if refused is not None:
+            raise SourceError(refused.message, refused.line or None, refused.column or None)
+        for cond, body in node.tests:
+            if self.decide(cond, scope):
+                self.run_body(body, scope)
+                return
+        if node.orelse is not None:
+            self.run_body(node.orelse, scope)
+
+    def decide(self, cond: ast.Condition, scope: Scope) -> bool:
+        """A condition's truth. One on the model's symbols is decided by their values in
+        effect, and required to keep that truth at any other values (a sweep that would
+        flip it is refused: the model would have other layers); without values, refused."""
+        value = condition(cond, scope.env)
+        if isinstance(value, bool):
+            return value
+        free = sorted(value.free_symbols, key=str)
+        missing = [str(s) for s in free if s not in self.values]
+        if missing:
+            raise node_error(cond, f"this condition depends on the symbol"
+                                   f"{'s' if len(missing) > 1 else ''} "
+                                   f"{', '.join(missing)}, which "
+                                   f"{'have' if len(missing) > 1 else 'has'} no value: an "
+                                   f"`if` chooses layers, so give "
+                                   f"{'them values' if len(missing) > 1 else 'it a value'} "
+                                   f"(--set {missing[0]}=...) or decide it with numbers "
+                                   f"and block arguments")
+        truth = bool(value.xreplace({s: self.values[s] for s in free}))
+        shown = ", ".join(f"{s} = {self.values[s]}" for s in free)
+        self.ctx.where = at(cond)
+        self.ctx.require(value if truth else sympy.Not(value), lambda: (
+            f"this `if` condition was {'true' if truth else 'false'} at {shown}, where the "
+            f"model was analyzed, and is not at these values: the model would have other "
+            f"layers (analyze it again at these values)"))
+        return truth
+
     def step_layout(self, node: g.Layout, scope: Scope) -> None:
         self.ctx.layout = node.value  # where and how often: checked by the resolver
 
@@ -208,7 +294,8 @@ class _Analyzer(SharingMixin):
         self.bind_tensor(scope, name, tensor, node)
         self.count_layer(node)
         self.layers.append(LayerStats(name, "input", "InputLayer", node.line, node.column,
-                                      (), shape, (), scope.multiplier, scope.path))
+                                      (), shape, (), scope.multiplier, scope.path,
+                                      active_multiplier=scope.active))
         scope.current = tensor
 
     def step_from(self, node: g.From, scope: Scope) -> None:
@@ -248,11 +335,14 @@ class _Analyzer(SharingMixin):
         self.tensor_args.append(tensor)
         return tensor.shape
 
-    def bind(self, kind: lb.LayerKind, node: g.Apply, scope: Scope) -> Args:
+    def bind(self, kind: lb.LayerKind, node: g.Apply, scope: Scope,
+             supplied: Optional[dict] = None) -> Args:
         """The arguments' values, converted by their specs; the defaults of the others.
-        (Which spec each argument fills, the resolver has found.)"""
+        (Which spec each argument fills, the resolver has found; ``supplied``: values
+        the walk gives, a moe's tensors to its mix.)"""
         # Evaluated in the order given, then converted in the kind's order.
         raw = {arg.name: (self.arg_value(arg, scope.env, scope), arg) for arg in node.args}
+        raw.update({name: (value, node) for name, value in (supplied or {}).items()})
         values = {}
         for spec in kind.args:
             if spec.name in raw:
@@ -292,7 +382,7 @@ class _Analyzer(SharingMixin):
             name, kind.names[0], type_name, node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
             scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra]),
-            costing))
+            costing, active_multiplier=scope.active))
         self.applied[name] = (kind, args)
         tensor = Tensor(tuple(applied.output), name)
         if node.name:
@@ -381,6 +471,8 @@ class _Analyzer(SharingMixin):
         x = self.need_input(node, scope, f"block '{node.block}'")
         given = {arg.name: evaluate(arg.expr, scope.env) for arg in node.args}
         env = Env({})
+        # Its defaults may read the block's input (`c = in.channels`).
+        self.reads_sizes(Scope(env, {}, x))
         for p in block.params:
             if p.name in given:
                 env.define(p.name, given[p.name], p.line)
@@ -395,8 +487,8 @@ class _Analyzer(SharingMixin):
         else:
             local = instance = self.auto_name(node.block)
         self.block_instances[instance] = (block, dict(env.names))
-        inner = Scope(env, {}, x, scope.multiplier, scope.path + (local,),
-                      prefix=f"{instance}/")
+        inner = self.reads_sizes(Scope(env, {}, x, scope.multiplier, scope.path + (local,),
+                                       prefix=f"{instance}/", active=scope.active))
         try:
             self.run_body(block.body, inner)
         except SourceError as err:  # the line is in the block: say where it was used
@@ -458,16 +550,18 @@ class _Analyzer(SharingMixin):
     def step_repeat(self, node: g.Repeat, scope: Scope) -> None:
         try:
             count = evaluate(node.count, scope.env)
-            count = lb.size(count)
+            count = lb.nonneg(count)
         except ArgError as err:
             raise node_error(node.count, f"repeat count: {_problem(err, count, scope.env)}"
                              ) from None
         x = self.need_input(node, scope, "repeat")
+        if count == 0:  # `repeat 0`: no copy of the body; the tensor passes unchanged
+            return
         if node.var is not None:
             self.check_new_name(node.var, node, scope, "repeat index")
         if node.index_at is None:
             snap = self.snapshot()
-            inner = self.repeat_scope(scope, scope.multiplier * count, f"repeat {count}")
+            inner = self.repeat_scope(scope, count, f"repeat {count}")
             self.run_body(node.body, inner)
             y = inner.current
             kept = len(y.shape) == len(x.shape) and all(
@@ -502,17 +596,106 @@ class _Analyzer(SharingMixin):
                                    f"limit MAX_UNROLL = {MAX_UNROLL:,}: its body changes the "
                                    f"shape or uses its index")
         for i in range(int(count)):
-            inner = self.repeat_scope(scope, scope.multiplier, f"repeat[{i}]",
+            inner = self.repeat_scope(scope, 1, f"repeat[{i}]",
                                       suffix=f"_{i}" if i else "")
             if node.var is not None:
                 inner.env.define(node.var, sympy.Integer(i))
             self.run_body(node.body, inner)
             scope.current = inner.current
 
-    def repeat_scope(self, scope: Scope, multiplier, label: str, suffix: str = "") -> Scope:
-        return Scope(scope.env.child(), {}, scope.current, multiplier,
-                     scope.path + (label,), prefix=scope.prefix, parent_tensors=scope,
-                     suffix=scope.suffix + suffix)
+    def step_moe(self, node: g.Moe, scope: Scope) -> None:
+        """A mixture of experts: the router on the input; the expert body, standing
+        E times and run k times per position (so its weights count E times in the
+        total, k times in the active parameters and costs); the shared experts, s
+        times in both; then the mix, whose inputs are the experts' output, the
+        router's scores and the shared experts' output."""
+        x = self.need_input(node, scope, "moe")
+        experts = self.moe_count(node.experts, scope, "the number of experts")
+        top_k = self.moe_count(node.top_k, scope, "top_k")
+        shared = (None if node.shared is None
+                  else self.moe_count(node.shared, scope, "shared"))
+        router = self.apply(REGISTRY["router"], node.router,
+                            self.bind(REGISTRY["router"], node.router, scope), [x], scope,
+                            label="moe's router")
+        outputs = []
+        bodies = [(node.body, experts, top_k, f"experts {experts} (top_k {top_k})",
+                   "the experts' body")]
+        shared_body = node.body if node.shared_body is None else node.shared_body
+        copies = shared if shared is not None else (1 if node.shared_body is not None else 0)
+        if copies != 0:
+            bodies.append((shared_body, copies, copies, f"shared experts {copies}",
+                           "the shared experts' body"))
+        for body, times, active, label, what in bodies:
+            inner = self.repeat_scope(scope, times, label, active=active)
+            if outputs and body is node.body:  # the expert's layers again, named apart
+                inner.prefix += "shared_experts/"
+            inner.current = x
+            self.run_body(body, inner)
+            y = inner.current
+            if len(y.shape) != len(x.shape) or any(never_equal(a, b)
+                                                   for a, b in zip(x.shape, y.shape)):
+                raise node_error(node, f"moe: {what} must keep the shape "
+                                       f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}")
+            self.ctx.where = at(node)
+            for a, b in zip(x.shape, y.shape):
+                self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b, y=y, what=what:
+                                 f"moe: {what} must keep the shape "
+                                 f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}: "
+                                 f"{a} vs {b}")
+            outputs.append(y)
+        mix = REGISTRY["expert_mix"]
+        tensors = {"router": router.shape, "shared": outputs[1].shape if outputs[1:] else None}
+        args = self.bind(mix, node.mix, scope, tensors)
+        scope.current = outputs[0]
+        before = len(self.ctx.checks)
+        self.apply(mix, node.mix, args, [outputs[0]], scope, extra=[router, *outputs[1:]],
+                   label="moe")
+        self.ctx.checks[before:] = [(cond, lambda m=message: f"moe: {message_text(m)}", where)
+                                    for cond, message, where in self.ctx.checks[before:]]
+
+    def moe_count(self, expr, scope: Scope, what: str):
+        """A count of the moe statement (E, top_k, shared): a whole number, 0 allowed
+        for the shared experts only."""
+        value = evaluate(expr, scope.env)
+        try:
+            return lb.nonneg(value) if what == "shared" else lb.size(value)
+        except ArgError as err:
+            raise node_error(expr, f"moe: {what}: {_problem(err, value, scope.env)}") from None
+
+    def repeat_scope(self, scope: Scope, times, label: str, suffix: str = "",
+                     active=None) -> Scope:
+        """The scope of a body standing ``times`` times in ``scope`` (and running
+        ``active`` times per position: ``times`` unless said)."""
+        return self.reads_sizes(Scope(scope.env.child(), {}, scope.current,
+                                      scope.multiplier * times, scope.path + (label,),
+                                      prefix=scope.prefix, parent_tensors=scope,
+                                      suffix=scope.suffix + suffix,
+                                      active=scope.active * (times if active is None
+                                                             else active)))
+
+
+def _refused(steps) -> Optional[g.Invalid]:
+    """The first statement the resolver refused in these steps or the bodies they hold
+    (a block's body is the block's: resolved and reported where it is used)."""
+    for step in steps:
+        if isinstance(step, g.Invalid):
+            return step
+        inner: list = []
+        if isinstance(step, (g.Residual, g.Repeat)):
+            inner = [step.body] + ([step.shortcut] if getattr(step, "shortcut", None) else [])
+        elif isinstance(step, g.Branches):
+            inner = list(step.branches) + [(step.merge,)]
+        elif isinstance(step, g.If):
+            inner = [body for _, body in step.tests] + [step.orelse or ()]
+        elif isinstance(step, g.Moe):
+            inner = [step.body, step.shared_body or (), (step.router, step.mix)]
+        elif isinstance(step, g.Tie):
+            inner = [(step.layer,)]
+        for body in inner:
+            found = _refused(body)
+            if found is not None:
+                return found
+    return None
 
 
 def _model_env(model: g.Definition, values: Mapping[str, int], symbolic: bool):
@@ -657,7 +840,8 @@ def _analyze(graph: g.Graph, convention, values, symbolic) -> ModelStats:
     written = graph.written
     layout = conventions.get(written).layout if conventions.known(written) else "channels_last"
     analyzer = _Analyzer(graph, convention, layout)
-    scope = Scope(env, {}, None)
+    analyzer.values = in_effect
+    scope = analyzer.reads_sizes(Scope(env, {}, None))
     try:
         analyzer.run_body(model_def.body, scope)
     except RecursionError:  # the limits above should make this unreachable

@@ -63,7 +63,48 @@ class ListExpr(Node):
     items: tuple["Expr", ...]
 
 
-Expr = Union[Num, Name, Str, Call, BinOp, Chain, Neg, ListExpr]
+@dataclass(frozen=True)
+class TensorSize(Node):
+    """A size of a tensor's shape: ``in.channels`` (the channel axis of the layout),
+    ``in.shape[-1]`` (an axis, counted as the frameworks do: 0 is the batch). ``in``
+    is the tensor the statement reads; another name is a named tensor's."""
+
+    tensor: str
+    attr: str
+    index: Optional["Expr"] = None
+
+
+Expr = Union[Num, Name, Str, Call, BinOp, Chain, Neg, ListExpr, TensorSize]
+
+
+# ---- conditions (of `if`) -------------------------------------------------------
+@dataclass(frozen=True)
+class Compare(Node):
+    left: Expr
+    op: str  # == != < <= > >=
+    right: Expr
+
+
+@dataclass(frozen=True)
+class BoolOp(Node):
+    op: str  # "and" or "or"
+    left: "Condition"
+    right: "Condition"
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    operand: "Condition"
+
+
+@dataclass(frozen=True)
+class Truth(Node):
+    """A bare value used as a condition: a ``true``/``false`` block parameter."""
+
+    value: Expr
+
+
+Condition = Union[Compare, BoolOp, Not, Truth]
 
 
 # ---- statements ----------------------------------------------------------------
@@ -126,7 +167,27 @@ class Repeat(Node):
     body: tuple["Stmt", ...]
 
 
-Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat]
+@dataclass(frozen=True)
+class Moe(Node):
+    """``moe E, top_k = k, ...:`` with the expert as its body, and the ``shared:``
+    body (the shared experts), if any."""
+
+    args: tuple[Expr, ...]
+    kwargs: tuple[Kwarg, ...]
+    body: tuple["Stmt", ...]
+    shared: Optional[tuple["Stmt", ...]] = None
+
+
+@dataclass(frozen=True)
+class If(Node):
+    """``if C1: B1`` [``elif C2: B2`` ...] [``else: B``]: the first body whose condition
+    holds, else ``orelse`` (None: nothing)."""
+
+    tests: tuple[tuple[Condition, tuple["Stmt", ...]], ...]
+    orelse: Optional[tuple["Stmt", ...]] = None
+
+
+Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Moe, If]
 
 
 # ---- definitions ---------------------------------------------------------------

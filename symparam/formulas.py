@@ -40,6 +40,7 @@ FUNCTIONS = {
 }
 _RELATIONS = {"==": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le,
               ">": sympy.Gt, ">=": sympy.Ge}
+_COMPARE = "compare two expressions with ==, !=, <, <=, > or >=, such as 'd % H == 0'"
 _NUMBER = re.compile(r"([0-9.]*)(?:[eE]([+-]?[0-9]+))?$")
 
 
@@ -115,6 +116,13 @@ class _Reader(Transformer):
 
     def list_expr(self, meta, items):
         raise _Error("a list is not part of a formula", getattr(meta, "column", None))
+
+    def tensor_size(self, meta, items):
+        raise _Error("a tensor's size (in.channels) is not part of a formula: use the "
+                     "model's symbols", _at(items[0]))
+
+    def truth(self, meta, items):
+        raise _Error(_COMPARE, None)  # (a bare value is a condition of `if` only)
 
     def call(self, meta, items):
         func, *args = items
@@ -294,8 +302,7 @@ def _read(text: str, names, start: str, what: str):
         raise
     except SourceError as err:
         if start == "condition" and _is_formula(text):
-            raise FormulaError("compare two expressions with ==, !=, <, <=, > or >=, such "
-                               "as 'd % H == 0'", None, text, what) from None
+            raise FormulaError(_COMPARE, None, text, what) from None
         message = err.message.removeprefix("syntax error: ").replace(
             "the end of the file", "the end of the text").replace(
             "the file ends too early", "the text ends too early")

@@ -27,9 +27,9 @@ from .resources import resource_dir
 @lru_cache(maxsize=1)
 def keywords() -> tuple[str, ...]:
     """The grammar's keywords: every quoted word in ``symparam.lark`` (``"model"``,
-    ``"repeat"``, ...) and ``as``."""
+    ``"repeat"``, ...), ``as`` and ``in`` (the tensor a statement reads, `in.channels`)."""
     text = (resource_dir("grammar") / "symparam.lark").read_text(encoding="utf-8")
-    found = set(re.findall(r'"([a-z]+)"', text)) | {"as"}
+    found = set(re.findall(r'"([a-z]+)"', text)) | {"as", "in"}
     return tuple(sorted(found, key=lambda w: (-len(w), w)))
 
 
@@ -59,7 +59,7 @@ def _tokens() -> dict:
         (r"([A-Za-z_]\w*)(\s*)(=)(?!=)", bygroups(Name.Attribute, Whitespace, Operator)),
         (r"[A-Za-z_]\w*", Name),
         (r"\*\*|//|==|!=|<=|>=|[-+*/%<>=]", Operator),
-        (r"[()\[\],:]", Punctuation),
+        (r"[()\[\],:.]", Punctuation),
         (r".", Text),
     ]}
 

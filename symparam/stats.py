@@ -13,7 +13,7 @@ from . import conventions
 from .exprs import add_up, as_expr
 from .costs import Cost, FlopConvention, total
 from .layers.base import (BUFFER, NON_TRAINABLE, REGISTRY, TRAINABLE, Args, Context,
-                          Weight)
+                          KVCache, Weight)
 from .values import at_values
 
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
@@ -137,15 +137,22 @@ class Costing:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_done": {}}  # recomputed when asked (see _Pickled)
 
-    def cost(self) -> Optional[Cost]:
-        if "cost" not in self._done:
+    def _ask(self, method: str):
+        """The layer kind's ``method`` (cost, kv_cache) on this application, once."""
+        if method not in self._done:
             kind = REGISTRY[self.kind]
             x = self.input_shapes if kind.inputs == "many" else self.input_shapes[0]
-            self._done["cost"] = kind.cost(Args(dict(self.args), set(self.given)), x,
-                                           self.output_shape,
-                                           Context(conventions.get(self.convention),
-                                                   self.layout))
-        return self._done["cost"]
+            self._done[method] = getattr(kind, method)(
+                Args(dict(self.args), set(self.given)), x, self.output_shape,
+                Context(conventions.get(self.convention), self.layout))
+        return self._done[method]
+
+    def cost(self) -> Optional[Cost]:
+        return self._ask("cost")
+
+    def kv_cache(self) -> Optional[KVCache]:
+        """What the layer keeps per example to decode (see LayerKind.kv_cache)."""
+        return self._ask("kv_cache")
 
 
 class _Pickled:
@@ -166,7 +173,10 @@ class _Pickled:
 @dataclass(frozen=True)
 class LayerStats(_Pickled):
     """One layer application: its shapes and weights. ``multiplier`` is how many
-    times it stands in the model when it sits in a repeat that is not unrolled."""
+    times it stands in the model when it sits in a repeat that is not unrolled;
+    ``active_multiplier`` how many times it runs for each position (k of a mixture of
+    experts' E experts run: E times in the total, k times in :attr:`active` and the
+    cost; None: the multiplier)."""
 
     name: str
     kind: str
@@ -186,9 +196,28 @@ class LayerStats(_Pickled):
     # that does not reach the output (ModelStats.unreached). Its own counts stay; the
     # model's totals, costs and memory leave it out.
     in_model: bool = True
+    active_multiplier: Optional[sympy.Expr] = None
+
+    def __post_init__(self) -> None:
+        if self.active_multiplier is not None and self.active_multiplier == self.multiplier:
+            object.__setattr__(self, "active_multiplier", None)  # one way to say "all run"
+
+    @property
+    def runs(self) -> sympy.Expr:
+        """How many times the layer runs for each position (the multiplier, but k of
+        E in a mixture of experts' body)."""
+        return self.multiplier if self.active_multiplier is None else self.active_multiplier
 
     def _role(self, *roles: str) -> sympy.Expr:
         return _role_count(self.weights, roles, self.multiplier)
+
+    @cached_property
+    def active(self) -> sympy.Expr:
+        """The parameters that take part in one position's forward pass: ``params``,
+        but k of E experts' (see :attr:`runs`)."""
+        if self.active_multiplier is None:
+            return self.params
+        return _role_count(self.weights, (TRAINABLE, NON_TRAINABLE), self.active_multiplier)
 
     @cached_property
     def params(self) -> sympy.Expr:
@@ -209,14 +238,15 @@ class LayerStats(_Pickled):
 
     @cached_property
     def cost(self) -> Optional[Cost]:
-        """The forward arithmetic per example, times the multiplier; None when the
-        layer kind does not say (an input costs nothing)."""
+        """The forward arithmetic per example, times the times it runs (:attr:`runs`:
+        the multiplier, k of E in a mixture of experts); None when the layer kind does
+        not say (an input costs nothing)."""
         if self.kind == "input":
             return Cost()
         if self.costing is None:
             return None
         cost = self.costing.cost()
-        return None if cost is None else cost.times(self.multiplier)
+        return None if cost is None else cost.times(self.runs)
 
     @property
     def macs(self) -> Optional[sympy.Expr]:
@@ -278,6 +308,18 @@ class ModelStats(_Pickled):
     @cached_property
     def buffers(self) -> sympy.Expr:
         return self._sum("buffers")
+
+    @cached_property
+    def active(self) -> sympy.Expr:
+        """The parameters one position's forward pass uses: the total, but of a
+        mixture of experts only the router, k of the E experts and the shared ones.
+        Equal to :attr:`total` in a model without one."""
+        return self._sum("active")
+
+    @property
+    def routed(self) -> bool:
+        """Does the model have a mixture of experts (so active and total differ)?"""
+        return any(layer.active_multiplier is not None for layer in self.model_layers)
 
     @cached_property
     def cost(self) -> Cost:

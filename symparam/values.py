@@ -91,6 +91,20 @@ class Env:
         self.names = dict(names)
         self.parent = parent
         self.lines: dict[str, int] = {}  # where each name was defined, for messages
+        # Reads a tensor's size (``in.channels``): set by the analyzer for the scope
+        # this Env belongs to, as a function of (the TensorSize node, its index value).
+        self.sizes: Callable | None = None
+
+    def tensor_size(self, node: "ast.TensorSize", index: Any) -> Any:
+        """``in.channels`` and the like: asked of the innermost scope that can tell."""
+        env: Env | None = self
+        while env is not None:
+            if env.sizes is not None:
+                return env.sizes(node, index)
+            env = env.parent
+        raise node_error(node, f"{node.tensor}.{node.attr}: there is no tensor here to "
+                               f"read a size from (a tensor's size can be read in a "
+                               f"model's or block's body, and in a block's arguments)")
 
     def child(self, names: Mapping[str, Any] | None = None) -> "Env":
         return Env(names or {}, self)
@@ -166,6 +180,9 @@ def evaluate(node: ast.Expr, env: Env) -> Any:
         return node.value
     if isinstance(node, ast.ListExpr):
         return tuple(evaluate(item, env) for item in node.items)
+    if isinstance(node, ast.TensorSize):
+        index = None if node.index is None else evaluate(node.index, env)
+        return env.tensor_size(node, index)
     if isinstance(node, ast.Neg):
         return -_number(evaluate(node.operand, env), node.operand, env)
     if isinstance(node, ast.Chain):
@@ -398,3 +415,68 @@ def find_name(node: Any, name: str) -> "ast.Name | None":
 def uses_name(node: Any, name: str) -> bool:
     """Does ``name`` appear anywhere in this AST node or tuple of nodes?"""
     return find_name(node, name) is not None
+
+
+_RELATIONS: dict[str, Callable] = {"==": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt,
+                                   "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
+
+
+def condition(node: "ast.Condition", env: Env) -> Any:
+    """The value of an ``if`` condition: True or False, or a sympy condition on the
+    model's symbols (which the analyzer decides by their values). Numbers compare as
+    numbers; words, strings and true/false compare with ``==`` and ``!=`` only
+    (``act == relu``). ``and``/``or`` stop at the first operand that decides."""
+    if isinstance(node, ast.Truth):
+        value = evaluate(node.value, env)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, Word):
+            raise undefined(value, env)
+        raise node_error(node, f"a condition is true or false, or a comparison "
+                               f"(==, !=, <, <=, >, >=), not {describe(value)}")
+    if isinstance(node, ast.Not):
+        inner = condition(node.operand, env)
+        return (not inner) if isinstance(inner, bool) else sympy.Not(inner)
+    if isinstance(node, ast.BoolOp):
+        stop = node.op == "or"  # the value that decides: True for or, False for and
+        left = condition(node.left, env)
+        if left is stop:
+            return stop
+        right = condition(node.right, env)
+        if right is stop:
+            return stop
+        if isinstance(left, bool):
+            return right
+        if isinstance(right, bool):
+            return left
+        return sympy.Or(left, right) if stop else sympy.And(left, right)
+    left, right = evaluate(node.left, env), evaluate(node.right, env)
+    numbers = isinstance(left, sympy.Basic) and isinstance(right, sympy.Basic)
+    # A word written in the condition itself is a name that is not defined, unless the
+    # other side holds a word to compare it with (`act == relu`, act a block argument).
+    bare = [(v, side) for v, side in ((left, node.left), (right, node.right))
+            if isinstance(v, Word) and isinstance(side, ast.Name)
+            and (v.line, v.column) == (side.line, side.column)]
+    held = [v for v in (left, right) if isinstance(v, Word) and all(v is not b for b, _ in bare)]
+    if bare and not held:
+        raise undefined(bare[0][0], env)
+    if not numbers:
+        if node.op not in ("==", "!="):
+            for value, side in ((left, node.left), (right, node.right)):
+                if not isinstance(value, sympy.Basic):
+                    raise node_error(side, f"{node.op} compares numbers, not "
+                                           f"{describe(value)}")
+        same = _key(left) == _key(right)
+        return same if node.op == "==" else not same
+    result = _RELATIONS[node.op](left, right)
+    if result in (sympy.true, sympy.false):
+        return bool(result)
+    return result
+
+
+def _key(value: Any) -> tuple:
+    """What ``==`` compares of a value that is not a number: a word and a string by
+    their text (``relu``, ``"relu"``), true and false as themselves."""
+    if isinstance(value, (Word, str)):
+        return ("text", str(value))
+    return (type(value).__name__, value)

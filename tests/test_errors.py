@@ -253,8 +253,8 @@ SOURCE_ERRORS = [
      r"input dimension: expected a positive whole number, got 0", 2, "0]"),
     ("fraction in an input", "model m():\n    input [2.5]\n", {},
      r"input dimension: expected a positive whole number, got 5/2", 2, "2.5]"),
-    ("zero repeats", MLP + "    repeat 0:\n        dense 3\n", {},
-     r"repeat count: expected a positive whole number, got 0", 3, "0:"),
+    ("negative repeats", MLP + "    repeat 0 - 1:\n        dense 3\n", {},
+     r"repeat count: expected a whole number >= 0, got -1", 3, "0 - 1:"),
     ("zero default", "model m(n = 0):\n    input [n]\n", {},
      r"default of symbol 'n': expected a positive whole number, got 0", 1, "0)"),
     ("zero stride", "model m():\n    input [8, 8, 3]\n    conv2d 4, 3, stride = 0\n", {},
@@ -543,7 +543,7 @@ def test_fuzz_mutated_examples_raise_only_symparam_errors():
 @pytest.mark.parametrize("src, values, expected, line", [
     ("model m(n = 3):\n    input [3]\n    residual:\n        dense n\n", {"n": 4},
      r"residual \(the body's output is added to its input, as it has no shortcut\): "
-     r"cannot add tensors of shapes \(None, n\) and \(None, 3\): n must equal 3 \(with n = 4\)",
+     r"cannot add tensors of shapes \(None, n\) and \(None, 3\): n must equal 3, or n be 1 \(with n = 4\)",
      3),
     ("model m(n = 3):\n    input [3]\n    branches add:\n        branch:\n            dense n\n"
      "        branch:\n            dense 3\n", {"n": 5},

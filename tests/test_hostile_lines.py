@@ -260,7 +260,7 @@ def test_keras_refuses_the_add_with_13_features_as_symparam_does(frameworks):
 
 
 @pytest.mark.parametrize("key, line, message", [
-    ("add", 4, "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d"),
+    ("add", 4, "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d, or d be 1"),
     ("tie", 5, "tie = a: dense's kernel of shape (12, 12) must have the shape of a's "
                "kernel (d, 12) or kernel (12, d) (transposed)"),
     ("reuse", 4, "reuse of 'a': here its kernel would be (12, 12) but it is (d, 12): the "
@@ -286,16 +286,17 @@ def test_a_residual_and_branches_wait_for_the_values_too():
     assert [s1.value(s1.total), s2.value(s2.total)] == [156, 312]
     assert (err1.line, err1.message) == (3, (
         "residual (the body's output is added to its input, as it has no shortcut): "
-        "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d "
-        "(with d = 13)"))
+        "cannot add tensors of shapes (None, 12) and (None, d): 12 must equal d, or d "
+        "be 1 (with d = 13)"))
     assert (err2.line, err2.message) == (3, (
         "branches add (the outputs of its 2 branches): cannot add tensors of shapes "
-        "(None, 12) and (None, d): 12 must equal d (with d = 13)"))
+        "(None, 12) and (None, d): 12 must equal d, or d be 1 (with d = 13)"))
 
 
 @pytest.mark.parametrize("body, message", [
-    ("input [2 * d] as x\n    dense d\n    add x",
-     "add: cannot add tensors of shapes (None, d) and (None, 2*d)"),
+    # (d and 2*d would broadcast at d = 1: that waits for the values.)
+    ("input [2 * d + 2] as x\n    dense d + 1\n    add x",
+     "add: cannot add tensors of shapes (None, d + 1) and (None, 2*d + 2)"),
     ("input [d, d] as x\n    dense d + 1\n    concat x, axis = 1",
      "concat: cannot concatenate tensors of shapes (None, d, d + 1) and (None, d, d) "
      "along axis 1"),
@@ -307,17 +308,18 @@ def test_shapes_that_can_never_agree_are_refused_at_once(body, message):
     assert err.message.startswith(message)
 
 
-def test_a_strided_body_added_to_its_input_is_refused_without_values():
-    # H and floor(H/2) are never equal (H >= 1): no values are needed to say so. (A
-    # stride-2 "same" convolution gives ceiling(H/2), which is H when H = 1: that one
-    # waits for the values.)
-    src = ("model m(H, C = 8):\n    input [H, H, C]\n    residual:\n"
+def test_a_strided_body_added_to_its_input_broadcasts_only_where_it_is_1():
+    # H and floor(H/2) are never equal (H >= 1), but merges broadcast: at H = 2 or 3 the
+    # body's output is 1 x 1, which stretches over the input (Keras's Add and PyTorch's
+    # + accept it). Every other H is refused once given, naming both shapes.
+    src = ("model m(H = 2, C = 8):\n    input [H, H, C]\n    residual:\n"
            "        conv2d C, 3, padding = same\n        maxpool2d 2\n")
-    err = _error(src)
-    assert (err.line, err.message) == (3, (
-        "residual: the body's output is added to its input, as it has no shortcut, but "
-        "add: cannot add tensors of shapes (None, floor(H/2), floor(H/2), C) and "
-        "(None, H, H, C)"))
+    s, err = _valid_then_refused(src, H=4)
+    assert s.shape_at(s.layers[-1].output_shape) == (2, 2, 8)
+    assert err.line == 3 and err.message.startswith(
+        "residual (the body's output is added to its input, as it has no shortcut): "
+        "cannot add tensors of shapes (None, floor(H/2), floor(H/2), C) and "
+        "(None, H, H, C): floor(H/2) must equal H, or one of them be 1 (axis -3)")
 
 
 def test_sizes_equal_for_some_values_only_wait_for_them():

@@ -34,6 +34,10 @@ PUBLISHED = {
     # torchvision.models.resnet18: its 20 BatchNorm2d layers keep running_mean and
     # running_var (9,600 values) and num_batches_tracked (20) as buffers.
     ("resnet18", None): (11_689_512, 11_689_512, 0, 9_620),
+    # torchvision.models.efficientnet_b0 and mobilenet_v3_large (weights enums' num_params;
+    # 49 and 46 BatchNorm2d); built in both frameworks in tests/test_zoo_vision.py.
+    ("efficientnet_b0", None): (5_288_548, 5_288_548, 0, 42_065),
+    ("mobilenet_v3_large", None): (5_483_032, 5_483_032, 0, 24_446),
     # torchvision.models.squeezenet1_0 (max pooling with ceil_mode)
     ("squeezenet", None): (1_248_424, 1_248_424, 0, 0),
     # torchvision.models.alexnet
@@ -52,6 +56,10 @@ PUBLISHED = {
     ("mistral_7b", None): (7_241_732_096, 7_241_732_096, 0, 128),
     ("qwen2_7b", None): (7_615_616_512, 7_615_616_512, 0, 128),
     ("gemma_7b", None): (8_537_680_896, 8_537_680_896, 0, 257),
+    # transformers MixtralForCausalLM and Qwen2MoeForCausalLM (mixtures of experts; their
+    # active parameters are checked in tests/test_moe.py).
+    ("mixtral_8x7b", None): (46_702_792_704, 46_702_792_704, 0, 128),
+    ("qwen1_5_moe_a2_7b", None): (14_315_784_192, 14_315_784_192, 0, 128),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

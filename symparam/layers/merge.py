@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy
 
 from ..costs import Cost, elements
+from ..exprs import as_expr
 from .base import (Applied, Arg, ArgError, Example, LayerKind, fmt_shape, normalize_axis,
                    optional, register, signed)
 from .base import Family
@@ -120,6 +121,67 @@ def _no_root_near_line(diff, s) -> bool:
     return all(diff.xreplace({s: sympy.Integer(v)}) != 0 for v in range(1, last + 1))
 
 
+def broadcast(shapes, ctx, verb: str = "merge") -> tuple:
+    """The shape of an element-wise operation on tensors of these ``shapes`` (batch
+    left out), broadcast as NumPy, Keras's merges and PyTorch's ``*`` do: the axes
+    aligned from the right (a shorter shape gains leading axes of size 1, as Keras
+    expands a lower-rank input after its batch axis), and on each axis the sizes
+    equal, or 1, which stretches to the others'.
+
+    With symbols, "equal or 1" that only values can decide (``d`` against 12) is a
+    check made when they are given (``ctx.require``); sizes that can never agree
+    (``d`` and ``2*d``; ``2`` and ``3``) raise :class:`ArgError` naming the shapes
+    and the axis. ``verb`` names the operation in messages (``multiply``). This is
+    the one broadcasting rule: merges, and anything else that broadcasts, call it.
+
+    >>> from symparam.layers.base import Context
+    >>> H, C = sympy.symbols("H C", integer=True, positive=True)
+    >>> broadcast([(H, H, C), (1, 1, C)], Context("keras", "channels_last"))
+    (H, H, C)
+    >>> broadcast([(H, 4), (4,)], Context("keras", "channels_last"))
+    (H, 4)
+    """
+    rank = max(len(shape) for shape in shapes)
+    padded = [(sympy.Integer(1),) * (rank - len(shape)) + tuple(shape) for shape in shapes]
+    shown = " and ".join(fmt_shape(shape) for shape in shapes)
+    out = []
+    for axis in range(rank):
+        dims = [as_expr(shape[axis]) for shape in padded]
+        out.append(_broadcast_axis(dims, ctx, verb, shown, axis - rank))
+    return tuple(out)
+
+
+def _broadcast_axis(dims: list, ctx, verb: str, shown: str, axis: int):
+    """One axis of :func:`broadcast` (``axis`` counted from the end, -1 the last).
+    Messages name the sizes in the order of the tensors."""
+    sizes = [(i, d) for i, d in enumerate(dims) if d != 1]
+    if not sizes:
+        return sympy.Integer(1)
+    # The output is a size that cannot be 1 when there is one (12 against d: d must be
+    # 12 or 1, and the output is 12); otherwise the largest (the others are it or 1).
+    sure = [(i, d) for i, d in sizes if never_equal(d, 1)]
+    k, out = sure[0] if sure else sizes[0]
+    where = f" (axis {axis})" if axis != -1 else ""
+    for i, d in sizes:
+        if i == k or same_dim(d, out) is True:
+            continue
+        p, q = (out, d) if k < i else (d, out)
+        if sure and never_equal(d, out) and never_equal(d, 1):
+            raise ArgError(f"cannot {verb} tensors of shapes {shown}: {p} and {q} are never "
+                           f"equal, and {d} is never 1{where}")
+        if sure:
+            ctx.require(sympy.Or(sympy.Eq(d, out), sympy.Eq(d, 1)),
+                        lambda p=p, q=q, d=d: (f"cannot {verb} tensors of shapes {shown}: "
+                                               f"{p} must equal {q}, or {d} be 1{where}"))
+        else:  # neither is surely above 1: equal, or either one 1; the output their max
+            ctx.require(sympy.Or(sympy.Eq(d, out), sympy.Eq(d, 1), sympy.Eq(out, 1)),
+                        lambda p=p, q=q: (f"cannot {verb} tensors of shapes {shown}: {p} "
+                                          f"must equal {q}, or one of them be 1{where}"))
+    if not sure and any(same_dim(d, out) is not True for _, d in sizes):
+        return sympy.Max(*[d for _, d in sizes])
+    return out
+
+
 MERGE = Family("merge", "Merges", 50)
 
 
@@ -131,23 +193,15 @@ class Elementwise(LayerKind):
     def __init__(self, name: str, keras: str, torch: str, aliases=()):
         self.names = (name, *aliases)
         self.keras, self.torch, self.auto_name = keras, torch, name
-        self.doc = f"{keras} of tensors of one shape, element by element; no weights."
+        self.doc = (f"{keras} of tensors, element by element, broadcast as NumPy does "
+                    f"(axes aligned from the right, a size 1 stretches); no weights.")
         self.equation = _EQUATIONS[name]
-        self.where = "element by element; x_1 is the current tensor, the others are named"
+        self.where = ("element by element, after broadcasting; x_1 is the current tensor, "
+                      "the others are named")
         self.example = Example("[n]", f"{name} b", others=("[n] as b",))
 
     def apply_many(self, a, xs, ctx):
-        first = xs[0]
-        for other in xs[1:]:
-            if len(other) != len(first) or any(never_equal(p, q)
-                                               for p, q in zip(first, other)):
-                raise ArgError(f"cannot {self.names[0]} tensors of shapes "
-                               f"{' and '.join(fmt_shape(s) for s in xs)}")
-            for p, q in zip(first, other):
-                ctx.require(sympy.Eq(p, q), lambda p=p, q=q, other=other: (
-                    f"cannot {self.names[0]} tensors of shapes {fmt_shape(first)} and "
-                    f"{fmt_shape(other)}: {p} must equal {q}"))
-        return Applied(tuple(first))
+        return Applied(broadcast(xs, ctx, self.names[0]))
 
     def cost(self, a, xs, out, ctx):
         """k tensors: k - 1 operations per output element (average: k, the k - 1

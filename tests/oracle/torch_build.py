@@ -67,7 +67,8 @@ _ACTIVATIONS = {
     "softmax": lambda: nn.Softmax(dim=-1), "log_softmax": lambda: nn.LogSoftmax(dim=-1),
     "gelu": nn.GELU, "silu": nn.SiLU, "swish": nn.SiLU, "elu": nn.ELU, "selu": nn.SELU,
     "leaky_relu": nn.LeakyReLU, "softplus": nn.Softplus, "softsign": nn.Softsign,
-    "hard_sigmoid": nn.Hardsigmoid, "hard_silu": nn.Hardswish, "mish": nn.Mish,
+    "hard_sigmoid": nn.Hardsigmoid, "hard_silu": nn.Hardswish, "hard_swish": nn.Hardswish,
+    "mish": nn.Mish,
     "exponential": lambda: Lambda(torch.exp, "exp"), "linear": nn.Identity,
 }
 
@@ -384,13 +385,21 @@ def activation(node, g):
     return _ACTIVATIONS[node.args["function"] if node.kind == "activation" else node.kind]()
 
 
+def _aligned(xs):
+    """The merge's inputs broadcast to one shape as symparam (and Keras) broadcast:
+    a lower-rank input gains axes of size 1 after its batch axis, then sizes 1 stretch."""
+    rank = max(x.dim() for x in xs)
+    xs = [x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:]) for x in xs]
+    return torch.broadcast_tensors(*xs)
+
+
 def _stack(op):
-    return lambda *xs: op(torch.stack(xs))
+    return lambda *xs: op(torch.stack(_aligned(xs)))
 
 
 _MERGES = {
-    "add": lambda *xs: sum(xs[1:], xs[0]),
-    "subtract": lambda a, b: a - b,
+    "add": lambda *xs: sum(_aligned(xs)[1:], _aligned(xs)[0]),
+    "subtract": lambda a, b: (lambda p, q: p - q)(*_aligned((a, b))),
     "multiply": lambda *xs: _stack(lambda t: t.prod(0))(*xs),
     "average": lambda *xs: _stack(lambda t: t.mean(0))(*xs),
     "maximum": lambda *xs: _stack(lambda t: t.amax(0))(*xs),
@@ -418,7 +427,8 @@ BUILDERS = {
     **{k: (lambda op, k: lambda n, g: Lambda(op, k))(op, k) for k, op in _MERGES.items()},  # noqa: B023 (called at once)
     "activation": activation,
     **{k: activation for k in ("relu", "relu6", "sigmoid", "tanh", "softmax", "gelu",
-                               "silu", "elu", "leaky_relu")},
+                               "silu", "elu", "leaky_relu",
+                               "hard_sigmoid", "hard_silu", "hard_swish")},
     **{f"conv{r}d": conv for r in (1, 2, 3)},
     **{f"{op}pool{r}d": pool for r in (1, 2, 3) for op in ("max", "avg")},
     **{f"global_{op}pool{r}d": global_pool for r in (1, 2, 3) for op in ("max", "avg")},
