@@ -38,6 +38,7 @@ def transformers(hf_transformers):  # conftest: skips (fails in CI) without it
 CLASSES = {
     "llama": ("LlamaConfig", "AutoModelForCausalLM"),
     "mistral": ("MistralConfig", "AutoModelForCausalLM"),
+    "mixtral": ("MixtralConfig", "AutoModelForCausalLM"),
     "qwen2": ("Qwen2Config", "AutoModelForCausalLM"),
     "gemma": ("GemmaConfig", "AutoModelForCausalLM"),
     "phi": ("PhiConfig", "AutoModelForCausalLM"),
@@ -60,7 +61,7 @@ def random_config(model_type: str, rng: random.Random) -> dict:
     heads, kv, d = _heads(rng)
     layers, ff, vocab = rng.randint(1, 3), rng.randint(1, 70), rng.randint(10, 300)
     tie = rng.random() < 0.5
-    if model_type in ("llama", "mistral", "qwen2", "gemma"):
+    if model_type in ("llama", "mistral", "qwen2", "gemma", "mixtral"):
         kw = dict(vocab_size=vocab, hidden_size=d, num_hidden_layers=layers,
                   num_attention_heads=heads, num_key_value_heads=kv, intermediate_size=ff,
                   tie_word_embeddings=tie, max_position_embeddings=rng.randint(8, 64))
@@ -69,6 +70,10 @@ def random_config(model_type: str, rng: random.Random) -> dict:
         if model_type == "gemma":
             kw.update(head_dim=2 * rng.randint(1, 9), hidden_size=rng.randint(2, 40),
                       attention_bias=rng.random() < 0.5)
+        if model_type == "mixtral":
+            experts = rng.randint(1, 6)
+            kw.update(num_local_experts=experts, num_experts_per_tok=rng.randint(1, experts),
+                      sliding_window=rng.choice([None, rng.randint(1, 64)]))
         if model_type == "mistral":
             kw.update(sliding_window=rng.choice([None, rng.randint(1, 64)]))
         return kw
@@ -227,9 +232,9 @@ def _err(tmp_path, text: str | bytes) -> str:
 
 
 @pytest.mark.parametrize("text, message", [
-    ('{"model_type": "mixtral"}', r"line 1, column 2: model_type 'mixtral' is not one "
-                                  r"symparam imports yet: its mixture-of-experts MLP is not "
-                                  r"in the language yet \(supported: llama, mistral"),
+    ('{"model_type": "qwen2_moe"}', r"line 1, column 2: model_type 'qwen2_moe' is not one "
+                                    r"symparam imports yet: its mixture-of-experts MLP .*"
+                                    r"\(supported: llama, mistral, mixtral"),
     ('{"model_type": "bart"}', r"model_type 'bart' is not one symparam imports yet "
                                r"\(supported: llama, mistral"),
     ('{"model_type": "t5", "feed_forward_proj": "gated-relu-x"}', r"'feed_forward_proj'"),

@@ -36,7 +36,8 @@ NAMES = {"vocab_size": "vocab", "max_position_embeddings": "T", "n_positions": "
          "num_channels": "channels", "pooler_output_size": "d_pool", "d_model": "d_model",
          "num_layers": "n_layers", "num_decoder_layers": "n_decoder_layers",
          "num_heads": "n_heads", "d_kv": "head_dim", "d_ff": "d_ff",
-         "relative_attention_num_buckets": "n_buckets"}
+         "relative_attention_num_buckets": "n_buckets", "num_local_experts": "n_experts",
+         "num_experts_per_tok": "top_k"}
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ _LM_KEYS = ("vocab_size", "max_position_embeddings", "hidden_size", "num_hidden_
 
 def _decoder(cfg: Config, *, attention_bias: str | None = "attention_bias",
              qkv_bias: bool = False, mlp_bias: str | None = None, scaled: bool = False,
-             window: str | None = None) -> Written:
+             window: str | None = None, experts: bool = False) -> Written:
     """LLaMA and the models built like it: RMSNorm, grouped-query attention with
     rotary positions, a gated MLP, a head tied or not."""
     w = _Writer(cfg)
@@ -174,12 +175,26 @@ def _decoder(cfg: Config, *, attention_bias: str | None = "attention_bias",
     if window and cfg.optional_size(window) is not None:
         w.size(window)
         win = "window"
+    moe = ""
+    if experts:  # Mixtral: a mixture of experts in place of the MLP
+        w.sizes("num_local_experts", "num_experts_per_tok")
+        moe = "n_experts, top_k"
     block_params = _params("d_model", "n_heads", kv if kv != "n_heads" else "",
-                           "head_dim" if head_dim[0] == "head_dim" else "", "d_ff", win)
+                           "head_dim" if head_dim[0] == "head_dim" else "", "d_ff", win, moe)
     attention = (f"attention n_heads, kv_heads = {kv}"
                  + (", head_dim = head_dim" if head_dim[0] == "head_dim" else "")
                  + f", bias = {bias}, causal = true"
                  + (", window = window" if win else "") + " as self_attn")
+    mlp_lines = f"""\
+dense d_ff, bias = {mlp}, activation = {act} as gate_proj
+from post_attention_layernorm
+dense d_ff, bias = {mlp} as up_proj
+multiply gate_proj
+dense d_model, bias = {mlp} as down_proj"""
+    indent = " " * (12 if experts else 8)
+    mlp_text = "\n".join(indent + line for line in mlp_lines.splitlines())
+    if experts:
+        mlp_text = "        moe n_experts, top_k = top_k:\n" + mlp_text
     blocks = f"""\
 block decoder_layer({block_params}):
     residual:
@@ -187,11 +202,7 @@ block decoder_layer({block_params}):
         {attention}
     residual:
         rmsnorm as post_attention_layernorm
-        dense d_ff, bias = {mlp}, activation = {act} as gate_proj
-        from post_attention_layernorm
-        dense d_ff, bias = {mlp} as up_proj
-        multiply gate_proj
-        dense d_model, bias = {mlp} as down_proj
+{mlp_text}
 """
     body = f"""\
     input [T] as tokens
@@ -446,10 +457,9 @@ def _t5_length(cfg: Config) -> Symbol:
 NOT_YET = {
     "whisper": "its encoder's position table is frozen (requires_grad False), and the "
                "language has no frozen weights yet",
-    "mixtral": "its mixture-of-experts MLP is not in the language yet",
-    "qwen2_moe": "its mixture-of-experts MLP is not in the language yet",
-    "deepseek_v3": "its latent attention (MLA) and mixture of experts are not in the "
-                   "language yet",
+    "qwen2_moe": "its mixture-of-experts MLP (experts' own width, a gated shared expert) "
+                 "is not written by import yet",
+    "deepseek_v3": "its latent attention (MLA) is not in the language yet",
 }
 
 
@@ -482,6 +492,13 @@ FAMILIES: dict[str, Family] = {
                                                  max_position_embeddings=131072,
                                                  sliding_window=4096),
                       lambda c: _decoder(c, attention_bias=None, window="sliding_window")),
+    "mixtral": Family("MixtralForCausalLM", dict(_LLAMA_LIKE, intermediate_size=14336,
+                                                 num_key_value_heads=8,
+                                                 max_position_embeddings=131072,
+                                                 sliding_window=None, num_local_experts=8,
+                                                 num_experts_per_tok=2),
+                      lambda c: _decoder(c, attention_bias=None, window="sliding_window",
+                                         experts=True)),
     "qwen2": Family("Qwen2ForCausalLM", dict(_LLAMA_LIKE, vocab_size=151936,
                                              intermediate_size=22016,
                                              max_position_embeddings=32768,
