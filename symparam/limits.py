@@ -91,3 +91,11 @@ MAX_TOKENS = 20_000
 # about 15 s and 0.5 GB; a 7B LLM would need 28 GB. Check such a model in Keras with
 # smaller values of its symbols (--set), the formulas being the same.
 MAX_KERAS_CHECK_PARAMS = 200_000_000
+
+# Bytes of a configuration file `symparam import` reads (a Hugging Face config.json):
+# real ones are a few kilobytes, those listing 21,843 ImageNet labels about 1 MB.
+MAX_CONFIG_BYTES = 5_000_000
+
+# Levels of nesting of brackets in such a file: real ones have 3 or 4; Python's json
+# module recurses once per level.
+MAX_CONFIG_NESTING = 50

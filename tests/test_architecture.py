@@ -52,10 +52,12 @@ RULES = (
     Rule("nothing but the command line imports it",
          ("render", "analysis", "cards", "__init__", "layers", "graph", "resolve",
           *ANALYZER, "stats", "compare", "highlight", "export", *FOUNDATIONS),
-         forbidden=COMMAND_LINE),
+         forbidden=(*COMMAND_LINE, "imports")),
     Rule("the exporters write text from stats: never render, analysis, cards or a front end",
          ("export",), forbidden=("render", "analysis", "cards", "resolve", "notebook",
                                  *COMMAND_LINE)),
+    Rule("imports write text from a config: they import only the foundations",
+         ("imports",), only=(*FOUNDATIONS, "imports")),
 )
 
 

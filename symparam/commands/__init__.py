@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("basic", "analysis", "costs", "explain", "export")
+_MODULES = ("basic", "analysis", "costs", "explain", "export", "importing")
 
 
 def load_commands() -> None:
