@@ -423,7 +423,7 @@ block feed_forward(d_model, d_ff):
     input [T, T] as encoder_buckets
     embedding n_buckets, n_heads as encoder_relative_attention_bias
     from input_ids
-    embedding vocab, d_model as shared
+    embedding vocab, d_model as shared_embedding
     repeat n_layers:
         self_attention n_heads, head_dim, false as encoder_self_attention
         feed_forward d_model, d_ff as encoder_ff
@@ -432,7 +432,7 @@ block feed_forward(d_model, d_ff):
     input [T, T] as decoder_buckets
     embedding n_buckets, n_heads as decoder_relative_attention_bias
     from decoder_input_ids
-    reuse shared as decoder_embed_tokens
+    reuse shared_embedding as decoder_embed_tokens
     repeat {dec_layers}:
         self_attention n_heads, head_dim, true as decoder_self_attention
         residual:
@@ -440,7 +440,7 @@ block feed_forward(d_model, d_ff):
             {attention}, key = encoder_final_layer_norm, value = encoder_final_layer_norm as EncDecAttention
         feed_forward d_model, d_ff as decoder_ff
     rmsnorm as decoder_final_layer_norm
-    dense vocab, bias = false{", tie = shared" if w.tied() else ""} as lm_head
+    dense vocab, bias = false{", tie = shared_embedding" if w.tied() else ""} as lm_head
 """
     return w.done(blocks, body)
 
