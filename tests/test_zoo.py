@@ -52,6 +52,9 @@ PUBLISHED = {
     ("mistral_7b", None): (7_241_732_096, 7_241_732_096, 0, 128),
     ("qwen2_7b", None): (7_615_616_512, 7_615_616_512, 0, 128),
     ("gemma_7b", None): (8_537_680_896, 8_537_680_896, 0, 257),
+    # torchvision.models.swin_t: the buffers are the 12 attention layers'
+    # relative_position_index (49 x 49 each); tests/test_window_attention.py.
+    ("swin_t", None): (28_288_354, 28_288_354, 0, 28_812),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

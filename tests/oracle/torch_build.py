@@ -405,6 +405,77 @@ def concat(node, g):
     return Lambda(lambda *xs: torch.cat(xs, dim=axis), f"cat dim={axis}")
 
 
+class WindowAttention(nn.Module):
+    """torchvision's ShiftedWindowAttention, written out (torchvision is not an oracle
+    dependency): qkv and proj Linears, the relative_position_bias_table parameter and
+    the relative_position_index buffer, on a channels-last (H, W, C) input padded up to
+    multiples of the window, shifted, split into windows, attended and put back."""
+
+    def __init__(self, c: int, heads: int, window, shift, qkv_bias: bool, proj_bias: bool):
+        super().__init__()
+        (mh, mw), self.shift, self.heads = window, list(shift), heads
+        self.window = (mh, mw)
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.proj = nn.Linear(c, c, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * mh - 1) * (2 * mw - 1), heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(mh), torch.arange(mw),
+                                            indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
+        index = (rel[..., 0] + mh - 1) * (2 * mw - 1) + rel[..., 1] + mw - 1
+        self.register_buffer("relative_position_index", index.flatten())
+
+    def forward(self, x):
+        b, h, w, c = x.shape
+        (mh, mw), heads = self.window, self.heads
+        x = nn.functional.pad(x, (0, 0, 0, (-w) % mw, 0, (-h) % mh))
+        ph, pw = x.shape[1:3]
+        shift = [s if m < p else 0 for s, m, p in zip(self.shift, self.window, (ph, pw))]
+        x = torch.roll(x, (-shift[0], -shift[1]), (1, 2))
+        n = mh * mw
+        x = x.view(b, ph // mh, mh, pw // mw, mw, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, n, c)
+        q, k, v = self.qkv(x).reshape(x.shape[0], n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        attn = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1) + bias.view(n, n, -1).permute(2, 0, 1)
+        y = (attn.softmax(-1) @ v).transpose(1, 2).reshape(-1, n, c)
+        y = self.proj(y).view(b, ph // mh, pw // mw, mh, mw, c).permute(0, 1, 3, 2, 4, 5)
+        y = torch.roll(y.reshape(b, ph, pw, c), tuple(shift), (1, 2))
+        return y[:, :h, :w]
+
+
+def window_attention(node, g):
+    a = node.args
+    c = _channels(node, g)
+    m = WindowAttention(c, a["heads"], a["window"], a["shift"], a["qkv_bias"], a["proj_bias"])
+    return m if g.layout == "channels_last" else _Moved(m)
+
+
+class _Moved(nn.Module):
+    """Runs a channels-last module on a channels-first tensor."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x.movedim(1, -1)).movedim(-1, 1)
+
+
+def space_to_depth(node, g):
+    b, pad = node.args["block"], node.args["pad"]
+
+    def fn(x):
+        if g.layout != "channels_last":
+            x = x.movedim(1, -1)
+        if pad:
+            x = nn.functional.pad(x, (0, 0, 0, (-x.shape[2]) % b, 0, (-x.shape[1]) % b))
+        n, h, w, c = x.shape
+        y = x.reshape(n, h // b, b, w // b, b, c).permute(0, 1, 3, 2, 4, 5)
+        y = y.reshape(n, h // b, w // b, b * b * c)
+        return y if g.layout == "channels_last" else y.movedim(-1, 1)
+    return Lambda(fn, f"space_to_depth {b}")
+
+
 BUILDERS = {
     "dense": dense,
     "embedding": lambda n, g: _embedding(n),
@@ -437,6 +508,8 @@ BUILDERS = {
     **{k: (lambda n, g: Recurrent(n, n.input_shapes[0][-1])) for k in _RNN},
     "attention": lambda n, g: (LLMAttention if _llm_attention(n) else Attention)(n),
     "rotary": lambda n, g: Rotary(n.args["dim"]),
+    "window_attention": window_attention,
+    "space_to_depth": space_to_depth,
     "position_embedding": lambda n, g: PositionEmbedding(
         n.args["length"] or n.input_shapes[0][-2], n.input_shapes[0][-1]),
     "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
