@@ -219,3 +219,77 @@ def test_swin_t_against_torchvision(torchvision):
                                        if p.requires_grad)
     assert s.value(s.buffers) == sum(b.numel() for b in model.buffers())
     assert 2 * s.value(s.macs) == _flops(model, torch.zeros(1, 3, 224, 224))
+
+
+# ---- axial attention: attention along chosen axes --------------------------------------
+
+AXIAL = [
+    ("[H, W, C]", "attention 4, 4, axis = 1", dict(H=6, W=5, C=16)),
+    ("[H, W, C]", "attention 2, 8, axis = -2", dict(H=3, W=7, C=16)),
+    ("[T, H, W, C]", "attention 2, 4, axes = [2, 3]", dict(T=3, H=4, W=2, C=8)),
+    ("[H, W, C]", "attention 4, kv_heads = 2, axis = 2", dict(H=5, W=6, C=16)),
+]
+
+
+def _axial_src(shape, call, values, convention):
+    symbols = ", ".join(f"{k} = {v}" for k, v in values.items())
+    return (f"convention {convention}\nmodel m({symbols}):\n    input {shape}\n"
+            f"    {call}\n")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape, call, values", AXIAL)
+@pytest.mark.parametrize("convention", ["torch", "keras"])
+def test_axial_attention_against_the_frameworks(shape, call, values, convention,
+                                                frameworks):
+    """Keras's MultiHeadAttention(attention_axes=...) and PyTorch's attention applied
+    to each line along the axes (the others folded into the batch)."""
+    from oracle.check import check
+    src = _axial_src(shape, call, values, convention)
+    if convention == "keras" and "kv_heads" in call:
+        with pytest.raises(SymparamError, match="axis is an option of Keras's "
+                                                "MultiHeadAttention, not of GroupQuery"):
+            symparam.analyze(src)
+        return
+    assert check(src) == []
+
+
+def test_axial_attention_cost():
+    # Along H of (H, W, C): W lines of H positions, each scoring H keys per head.
+    s = symparam.analyze(_axial_src("[H, W, C]", "attention 4, axis = 1",
+                                    dict(H=6, W=5, C=16), "torch"))
+    e, h, w = 16, 6, 5
+    assert s.value(s.macs) == 4 * h * w * e * e + 2 * w * h * h * e
+    everywhere = symparam.analyze(_axial_src("[H, W, C]", "attention 4, 4",
+                                             dict(H=6, W=5, C=16), "keras"))
+    n = h * w
+    assert everywhere.value(everywhere.macs) == 4 * n * e * e + 2 * n * n * e
+
+
+@pytest.mark.oracle
+def test_axial_attention_cost_against_flop_counter(frameworks):
+    import torch
+    h, w, e, heads = 6, 5, 16, 4
+    # in training mode (dropout 0): no fused fast path, QK^T and AV run as bmm
+    mha = torch.nn.MultiheadAttention(e, heads, batch_first=True)
+    lines = torch.zeros(2 * w, h, e)  # a batch of 2, W lines of H positions each
+    counted = _flops(lambda x: mha(x, x, x, need_weights=True), lines)
+    s = symparam.analyze(_axial_src("[H, W, C]", "attention 4, axis = 1",
+                                    dict(H=h, W=w, C=e), "torch"))
+    assert counted == 2 * 2 * s.value(s.macs)
+
+
+@pytest.mark.parametrize("call, message", [
+    ("attention 4, 4, axis = 3", r"line 4.*axis 3 of \(None, H, W, C\) holds the features"),
+    ("attention 4, 4, axis = 4", r"line 4.*axis 4 is out of range for a 3-D input"),
+    ("attention 4, 4, axis = 0", r"line 4.*axis 0 is out of range"),
+])
+def test_axial_attention_refusals(call, message):
+    with pytest.raises(SymparamError, match=message):
+        symparam.analyze(_axial_src("[H, W, C]", call, dict(H=6, W=5, C=16), "keras"))
+
+
+def test_torch_attention_on_an_image_needs_an_axis():
+    with pytest.raises(SymparamError, match=r"MultiheadAttention takes a sequence .*axis = "):
+        symparam.analyze(_axial_src("[H, W, C]", "attention 4", dict(H=6, W=5, C=16),
+                                    "torch"))

@@ -186,9 +186,15 @@ class _Attention:
                 a["key_dim"], a["heads"], a["kv_heads"], use_bias=a["bias"],
                 dropout=a["dropout"])
         else:
+            axes = a.get("axis")
+            if axes is not None:  # Keras counts axes with the batch as axis 0
+                rank = len(node.input_shapes[0])
+                axes = [int(i) if int(i) > 0 else rank + 1 + int(i)
+                        for i in (axes if isinstance(axes, (list, tuple)) else [axes])]
             self.layer = kl.MultiHeadAttention(
                 a["heads"], a["key_dim"], value_dim=a["value_dim"],
-                output_shape=a["output_shape"], use_bias=a["bias"], dropout=a["dropout"])
+                output_shape=a["output_shape"], use_bias=a["bias"], dropout=a["dropout"],
+                attention_axes=axes)
         self.node = node
         self.trainable_weights = self.layer.trainable_weights
         self.non_trainable_weights = self.layer.non_trainable_weights

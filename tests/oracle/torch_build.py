@@ -223,6 +223,44 @@ class Attention(nn.Module):
         return self.mha(xs[0], xs[k], xs[v], need_weights=False)[0]
 
 
+def _attended(node) -> list | None:
+    """The axes (batch left out, 0-based) ``axis = ...`` attends along, else None."""
+    given = node.args.get("axis")
+    if given is None:
+        return None
+    rank = len(node.input_shapes[0])
+    given = given if isinstance(given, (list, tuple)) else [given]
+    return sorted({int(i) - 1 if int(i) > 0 else rank + int(i) for i in given})
+
+
+class Axial(nn.Module):
+    """Attention along some axes of a (B, ..., E) tensor, as PyTorch code does it: the
+    other axes moved into the batch, the attended ones flattened into the sequence."""
+
+    def __init__(self, inner: nn.Module, axes: list, rank: int):
+        super().__init__()
+        self.inner, self.axes = inner, [i + 1 for i in axes]
+        self.others = [i for i in range(1, rank) if i not in self.axes]
+
+    def _fold(self, x):
+        y = x.permute(0, *self.others, *self.axes, x.dim() - 1)
+        lines = y.shape[:1 + len(self.others)]
+        return y.reshape(-1, int(torch.tensor(y.shape[len(lines):-1]).prod()), y.shape[-1]), y
+
+    def forward(self, *xs):
+        folded = [self._fold(x)[0] for x in xs]
+        _, y = self._fold(xs[0])
+        out = self.inner(*folded).reshape(*y.shape[:-1], -1)
+        order = [0, *self.others, *self.axes]
+        back = [order.index(i) for i in range(len(order))]
+        return out.permute(*back, out.dim() - 1)
+
+
+def _axial(node, module: nn.Module) -> nn.Module:
+    axes = _attended(node)
+    return module if axes is None else Axial(module, axes, len(node.input_shapes[0]))
+
+
 class LLMAttention(nn.Module):
     """transformers' attention (LlamaAttention and kin): q_proj, k_proj, v_proj,
     o_proj, kv_heads key/value heads shared by the query heads, optional q/k norms."""
@@ -506,7 +544,7 @@ BUILDERS = {
     "permute": lambda n, g: Lambda(lambda x: x.permute(0, *n.args["dims"]),
                                    f"permute {n.args['dims']}"),
     **{k: (lambda n, g: Recurrent(n, n.input_shapes[0][-1])) for k in _RNN},
-    "attention": lambda n, g: (LLMAttention if _llm_attention(n) else Attention)(n),
+    "attention": lambda n, g: _axial(n, (LLMAttention if _llm_attention(n) else Attention)(n)),
     "rotary": lambda n, g: Rotary(n.args["dim"]),
     "window_attention": window_attention,
     "space_to_depth": space_to_depth,
