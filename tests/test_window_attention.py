@@ -209,16 +209,29 @@ def test_swin_t_zoo_counts_published():
     assert round(s.value(s.macs) / 1e9, 3) == 4.491
 
 
+@pytest.fixture(scope="module")
+def swin_t(torchvision):
+    return torchvision.models.swin_t().eval()
+
+
 @pytest.mark.oracle
-def test_swin_t_against_torchvision(torchvision):
-    import torch
-    model = torchvision.models.swin_t().eval()
+def test_swin_t_counts_against_torchvision(swin_t):
     s = symparam.analyze((ZOO / "swin_t.symp").read_text(encoding="utf-8"))
-    assert s.value(s.total) == sum(p.numel() for p in model.parameters())
-    assert s.value(s.trainable) == sum(p.numel() for p in model.parameters()
+    assert s.value(s.total) == sum(p.numel() for p in swin_t.parameters())
+    assert s.value(s.trainable) == sum(p.numel() for p in swin_t.parameters()
                                        if p.requires_grad)
-    assert s.value(s.buffers) == sum(b.numel() for b in model.buffers())
-    assert 2 * s.value(s.macs) == _flops(model, torch.zeros(1, 3, 224, 224))
+    assert s.value(s.buffers) == sum(b.numel() for b in swin_t.buffers())
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("h, w", [(224, 224), (200, 200), (232, 168)])
+def test_swin_t_macs_against_flop_counter(h, w, swin_t):
+    """At 224 the windows tile every stage; at 200 (feature maps 50, 25, 13, 7) and
+    232 x 168 torchvision pads the windows and the odd sizes before patch merging."""
+    import torch
+    s = symparam.analyze((ZOO / "swin_t.symp").read_text(encoding="utf-8"),
+                         values={"H": h, "W": w})
+    assert 2 * s.value(s.macs) == _flops(swin_t, torch.zeros(1, 3, h, w))
 
 
 # ---- axial attention: attention along chosen axes --------------------------------------
@@ -283,6 +296,7 @@ def test_axial_attention_cost_against_flop_counter(frameworks):
     ("attention 4, 4, axis = 3", r"line 4.*axis 3 of \(None, H, W, C\) holds the features"),
     ("attention 4, 4, axis = 4", r"line 4.*axis 4 is out of range for a 3-D input"),
     ("attention 4, 4, axis = 0", r"line 4.*axis 0 is out of range"),
+    ("attention 4, 4, axes = [1, -3]", r"line 4.*axes \[1, -3\] name an axis twice"),
 ])
 def test_axial_attention_refusals(call, message):
     with pytest.raises(SymparamError, match=message):

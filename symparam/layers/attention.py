@@ -95,7 +95,10 @@ def _attended(a, x) -> tuple[int, ...]:
     if a.axis is None:
         return tuple(range(len(x) - 1))
     given = a.axis if isinstance(a.axis, tuple) else (a.axis,)
-    out = tuple(sorted({normalize_axis(i, len(x)) for i in given}))
+    indices = [normalize_axis(i, len(x)) for i in given]
+    if len(set(indices)) < len(indices):
+        raise ArgError(f"axes {[int(i) for i in given]} name an axis twice")
+    out = tuple(sorted(indices))
     if len(x) - 1 in out:
         raise ArgError(f"axis {len(x)} of {fmt_shape(x)} holds the features: attend "
                        f"along the axes before it (1..{len(x) - 1})")
