@@ -64,6 +64,9 @@ PUBLISHED = {
     # token, position embedding and layer scales are params (tests/test_params.py).
     ("vit_b16", None): (86_567_656, 86_567_656, 0, 0),
     ("convnext_tiny", None): (28_589_128, 28_589_128, 0, 0),
+    # torchvision.models.swin_t: the buffers are the 12 attention layers'
+    # relative_position_index (49 x 49 each); tests/test_window_attention.py.
+    ("swin_t", None): (28_288_354, 28_288_354, 0, 28_812),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

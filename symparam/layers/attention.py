@@ -40,7 +40,8 @@ import sympy
 from ..costs import Cost, elements
 from ..values import Word
 from .base import (BUFFER, Applied, Arg, ArgError, Example, KVCache, LayerKind, Only, Weight,
-                   boolean, choice, fmt_shape, optional, rate, register, size)
+                   axis, boolean, choice, fmt_shape, normalize_axis, optional, rate,
+                   register, size)
 from .base import Family
 from .merge import never_equal, same_dim
 
@@ -87,6 +88,54 @@ def _score_count(a, tq, tk):
         return tq * tk / 2 if a.causal else tq * tk
     m = sympy.Min(a.window, tk)
     return tq * m - m**2 / 2 if a.causal else tq * m
+
+
+def _attended(a, x) -> tuple[int, ...]:
+    """The indices (batch left out) of the axes attended along: ``axis = ...``, or all
+    but the last (the features)."""
+    if a.axis is None:
+        return tuple(range(len(x) - 1))
+    given = a.axis if isinstance(a.axis, tuple) else (a.axis,)
+    indices = [normalize_axis(i, len(x)) for i in given]
+    if len(set(indices)) < len(indices):
+        raise ArgError(f"axes {[int(i) for i in given]} name an axis twice")
+    out = tuple(sorted(indices))
+    if len(x) - 1 in out:
+        raise ArgError(f"axis {len(x)} of {fmt_shape(x)} holds the features: attend "
+                       f"along the axes before it (1..{len(x) - 1})")
+    return out
+
+
+def attended_axes(a, x, key, value, ctx) -> tuple[int, ...]:
+    """The axes ``axis = ...`` attends along (Keras's ``attention_axes``), checked.
+    PyTorch applies its attention to each line along them, the other axes as a
+    batch, so the key and value must match the query on those other axes."""
+    out = _attended(a, x)
+    for t in (key, value):
+        for i in range(len(x) - 1):
+            if i not in out:
+                ctx.require(sympy.Eq(t[i], x[i]), lambda i=i, t=t: (
+                    f"attention: along axis {i + 1}, which it does not attend along, the "
+                    f"key and value {fmt_shape(t)} must match the query {fmt_shape(x)}"))
+    return out
+
+
+def _axial_scores(a, x, key, tq, tk):
+    """The scores of attention along some axes: per line (the other axes' positions),
+    the attended positions of the query times those of the key."""
+    if a.axis is None or len(x) < 3:
+        return _score_count(a, tq, tk)
+    axes = _attended(a, x)
+    lq, lk = elements([x[i] for i in axes]), elements([key[i] for i in axes])
+    return tq / lq * _score_count(a, lq, lk)
+
+
+def _axial_full(x, key, tq, tk, a):
+    """The scores without a mask or window: every query position against every key
+    position of its line (all of them without ``axis``)."""
+    if a.axis is None or len(x) < 3:
+        return tq * tk
+    return tq * elements([key[i] for i in _attended(a, x)])
 
 
 # Options of one framework's way of sizing the heads and the output.
@@ -138,6 +187,10 @@ class Attention(LayerKind):
             doc="a causal mask (cost only: half the scores)"),
         Arg("key", _tensor, None, positional=False, tensor=True),
         Arg("value", _tensor, None, positional=False, tensor=True),
+        Arg("axis", optional(axis), None, positional=False,
+            aliases=("axes", "attention_axes"),
+            doc="attend along this axis (or these axes) only: axial attention; the "
+                "other axes but the last are independent lines (default: all axes)"),
     )
     min_rank = 2
     doc = ("Multi-head attention of the current tensor (the query) over `value` (and `key`, "
@@ -184,6 +237,7 @@ class Attention(LayerKind):
             ctx.require(sympy.Eq(sympy.Mod(a.heads, a.kv_heads), 0),
                         f"attention: kv_heads = {a.kv_heads} must divide heads = {a.heads} "
                         f"(each key/value head serves heads / kv_heads query heads)")
+        attended_axes(a, x, key, value, ctx)
         if ctx.convention.attention_heads == "key_dim":
             return self.keras_weights(a, x, key, value, ctx)
         if _llm(a):
@@ -223,15 +277,16 @@ class Attention(LayerKind):
             proj = tq * e * e + tk * key[-1] * e + tk * value[-1] * e + tq * e * e
             bias = 2 * tq * e + 2 * tk * e if a.bias else 0
             tk = tk + 1 if a.add_bias_kv else tk  # a learned key/value step joins the scores
-        scores = _score_count(a, tq, tk)
-        masked = (tq * tk - scores) * (hk + hv)  # the products a mask or window hides
+        scores = _axial_scores(a, x, key, tq, tk)
+        # the scores a mask or window hides, of the full count along the attended axes
+        hidden = _axial_full(x, key, tq, tk, a) - scores
         norm = 0
         if a.qk_norm is not None:  # per element: RMSNorm 3 ops, LayerNorm 6 (+ a shift)
             normed = tq * hk + tk * kv * k
             norm = normed * (3 if a.qk_norm == "rmsnorm" else 6)
             bias += normed if a.qk_norm == "layernorm" else 0
         return Cost(proj + scores * (hk + hv), bias, a.heads * scores, tq * hk + norm,
-                    masked=masked, masked_activations=a.heads * (tq * tk - scores))
+                    masked=hidden * (hk + hv), masked_activations=a.heads * hidden)
 
     def kv_cache(self, a, x, out, ctx):
         """The keys and values kept per example to decode: every key/value head's key
@@ -280,7 +335,7 @@ class Attention(LayerKind):
             raise ArgError("Keras's attention layers bias every projection or none "
                            "(use_bias); per-projection biases need convention torch")
         if a.kv_heads is not None:
-            for opt in ("value_dim", "output_shape"):
+            for opt in ("value_dim", "output_shape", "axis"):
                 if opt in a.given:
                     raise ArgError(f"{opt} is an option of Keras's MultiHeadAttention, not "
                                    f"of GroupQueryAttention (kv_heads)")
@@ -311,9 +366,10 @@ class Attention(LayerKind):
 
     def torch_weights(self, a, x, key, value, ctx):
         """Heads of embed_dim / heads (PyTorch's MultiheadAttention): packed projections."""
-        if len(x) != 2:
+        if len(x) != 2 and a.axis is None:
             raise ArgError(f"PyTorch's MultiheadAttention takes a sequence (steps, "
-                           f"embed_dim) per example, got {len(x)}-D {fmt_shape(x)}")
+                           f"embed_dim) per example, got {len(x)}-D {fmt_shape(x)} (axis = "
+                           f"... attends along one axis, the others as a batch)")
         e, h = x[-1], a.heads
         for name, given, have in (("embed_dim", a.embed_dim, e), ("kdim", a.kdim, key[-1]),
                                   ("vdim", a.vdim, value[-1])):

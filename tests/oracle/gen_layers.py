@@ -391,6 +391,53 @@ class Layers(Base):
         dim = 2 * self.ri(1, 4)
         return Layer(f"rotary {dim}", lambda s: s)
 
+    def window_attention(self, x):
+        """Swin's window attention on (H, W, C): windows that need not divide H and W
+        (both frameworks pad), a shift smaller than the window, optional biases."""
+        c = int(self.split(x)[1])
+        heads = self.rng.choice([h for h in range(1, min(c, 4) + 1) if c % h == 0])
+        window = (self.ri(1, 4), self.ri(1, 4))
+        text = f"window_attention {heads}, " + (
+            str(window[0]) if window[0] == window[1] else _list(window))
+        kw = []
+        if self.chance(0.6):
+            kw.append(f"shift = {_list(tuple(self.ri(0, m - 1) for m in window))}")
+        kw += [f"{b} = false" for b in ("qkv_bias", "proj_bias") if self.chance(0.2)]
+        return Layer(text + (", " + ", ".join(kw) if kw else ""),
+                     lambda s: s if same(s, x) else None)
+
+    def space_to_depth(self, x):
+        """B x B neighbourhoods to channels; pad = true when B does not divide H, W."""
+        spatial, c = self.split(x)
+        b = self.ri(1, 3)
+        pad = any(int(n) % b for n in spatial) or self.chance(0.3)
+
+        def fn(s):
+            sp, ch = self.split(s)
+            if len(s) != 3 or (not pad and any(int(n) % b for n in sp)):
+                return None
+            out = tuple(D(-(-int(n) // b), ("space_to_depth", getattr(n, "key", None), b))
+                        for n in sp)
+            return self.join(out, D(b * b * int(ch), ("times", getattr(ch, "key", None),
+                                                      b * b)))
+        return Layer(f"space_to_depth {b}" + (", pad = true" if pad else ""), fn)
+
+    def axial_attention(self, x):
+        """Attention along one or two axes of a rank-3 or rank-4 tensor (Keras's
+        attention_axes; PyTorch's attention on each line)."""
+        rank = len(x)
+        axes = sorted(self.rng.sample(range(1, rank), self.ri(1, rank - 1)))
+        axis = (f"axis = {axes[0] - rank - 1 if self.chance(0.3) else axes[0]}"
+                if len(axes) == 1 else f"axes = {_list(tuple(axes))}")
+        heads = self.ri(1, 4)
+        d = int(x[-1])
+        if self.torch and d % heads:
+            heads = 1
+        key_dim = "" if self.torch else f", {self.ri(1, 5)}"
+        kw = [axis] + (["bias = false"] if self.chance(0.2) else [])
+        return Layer(f"attention {heads}{key_dim}, " + ", ".join(kw),
+                     lambda s: s if same(s, x) else None)
+
     def position(self, x):
         t_ = x[-2]
         length = self.ri(t_, t_ + 4) if self.chance(0.5) else None
@@ -504,6 +551,10 @@ class Layers(Base):
                 table += [(self.instancenorm, 0.6)]
         if not self.torch:
             table += [(self.normalization, 0.3)]
+        if rank == 3:
+            table += [(self.window_attention, 0.6), (self.space_to_depth, 0.4)]
+        if rank in (3, 4):
+            table += [(self.axial_attention, 0.4)]
         if rank > 4:
             table = [(self.flatten, 1)]
         fns, weights = zip(*table)

@@ -186,9 +186,15 @@ class _Attention:
                 a["key_dim"], a["heads"], a["kv_heads"], use_bias=a["bias"],
                 dropout=a["dropout"])
         else:
+            axes = a.get("axis")
+            if axes is not None:  # Keras counts axes with the batch as axis 0
+                rank = len(node.input_shapes[0])
+                axes = [int(i) if int(i) > 0 else rank + 1 + int(i)
+                        for i in (axes if isinstance(axes, (list, tuple)) else [axes])]
             self.layer = kl.MultiHeadAttention(
                 a["heads"], a["key_dim"], value_dim=a["value_dim"],
-                output_shape=a["output_shape"], use_bias=a["bias"], dropout=a["dropout"])
+                output_shape=a["output_shape"], use_bias=a["bias"], dropout=a["dropout"],
+                attention_axes=axes)
         self.node = node
         self.trainable_weights = self.layer.trainable_weights
         self.non_trainable_weights = self.layer.non_trainable_weights
@@ -279,6 +285,86 @@ def concat(node, g):
     return [kl.Concatenate(axis=axis)]
 
 
+class WindowAttention(keras.layers.Layer):
+    """keras.io's Swin Transformer example's WindowAttention, on a (H, W, C) input:
+    Dense qkv (C -> 3C) and proj (C -> C), a relative_position_bias_table weight and
+    the relative_position_index as a non-trainable keras.Variable (which Keras counts
+    as a non-trainable parameter). The input is padded up to multiples of the window,
+    rolled by the shift, attended window by window and put back, as torchvision does."""
+
+    def __init__(self, node: Node, c: int, **kwargs):
+        super().__init__(**kwargs)
+        a = node.args
+        self.heads, self.window, self.shift = a["heads"], tuple(a["window"]), tuple(a["shift"])
+        self.qkv = kl.Dense(3 * c, use_bias=a["qkv_bias"])
+        self.proj = kl.Dense(c, use_bias=a["proj_bias"])
+
+    def build(self, input_shape):
+        self.qkv.build(input_shape)
+        self.proj.build(input_shape)
+        (mh, mw), n = self.window, self.window[0] * self.window[1]
+        self.relative_position_bias_table = self.add_weight(
+            shape=((2 * mh - 1) * (2 * mw - 1), self.heads), initializer="zeros",
+            name="relative_position_bias_table")
+        coords = np.stack(np.meshgrid(np.arange(mh), np.arange(mw), indexing="ij"))
+        coords = coords.reshape(2, -1)
+        rel = (coords[:, :, None] - coords[:, None, :]).transpose(1, 2, 0)
+        index = (rel[..., 0] + mh - 1) * (2 * mw - 1) + rel[..., 1] + mw - 1
+        self.relative_position_index = keras.Variable(
+            initializer=index, shape=(n, n), dtype="int", trainable=False)
+
+    def call(self, x):
+        ops = keras.ops
+        _, h, w, c = x.shape
+        (mh, mw), heads, n = self.window, self.heads, self.window[0] * self.window[1]
+        x = ops.pad(x, [[0, 0], [0, (-h) % mh], [0, (-w) % mw], [0, 0]])
+        ph, pw = h + (-h) % mh, w + (-w) % mw
+        shift = [s if m < p else 0 for s, m, p in zip(self.shift, self.window, (ph, pw))]
+        x = ops.roll(x, (-shift[0], -shift[1]), (1, 2))
+        x = ops.reshape(ops.transpose(ops.reshape(x, (-1, ph // mh, mh, pw // mw, mw, c)),
+                                      (0, 1, 3, 2, 4, 5)), (-1, n, c))
+        qkv = ops.transpose(ops.reshape(self.qkv(x), (-1, n, 3, heads, c // heads)),
+                            (2, 0, 3, 1, 4))
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        bias = ops.take(self.relative_position_bias_table,
+                        ops.reshape(self.relative_position_index, (-1,)), axis=0)
+        bias = ops.transpose(ops.reshape(bias, (n, n, heads)), (2, 0, 1))
+        attn = ops.softmax(ops.matmul(q * (c // heads) ** -0.5, ops.swapaxes(k, -1, -2))
+                           + bias, axis=-1)
+        y = ops.reshape(ops.swapaxes(ops.matmul(attn, v), 1, 2), (-1, n, c))
+        y = ops.transpose(ops.reshape(self.proj(y), (-1, ph // mh, pw // mw, mh, mw, c)),
+                          (0, 1, 3, 2, 4, 5))
+        y = ops.roll(ops.reshape(y, (-1, ph, pw, c)), tuple(shift), (1, 2))
+        return y[:, :h, :w]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def window_attention(node, g):
+    x = node.input_shapes[0]
+    if g.layout != "channels_last":
+        return [kl.Permute((2, 3, 1)), WindowAttention(node, x[0]), kl.Permute((3, 1, 2))]
+    return [WindowAttention(node, x[-1])]
+
+
+def space_to_depth(node, g):
+    b, pad = node.args["block"], node.args["pad"]
+
+    def fn(x):
+        ops = keras.ops
+        if g.layout != "channels_last":
+            x = ops.transpose(x, (0, 2, 3, 1))
+        _, h, w, c = x.shape
+        if pad:
+            x = ops.pad(x, [[0, 0], [0, (-h) % b], [0, (-w) % b], [0, 0]])
+            h, w = h + (-h) % b, w + (-w) % b
+        y = ops.transpose(ops.reshape(x, (-1, h // b, b, w // b, b, c)), (0, 1, 3, 2, 4, 5))
+        y = ops.reshape(y, (-1, h // b, w // b, b * b * c))
+        return y if g.layout == "channels_last" else ops.transpose(y, (0, 3, 1, 2))
+    return [kl.Lambda(fn)]
+
+
 BUILDERS = {
     "dense": dense,
     "embedding": lambda n, g: [kl.Embedding(n.args["vocabulary"], n.args["dimension"])],
@@ -319,6 +405,8 @@ BUILDERS = {
     "rotary": lambda n, g: [kl.Identity()],
     "normalization": lambda n, g: [kl.Normalization(axis=n.args["axis"])],
     "param": lambda n, g: [Param(n)],
+    "window_attention": window_attention,
+    "space_to_depth": space_to_depth,
 }
 
 

@@ -224,6 +224,44 @@ class Attention(nn.Module):
         return self.mha(xs[0], xs[k], xs[v], need_weights=False)[0]
 
 
+def _attended(node) -> list | None:
+    """The axes (batch left out, 0-based) ``axis = ...`` attends along, else None."""
+    given = node.args.get("axis")
+    if given is None:
+        return None
+    rank = len(node.input_shapes[0])
+    given = given if isinstance(given, (list, tuple)) else [given]
+    return sorted({int(i) - 1 if int(i) > 0 else rank + int(i) for i in given})
+
+
+class Axial(nn.Module):
+    """Attention along some axes of a (B, ..., E) tensor, as PyTorch code does it: the
+    other axes moved into the batch, the attended ones flattened into the sequence."""
+
+    def __init__(self, inner: nn.Module, axes: list, rank: int):
+        super().__init__()
+        self.inner, self.axes = inner, [i + 1 for i in axes]
+        self.others = [i for i in range(1, rank) if i not in self.axes]
+
+    def _fold(self, x):
+        y = x.permute(0, *self.others, *self.axes, x.dim() - 1)
+        lines = y.shape[:1 + len(self.others)]
+        return y.reshape(-1, int(torch.tensor(y.shape[len(lines):-1]).prod()), y.shape[-1]), y
+
+    def forward(self, *xs):
+        folded = [self._fold(x)[0] for x in xs]
+        _, y = self._fold(xs[0])
+        out = self.inner(*folded).reshape(*y.shape[:-1], -1)
+        order = [0, *self.others, *self.axes]
+        back = [order.index(i) for i in range(len(order))]
+        return out.permute(*back, out.dim() - 1)
+
+
+def _axial(node, module: nn.Module) -> nn.Module:
+    axes = _attended(node)
+    return module if axes is None else Axial(module, axes, len(node.input_shapes[0]))
+
+
 class LLMAttention(nn.Module):
     """transformers' attention (LlamaAttention and kin): q_proj, k_proj, v_proj,
     o_proj, kv_heads key/value heads shared by the query heads, optional q/k norms."""
@@ -435,6 +473,77 @@ class Param(nn.Module):
         return self.p
 
 
+class WindowAttention(nn.Module):
+    """torchvision's ShiftedWindowAttention, written out (torchvision is not an oracle
+    dependency): qkv and proj Linears, the relative_position_bias_table parameter and
+    the relative_position_index buffer, on a channels-last (H, W, C) input padded up to
+    multiples of the window, shifted, split into windows, attended and put back."""
+
+    def __init__(self, c: int, heads: int, window, shift, qkv_bias: bool, proj_bias: bool):
+        super().__init__()
+        (mh, mw), self.shift, self.heads = window, list(shift), heads
+        self.window = (mh, mw)
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.proj = nn.Linear(c, c, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * mh - 1) * (2 * mw - 1), heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(mh), torch.arange(mw),
+                                            indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
+        index = (rel[..., 0] + mh - 1) * (2 * mw - 1) + rel[..., 1] + mw - 1
+        self.register_buffer("relative_position_index", index.flatten())
+
+    def forward(self, x):
+        b, h, w, c = x.shape
+        (mh, mw), heads = self.window, self.heads
+        x = nn.functional.pad(x, (0, 0, 0, (-w) % mw, 0, (-h) % mh))
+        ph, pw = x.shape[1:3]
+        shift = [s if m < p else 0 for s, m, p in zip(self.shift, self.window, (ph, pw))]
+        x = torch.roll(x, (-shift[0], -shift[1]), (1, 2))
+        n = mh * mw
+        x = x.view(b, ph // mh, mh, pw // mw, mw, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, n, c)
+        q, k, v = self.qkv(x).reshape(x.shape[0], n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        attn = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1) + bias.view(n, n, -1).permute(2, 0, 1)
+        y = (attn.softmax(-1) @ v).transpose(1, 2).reshape(-1, n, c)
+        y = self.proj(y).view(b, ph // mh, pw // mw, mh, mw, c).permute(0, 1, 3, 2, 4, 5)
+        y = torch.roll(y.reshape(b, ph, pw, c), tuple(shift), (1, 2))
+        return y[:, :h, :w]
+
+
+def window_attention(node, g):
+    a = node.args
+    c = _channels(node, g)
+    m = WindowAttention(c, a["heads"], a["window"], a["shift"], a["qkv_bias"], a["proj_bias"])
+    return m if g.layout == "channels_last" else _Moved(m)
+
+
+class _Moved(nn.Module):
+    """Runs a channels-last module on a channels-first tensor."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x.movedim(1, -1)).movedim(-1, 1)
+
+
+def space_to_depth(node, g):
+    b, pad = node.args["block"], node.args["pad"]
+
+    def fn(x):
+        if g.layout != "channels_last":
+            x = x.movedim(1, -1)
+        if pad:
+            x = nn.functional.pad(x, (0, 0, 0, (-x.shape[2]) % b, 0, (-x.shape[1]) % b))
+        n, h, w, c = x.shape
+        y = x.reshape(n, h // b, b, w // b, b, c).permute(0, 1, 3, 2, 4, 5)
+        y = y.reshape(n, h // b, w // b, b * b * c)
+        return y if g.layout == "channels_last" else y.movedim(-1, 1)
+    return Lambda(fn, f"space_to_depth {b}")
+
+
 BUILDERS = {
     "dense": dense,
     "embedding": lambda n, g: _embedding(n),
@@ -466,8 +575,10 @@ BUILDERS = {
     "permute": lambda n, g: Lambda(lambda x: x.permute(0, *n.args["dims"]),
                                    f"permute {n.args['dims']}"),
     **{k: (lambda n, g: Recurrent(n, n.input_shapes[0][-1])) for k in _RNN},
-    "attention": lambda n, g: (LLMAttention if _llm_attention(n) else Attention)(n),
+    "attention": lambda n, g: _axial(n, (LLMAttention if _llm_attention(n) else Attention)(n)),
     "rotary": lambda n, g: Rotary(n.args["dim"]),
+    "window_attention": window_attention,
+    "space_to_depth": space_to_depth,
     "position_embedding": lambda n, g: PositionEmbedding(
         n.args["length"] or n.input_shapes[0][-2], n.input_shapes[0][-1]),
     "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
