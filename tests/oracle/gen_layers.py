@@ -391,6 +391,20 @@ class Layers(Base):
         dim = 2 * self.ri(1, 4)
         return Layer(f"rotary {dim}", lambda s: s)
 
+    def mla(self, x):
+        """Multi-head latent attention (PyTorch only: DeepSeek's DeepseekV3Attention)."""
+        if not self.torch or len(x) != 2:
+            return None
+        kw = [f"kv_rank = {self.ri(1, 6)}", f"qk_nope_dim = {self.ri(1, 4)}",
+              f"qk_rope_dim = {2 * self.ri(1, 2)}", f"v_dim = {self.ri(1, 4)}"]
+        if self.chance(0.6):
+            kw.insert(0, f"q_rank = {self.ri(1, 6)}")
+        kw += [w for w in ("bias = true", "causal = true") if self.chance(0.3)]
+        if self.chance(0.2):
+            kw.append(f"window = {self.ri(1, 4)}")
+        return Layer(f"mla {self.ri(1, 3)}, " + ", ".join(kw),
+                     lambda s: s if len(s) == 2 else None)
+
     def position(self, x):
         t_ = x[-2]
         length = self.ri(t_, t_ + 4) if self.chance(0.5) else None
@@ -492,6 +506,8 @@ class Layers(Base):
                       (self.depthwise, 1), (lambda s: self.depthwise(s, True), 1)]
             if self.torch:
                 table += [(self.instancenorm, 0.6)]
+        if rank == 2 and self.torch:
+            table += [(self.mla, 0.4)]
         if rank > 4:
             table = [(self.flatten, 1)]
         fns, weights = zip(*table)
