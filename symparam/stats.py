@@ -13,7 +13,7 @@ from . import conventions
 from .exprs import add_up, as_expr
 from .costs import Cost, FlopConvention, total
 from .layers.base import (BUFFER, NON_TRAINABLE, REGISTRY, TRAINABLE, Args, Context,
-                          Weight)
+                          KVCache, Weight)
 from .values import at_values
 
 ROLES = (TRAINABLE, NON_TRAINABLE, BUFFER)
@@ -137,15 +137,22 @@ class Costing:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_done": {}}  # recomputed when asked (see _Pickled)
 
-    def cost(self) -> Optional[Cost]:
-        if "cost" not in self._done:
+    def _ask(self, method: str):
+        """The layer kind's ``method`` (cost, kv_cache) on this application, once."""
+        if method not in self._done:
             kind = REGISTRY[self.kind]
             x = self.input_shapes if kind.inputs == "many" else self.input_shapes[0]
-            self._done["cost"] = kind.cost(Args(dict(self.args), set(self.given)), x,
-                                           self.output_shape,
-                                           Context(conventions.get(self.convention),
-                                                   self.layout))
-        return self._done["cost"]
+            self._done[method] = getattr(kind, method)(
+                Args(dict(self.args), set(self.given)), x, self.output_shape,
+                Context(conventions.get(self.convention), self.layout))
+        return self._done[method]
+
+    def cost(self) -> Optional[Cost]:
+        return self._ask("cost")
+
+    def kv_cache(self) -> Optional[KVCache]:
+        """What the layer keeps per example to decode (see LayerKind.kv_cache)."""
+        return self._ask("kv_cache")
 
 
 class _Pickled:

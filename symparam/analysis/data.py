@@ -78,8 +78,10 @@ def leading_dict(r, stats: ModelStats) -> dict:
                        for g in r.groups]}
 
 
-def memory_dict(stats: ModelStats, dtypes: Sequence[str], training, activations) -> dict:
-    """``memory``'s result: parameter bytes per dtype, training state, activations."""
+def memory_dict(stats: ModelStats, dtypes: Sequence[str], training, activations,
+                kv) -> dict:
+    """``memory``'s result: parameter bytes per dtype, training state, activations,
+    the KV cache (empty layers for a model without causal attention)."""
     from .memory import dtype_bytes
 
     return {**head(stats, "memory"),
@@ -87,6 +89,7 @@ def memory_dict(stats: ModelStats, dtypes: Sequence[str], training, activations)
                             "bytes": count(stats, dtype_bytes(dt) * stats.total)}
                            for dt in dtypes],
             "training": {"optimizer": training.optimizer, "precision": training.precision,
+                         "devices": training.devices, "zero": training.zero,
                          "bytes_per_parameter": _number(training.bytes_per_parameter),
                          "parts": [{"part": name, "bytes_per_value": _number(nb),
                                     "count": count(stats, n), "bytes": count(stats, e)}
@@ -96,7 +99,16 @@ def memory_dict(stats: ModelStats, dtypes: Sequence[str], training, activations)
                             "batch": count(stats, activations.batch),
                             "total": count(stats, activations.total),
                             "layers": [{"name": name, "bytes": count(stats, e)}
-                                       for name, e in activations.per_layer]}}
+                                       for name, e in activations.per_layer]},
+            "kv_cache": {"bytes_per_value": _number(kv.bytes_per_value),
+                         "batch": count(stats, kv.batch),
+                         "per_token": count(stats, kv.per_token),
+                         "total": count(stats, kv.total),
+                         "layers": [{"name": name, "multiplier": count(stats, mult),
+                                     "steps": count(stats, steps),
+                                     "numbers_per_step": count(stats, width),
+                                     "bytes": count(stats, e)}
+                                    for name, mult, steps, width, e in kv.per_layer]}}
 
 
 def sweep_json(result, stats: ModelStats) -> Iterator[str]:

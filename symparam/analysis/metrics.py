@@ -15,7 +15,8 @@ import sympy
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
-from .memory import activation_memory, parameter_memory, training_memory
+from .memory import (activation_memory, kv_cache_memory, parameter_memory,
+                     training_memory)
 
 METRICS = {
     "params": "parameters (trainable + non-trainable)",
@@ -25,12 +26,16 @@ METRICS = {
     "memory": "parameter memory in bytes (--dtype)",
     "activations": "activation memory in bytes for a batch (--batch, --dtype)",
     "training": "training memory in bytes: weights + gradients + optimizer state "
-                "(--optimizer, --precision)",
+                "(--optimizer, --precision), per device with --devices and --zero",
+    "kv_cache": "KV cache in bytes for a batch decoding the model's sequence length: the "
+                "keys and values of its causal attention (--batch, --dtype)",
+    "inference": "memory to decode in bytes: the parameters plus the KV cache, both in "
+                 "--dtype (--batch)",
     "macs": "multiply-accumulates of a forward pass per example",
     "flops": "FLOPs of a forward pass per example: 2 x MACs (see `symparam cost` for "
              "other conventions)",
 }
-BYTES = ("memory", "activations", "training")
+BYTES = ("memory", "activations", "training", "kv_cache", "inference")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class MetricOptions:
     batch: Optional[int] = None
     optimizer: str = "adam"
     precision: str = "fp32"
+    devices: int = 1      # data-parallel devices, for training memory per device
+    zero: int = 0         # the ZeRO stage splitting the training state over them
 
 
 def parse_metrics(text: str) -> list[str]:
@@ -65,7 +72,13 @@ def metric_expr(stats: ModelStats, name: str,
     if name == "activations":
         return activation_memory(stats, options.batch, options.dtype).total
     if name == "training":
-        return training_memory(stats, options.optimizer, options.precision).total
+        return training_memory(stats, options.optimizer, options.precision,
+                               options.devices, options.zero).total
+    if name == "kv_cache":
+        return kv_cache_memory(stats, options.batch, options.dtype).total
+    if name == "inference":
+        return (parameter_memory(stats, options.dtype)
+                + kv_cache_memory(stats, options.batch, options.dtype).total)
     if name == "macs":
         return stats.macs
     if name == "flops":

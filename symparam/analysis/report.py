@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 import sympy
 
+from ..exprs import as_expr
 from ..limits import SOLVE_SCAN
 from ..render.fmt import formula, number
 from ..render.text import table
@@ -145,11 +146,15 @@ def sweep_notes(result) -> list[str]:
     return notes
 
 
-def _count_name(stats: ModelStats, count) -> str:
+def _count_name(stats: ModelStats, count, devices: int = 1) -> str:
+    """``params``, ``trainable``, ``buffers``, or a device's share: ``params/8``."""
     for name, attr in (("params", "total"), ("trainable", "trainable"),
                        ("buffers", "buffers")):
-        if count == getattr(stats, attr):
+        whole = getattr(stats, attr)
+        if count == whole:
             return name
+        if devices > 1 and count == sympy.ceiling(whole / devices):
+            return f"{name}/{devices}"
     return formula(count)  # pragma: no cover
 
 
@@ -161,9 +166,10 @@ def _bytes_cells(v, expr=None) -> list[str]:
 
 
 def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
-                all_layers: bool = False) -> str:
+                all_layers: bool = False, kv=None) -> str:
     """Parameter memory per dtype, training memory, activation memory (the five
-    largest layers, or every layer in model order with ``all_layers``)."""
+    largest layers, or every layer in model order with ``all_layers``), and the KV
+    cache (``kv``) when the model has causal attention."""
     from .memory import dtype_bytes
 
     p, t = stats.value(stats.total), stats.value(stats.trainable)
@@ -181,7 +187,15 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
     out += ["", f"Training memory: {training.optimizer}, {training.precision} precision, "
                 f"{training.bytes_per_parameter} bytes per trainable parameter "
                 f"(gradients and optimizer state for trainable parameters only)"]
-    rows = [[name, str(nb), _count_name(stats, count), *_bytes_cells(stats.value(expr), expr)]
+    if training.devices > 1:
+        split = {0: "nothing split (plain data parallelism)", 1: "the optimizer state",
+                 2: "the optimizer state and gradients",
+                 3: "the optimizer state, gradients and weights"}[training.zero]
+        out.append(f"per device of {training.devices} data-parallel devices, ZeRO stage "
+                   f"{training.zero}: {split} split over them (a share is "
+                   f"ceil(count / {training.devices}))")
+    rows = [[name, str(nb), _count_name(stats, count, training.devices),
+             *_bytes_cells(stats.value(expr), expr)]
             for name, nb, count, expr in training.parts]
     rows.append(["total", "", "", *_bytes_cells(stats.value(training.total), training.total)])
     out += table(["part", "bytes/value", "x", "bytes", ""], rows)
@@ -206,7 +220,32 @@ def memory_text(stats: ModelStats, dtypes: Sequence[str], training, activations,
         out += table(["layer", "formula", "bytes", ""],
                      [[name, formula(e), *_bytes_cells(val)] for val, name, e in shown],
                      indent="  ")
+    if kv is not None and kv.per_layer:
+        out += ["", *kv_cache_text(stats, kv)]
     return "\n".join(out)
+
+
+def _value_cell(stats: ModelStats, expr) -> str:
+    """A formula and its value (``2*T = 8,192``), or the number alone."""
+    v = stats.value(expr)
+    if as_expr(expr).is_Integer:
+        return f"{v:,}"
+    return formula(expr) + (f" = {v:,}" if v is not None else "")
+
+
+def kv_cache_text(stats: ModelStats, kv) -> list[str]:
+    """The KV cache: per token, in total, and per attention layer."""
+    out = [f"KV cache: the keys and values kept to decode, {kv.bytes_per_value} bytes per "
+           f"value, batch size {kv.batch}",
+           f" per token = {_value_cell(stats, kv.per_token)} bytes"]
+    v = stats.value(kv.total)
+    out.append(f" total = {_value_cell(stats, kv.total)} bytes"
+               + (f" ({gib(v)})" if v is not None else ""))
+    rows = [[name, formula(mult), _value_cell(stats, tokens), formula(width),
+             *_bytes_cells(stats.value(expr), expr)]
+            for name, mult, tokens, width, expr in kv.per_layer]
+    out += table(["layer", "x", "steps", "numbers/step", "bytes", ""], rows, indent="  ")
+    return out
 
 
 def solve_text(r, stats: ModelStats) -> str:

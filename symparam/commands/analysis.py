@@ -29,14 +29,24 @@ def metric_options(command):
     @click.option("--precision", type=click.Choice(["fp32", "mixed"]), default="fp32",
                   show_default=True, help="For training memory: fp32, or mixed (16-bit "
                   "weights and gradients, fp32 master weights and moments).")
+    @click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="For training memory: data-parallel devices; the figures are per "
+                       "device.")
+    @click.option("--zero", type=click.IntRange(0, 3), default=0, show_default=True,
+                  help="For training memory: the ZeRO stage splitting the state over the "
+                       "devices (1 optimizer state, 2 + gradients, 3 + weights).")
     @functools.wraps(command)
-    def wrapper(*args, dtype, batch, optimizer, precision, **rest):
+    def wrapper(*args, dtype, batch, optimizer, precision, devices, zero, **rest):
         from ..analysis.metrics import MetricOptions
         from ..analysis.memory import OPTIMIZERS, dtype_bytes
         dtype_bytes(dtype)  # an unknown dtype fails before any work
         if optimizer.lower() not in OPTIMIZERS:
             raise UsageError(f"unknown optimizer '{optimizer}'; known: {', '.join(OPTIMIZERS)}")
-        return command(*args, options=MetricOptions(dtype, batch, optimizer, precision), **rest)
+        if zero and devices == 1:
+            raise UsageError(f"--zero {zero} splits the training state over several "
+                             f"devices: give --devices N (N > 1)")
+        return command(*args, options=MetricOptions(dtype, batch, optimizer, precision,
+                                                    devices, zero), **rest)
     return wrapper
 
 
@@ -174,24 +184,29 @@ def leading(stats, names, metric, group_by, as_json, options) -> None:
 @metric_options
 def memory(stats, dtypes, all_layers, as_json, options) -> None:
     """Parameter memory per dtype, training memory (weights, gradients, optimizer
-    state) and activation memory for a batch: formulas and bytes.
+    state), activation memory for a batch and, for a model with causal attention, the
+    KV cache of its sequence length: formulas and bytes.
 
     \b
     Examples:
       symparam memory gpt.symp --optimizer adam --precision mixed
       symparam memory --zoo resnet50 --batch 32 --dtype bf16
+      symparam memory --zoo llama3_8b --set T=8192 --batch 1 --dtype bf16
+      symparam memory --zoo llama3_8b --precision mixed --devices 8 --zero 3
     """
-    from ..analysis.memory import activation_memory, training_memory
+    from ..analysis.memory import activation_memory, kv_cache_memory, training_memory
     from ..analysis.report import memory_text
     from ..render.fmt import unreached_note
 
     names = [d.strip() for d in dtypes.split(",") if d.strip()]
-    training = training_memory(stats, options.optimizer, options.precision)
+    training = training_memory(stats, options.optimizer, options.precision,
+                               options.devices, options.zero)
     activations = activation_memory(stats, options.batch, options.dtype)
+    kv = kv_cache_memory(stats, options.batch, options.dtype)
     if as_json:
         from ..analysis.data import memory_dict
-        return echo_json(memory_dict(stats, names, training, activations))
-    text = memory_text(stats, names, training, activations, all_layers)
+        return echo_json(memory_dict(stats, names, training, activations, kv))
+    text = memory_text(stats, names, training, activations, all_layers, kv)
     note = unreached_note(stats)  # what Keras leaves out of the model takes no memory
     click.echo(text + ("\n\n" + note if note else ""))
 

@@ -38,7 +38,7 @@ import sympy
 
 from ..costs import Cost, elements
 from ..values import Word
-from .base import (BUFFER, Applied, Arg, ArgError, Example, LayerKind, Only, Weight,
+from .base import (BUFFER, Applied, Arg, ArgError, Example, KVCache, LayerKind, Only, Weight,
                    boolean, choice, fmt_shape, optional, rate, register, size)
 from .base import Family
 from .merge import never_equal, same_dim
@@ -229,6 +229,30 @@ class Attention(LayerKind):
             norm = normed * (3 if a.qk_norm == "rmsnorm" else 6)
             bias += normed if a.qk_norm == "layernorm" else 0
         return Cost(proj + scores * (hk + hv), bias, a.heads * scores, tq * hk + norm)
+
+    def kv_cache(self, a, x, out, ctx):
+        """The keys and values kept per example to decode: every key/value head's key
+        (head_dim numbers) and value (value_dim) per cached step; PyTorch's
+        MultiheadAttention projects both to embed_dim. A causal self-attention layer
+        caches every step so far, or, with a sliding ``window`` w, the last w - 1 (the
+        next token's own key makes w), as transformers' sliding-window cache keeps
+        them; a cross-attention layer (``key``/``value`` given) caches the other
+        tensor's steps once."""
+        value = a.value if a.value is not None else tuple(x)
+        key = a.key if a.key is not None else value
+        tokens = elements(key[:-1])
+        if ctx.convention.attention_heads == "key_dim" or _llm(a):
+            k = self.head_dim(a, x, ctx)
+            v = a.value_dim if a.value_dim is not None else k
+            kv = a.kv_heads if a.kv_heads is not None else a.heads
+            width = kv * (k + v)
+        else:
+            width = 2 * x[-1]
+            tokens = tokens + 1 if a.add_bias_kv else tokens
+        cross = a.key is not None or a.value is not None
+        if a.window is not None and not cross:
+            tokens = sympy.Min(tokens, a.window - 1)
+        return KVCache(tokens, width, causal=bool(a.causal), cross=cross)
 
     def head_dim(self, a, x, ctx):
         """The size of each head: ``key_dim`` (``head_dim``), else d / heads (PyTorch)."""

@@ -257,6 +257,26 @@ class LayerKind:
         arithmetic returns ``Cost()``. It must not raise: check in ``apply``."""
         return None
 
+    def kv_cache(self, a: "Args", x, out: Shape, ctx: Context) -> Optional["KVCache"]:
+        """What one application keeps per example to decode token by token (the keys
+        and values of an attention layer: :class:`KVCache`); None for a layer that keeps
+        nothing. Like :meth:`cost`, it must not raise."""
+        return None
+
+
+@dataclass(frozen=True)
+class KVCache:
+    """The keys and values one attention layer keeps per example while a model
+    decodes: ``tokens`` cached steps of ``width`` numbers each (keys and values of
+    every key/value head together). ``causal`` says whether the layer attends over the
+    tokens decoded so far (self-attention of a decoder); a cross-attention layer keeps
+    the keys and values of another tensor (an encoder's output), computed once."""
+
+    tokens: Any
+    width: Any
+    causal: bool
+    cross: bool = False
+
 
 @dataclass(frozen=True)
 class Example:
