@@ -20,31 +20,14 @@ import sympy
 
 import symparam
 from symparam import SourceError, SymparamError
-from symparam.layers import lookup
-# transformers, or a skip saying why (a failure in CI): test_llm_attention's fixture.
-from test_llm_attention import transformers as llm_transformers  # noqa: F401
+from symparam.analysis.memory import kv_cache_memory
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def _import_torchvision_leniently(torch) -> None:
-    """transformers' models import torchvision, whose fake kernels this PyTorch build
-    refuses to register (``torchvision::nms does not exist``): import it once with
-    ``torch.library.register_fake`` a no-op, as nothing here runs its operators."""
-    real = torch.library.register_fake
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)
-    try:
-        import torchvision  # noqa: F401
-    except Exception:  # noqa: BLE001 - transformers then runs without it
-        pass
-    finally:
-        torch.library.register_fake = real
-
-
 @pytest.fixture(scope="module")
-def transformers(request, frameworks):
-    _import_torchvision_leniently(frameworks["torch"])
-    return request.getfixturevalue("llm_transformers")
+def transformers(hf_transformers):  # conftest: skips (fails in CI) without transformers
+    return hf_transformers
 
 
 # Symbols -> DeepseekV3Config fields.
@@ -131,10 +114,10 @@ def hf_counts(model) -> tuple[int, int, int]:
             sum(b.numel() for b in model.buffers()))
 
 
-def dense_deepseek(transformers, sizes: dict):
+def dense_deepseek(transformers, sizes: dict, device: str = "meta"):
     import torch
     cfg = config(transformers, sizes, first_k_dense_replace=sizes["n_layers"])
-    with torch.device("meta"):
+    with torch.device(device):
         return transformers.AutoModelForCausalLM.from_config(cfg)
 
 
@@ -219,7 +202,7 @@ def test_masks_change_the_scores_counted(options, scores):
     assert macs == projections + scores * (40 + 20)
 
 
-def test_formula_and_cached_width():
+def test_formula():
     src = ("convention torch\nmodel m(T = 10, d = 32, h = 4, Q = 12, C = 8, N = 6, R = 4, "
            "V = 5):\n    input [T, d]\n    mla h, q_lora_rank = Q, kv_lora_rank = C, "
            "qk_nope_head_dim = N, qk_rope_head_dim = R, v_head_dim = V, attention_bias = "
@@ -229,11 +212,35 @@ def test_formula_and_cached_width():
     want = (d * Q + Q + Q + Q * h * (N + R) + d * (C + R) + (C + R) + C
             + C * h * (N + V) + h * V * d + d)
     assert sympy.expand(s.total - want.subs(names)) == 0, s.total
-    layer = s.layers[-1]
-    kind = lookup(layer.kind)
-    from symparam.layers.base import Args
-    a = Args(dict(layer.args), set())
-    assert sympy.expand(kind.cached_width(a) - (C + R).subs(names)) == 0
+
+
+# ---- the KV cache: the latent and the rotary key ------------------------------------
+@pytest.mark.oracle
+@pytest.mark.parametrize("seed", range(3))
+def test_kv_cache_matches_transformers(transformers, seed):
+    """transformers' cache keeps, per layer, the normalized latent (kv_rank) and the
+    rotary key (qk_rope_dim) of each token, not each head's keys and values."""
+    import torch
+    rng = random.Random(seed)
+    sizes = {**random_sizes(rng), "vocab": 23, "n_layers": rng.randint(1, 3), "d_ff": 5}
+    tokens, batch = rng.randint(1, 20), rng.randint(1, 3)
+    model = dense_deepseek(transformers, sizes, device="cpu").eval()
+    with torch.no_grad():
+        cache = model(torch.randint(0, 23, (batch, tokens)), use_cache=True).past_key_values
+    numbers = sum(layer.keys.numel() + layer.values.numel() for layer in cache.layers)
+    s = symparam.analyze(docs_model(), values={**sizes, "T": tokens})
+    m = kv_cache_memory(s, batch=batch, dtype="fp32")
+    assert s.value(m.total) == 4 * numbers, sizes
+    width = sizes["kv_rank"] + sizes["qk_rope_dim"]
+    assert numbers == batch * tokens * sizes["n_layers"] * width
+
+
+def test_kv_cache_width_and_window():
+    line = "mla 4, kv_rank = 16, qk_nope_dim = 8, qk_rope_dim = 4, v_dim = 8, causal = true"
+    s = one_layer(line, t=100)
+    assert s.value(kv_cache_memory(s, batch=1, dtype="fp16").total) == 100 * 20 * 2
+    s = one_layer(line + ", window = 10", t=100)
+    assert s.value(kv_cache_memory(s, batch=1, dtype="fp16").total) == 9 * 20 * 2
 
 
 # ---- one clear message per bad input -----------------------------------------------

@@ -37,8 +37,8 @@ import sympy
 
 from ..costs import Cost, elements
 from .attention import ATTENTION, _score_count
-from .base import (Applied, Arg, ArgError, Example, LayerKind, Only, Weight, boolean,
-                   fmt_shape, optional, rate, register, size)
+from .base import (Applied, Arg, ArgError, Example, KVCache, LayerKind, Only, Weight,
+                   boolean, fmt_shape, optional, rate, register, size)
 
 # An RMSNorm's element operations per element: the statistics, the normalizing and its
 # learned scale (as symparam.layers.norm.RMSNorm counts them).
@@ -117,6 +117,17 @@ class LatentAttention(LayerKind):
         """What a KV cache keeps per token and layer: the latent and the shared rotary
         key, kv_rank + qk_rope_dim numbers (the width of kv_a_proj_with_mqa)."""
         return a.kv_rank + a.qk_rope_dim
+
+    def kv_cache(self, a, x, out, ctx):
+        """What MLA keeps to decode: per cached step the normalized latent and the
+        rotary key, kv_rank + qk_rope_dim numbers whatever the number of heads
+        (transformers' cache holds ``kv_nope`` and ``k_rot``, the keys and values are
+        expanded from them at each step); a sliding ``window`` w keeps the last w - 1
+        steps, as for ``attention``."""
+        tokens = elements(x[:-1])
+        if a.window is not None:
+            tokens = sympy.Min(tokens, a.window - 1)
+        return KVCache(tokens, self.cached_width(a), causal=bool(a.causal))
 
     def apply(self, a, x, ctx):
         if len(x) != 2:
