@@ -18,6 +18,12 @@ four separate parts so that a convention can take or leave each one:
 A kind that says nothing returns None: "not counted", and the totals name it rather
 than count it as a silent 0.
 
+Beside the parts, ``masked`` holds the MACs of the scores a causal mask or a sliding
+window hides (attention's QK^T and AV products that a masked query skips): symparam
+does not count them, as FlashAttention's benchmarks and Kaplan et al. do not; tools
+that see the full products (PyTorch's ``FlopCounterMode`` on eager attention or SDPA)
+do, which :attr:`FlopConvention.masks` switches.
+
 >>> from symparam import analyze
 >>> s = analyze("model m(n = 4, h = 2):\\n    input [n]\\n    dense h, activation = relu\\n")
 >>> s.macs, s.flops(), s.flops(FlopConvention(bias=True, activations=True))
@@ -44,21 +50,26 @@ class Cost:
     bias: sympy.Expr = ZERO
     activations: sympy.Expr = ZERO
     elementwise: sympy.Expr = ZERO
+    masked: sympy.Expr = ZERO  # MACs of the scores a mask hides (not in ``macs``)
+    masked_activations: sympy.Expr = ZERO  # their softmax evaluations
 
     def __add__(self, other: "Cost") -> "Cost":
-        return Cost(*[as_expr(getattr(self, p)) + getattr(other, p) for p in PARTS])
+        return Cost(*[as_expr(getattr(self, p)) + getattr(other, p) for p in FIELDS])
 
     def times(self, k) -> "Cost":
         """Every part multiplied by ``k`` (a repeat's count, a number of steps)."""
         if k == 1:
             return self
-        return Cost(*[k * as_expr(getattr(self, p)) for p in PARTS])
+        return Cost(*[k * as_expr(getattr(self, p)) for p in FIELDS])
+
+
+FIELDS = PARTS + ("masked", "masked_activations")
 
 
 def total(costs) -> Cost:
     """The sum of costs, each part built as one sum (not pairwise)."""
     costs = list(costs)
-    return Cost(*[add_up(getattr(c, p) for c in costs) for p in PARTS])
+    return Cost(*[add_up(getattr(c, p) for c in costs) for p in FIELDS])
 
 
 def elements(shape) -> sympy.Expr:
@@ -94,12 +105,22 @@ class FlopConvention:
     elementwise: bool = False
     backward: bool = False
     backward_factor: int = 3
+    # Do causal masks and windows skip the scores they hide (FlashAttention, Kaplan et
+    # al.), or are the full products counted (FlopCounterMode, PaLM's 12 L H Q T)?
+    masks: bool = True
+    # Is the projection onto the vocabulary (a language model's head) counted? Kaplan
+    # et al.'s C_forward leaves it out with the embeddings (see analysis.costs).
+    vocabulary_heads: bool = True
 
     def flops(self, cost: Cost) -> sympy.Expr:
         out = self.flops_per_mac * as_expr(cost.macs)
+        if not self.masks:
+            out = out + self.flops_per_mac * as_expr(cost.masked)
         for part in ("bias", "activations", "elementwise"):
             if getattr(self, part):
                 out = out + getattr(cost, part)
+        if self.activations and not self.masks:
+            out = out + cost.masked_activations
         return self.backward_factor * out if self.backward else out
 
     def describe(self) -> str:
@@ -108,9 +129,44 @@ class FlopConvention:
                          for name, label in (("bias", "bias additions"),
                                              ("activations", "activations"),
                                              ("elementwise", "element-wise ops"))]
+        if not self.masks:
+            parts.append("masked attention scores counted in full")
+        if not self.vocabulary_heads:
+            parts.append("the projection onto the vocabulary not counted")
         parts.append(f"forward + backward = {self.backward_factor} x forward" if self.backward
                      else "forward pass only")
         return "; ".join(parts)
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named counting convention: what a tool or a paper counts, so that two
+    figures quoted for one model can be told apart (``symparam cost --preset``)."""
+
+    name: str
+    convention: FlopConvention
+    source: str
+
+
+PRESETS = {p.name: p for p in (
+    Preset("symparam", FlopConvention(),
+           "symparam's default: 2 FLOPs per MAC of the products with weights and of "
+           "attention's QK^T and AV, the scores a causal mask or window hides not "
+           "counted, nothing else"),
+    Preset("flopcounter", FlopConvention(masks=False),
+           "PyTorch's torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per MAC of "
+           "matmuls and convolutions, attention's products in full whatever the mask "
+           "(eager attention and SDPA compute them all), no bias additions, activations "
+           "or element-wise operations"),
+    Preset("kaplan", FlopConvention(vocabulary_heads=False),
+           "Kaplan et al. 2020, Table 1: C_forward = 2N + 2 n_layer n_ctx d_attn per "
+           "token: 2 FLOPs per MAC, the causal mask halving QK^T and AV, the embeddings "
+           "and the projection onto the vocabulary left out"),
+    Preset("palm", FlopConvention(masks=False, backward=True),
+           "Chowdhery et al. 2022 (PaLM), Appendix B, and nanoGPT's MFU: 6N + 12 L H Q T "
+           "per token of training: forward + backward = 3 x forward, attention's "
+           "products in full (no causal halving), the output head counted"),
+)}

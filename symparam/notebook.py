@@ -83,7 +83,11 @@ class _Shown:
     def _repr_html_(self) -> Optional[str]:
         import html
 
-        return None if self.markdown else f"<pre>{html.escape(self.text)}</pre>"
+        # Monospace and unwrapped whatever the front end's stylesheet says of <pre>
+        # (nbconvert's, for one, wraps it in the body font): the table stays a table.
+        style = "font-family: monospace; white-space: pre; overflow-x: auto"
+        return None if self.markdown else (f'<pre style="{style}">'
+                                           f"{html.escape(self.text)}</pre>")
 
     def _repr_markdown_(self) -> Optional[str]:
         return self.text if self.markdown else None

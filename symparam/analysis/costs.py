@@ -20,7 +20,7 @@ from typing import Optional
 import sympy
 
 from ..exprs import as_expr
-from ..costs import PARTS, FlopConvention
+from ..costs import PARTS, FlopConvention, total
 from ..errors import UsageError
 from ..layers.base import closest
 from ..render.data import count, head
@@ -48,6 +48,7 @@ class CostReport:
     macs: sympy.Expr
     flops: sympy.Expr
     uncounted: tuple
+    left_out: tuple = ()     # layers the convention does not count (vocabulary heads)
 
     def value(self, expr):
         """The exact value at the values in effect: an int, a sympy Rational (a figure
@@ -70,6 +71,16 @@ def _per_symbol(stats: ModelStats, per: Optional[str]) -> Optional[sympy.Symbol]
     return known[per]
 
 
+def _parts(cost, convention: FlopConvention, scale) -> dict:
+    """A cost's parts as the convention counts them: the MACs include the scores a mask
+    hides when the convention counts the full products (``masks`` false)."""
+    parts = {p: getattr(cost, p) for p in PARTS}
+    if not convention.masks:
+        parts["macs"] = as_expr(parts["macs"]) + cost.masked
+        parts["activations"] = as_expr(parts["activations"]) + cost.masked_activations
+    return {p: scale(e) for p, e in parts.items()}
+
+
 def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
                 per: Optional[str] = None) -> CostReport:
     """Every layer's cost and the totals under ``convention``, divided by ``per``."""
@@ -80,17 +91,24 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
         e = as_expr(e)
         return e if sym is None else sympy.expand(e / sym)
 
-    rows = []
+    left_out: tuple = ()
+    if not convention.vocabulary_heads:
+        from .metrics import embedding_params
+        left_out = embedding_params(stats).heads
+    rows, kept = [], []
     for layer in stats.model_layers:  # the layers in the model, as its totals
-        if layer.kind == "input":
+        if layer.kind == "input" or layer.name in left_out:
             continue
         cost = layer.cost
-        parts = None if cost is None else {p: scale(getattr(cost, p)) for p in PARTS}
+        kept.append(cost)
+        parts = None if cost is None else _parts(cost, convention, scale)
         flops = None if cost is None else scale(convention.flops(cost))
         rows.append(CostRow(layer.name, layer.kind, layer.multiplier, parts, flops))
-    totals = {p: sympy.expand(scale(getattr(stats.cost, p))) for p in PARTS}
+    whole = stats.cost if not left_out else total(c for c in kept if c is not None)
+    totals = {p: sympy.expand(e) for p, e in _parts(whole, convention, scale).items()}
     return CostReport(stats, convention, sym, tuple(rows), totals, totals["macs"],
-                      sympy.expand(scale(stats.flops(convention))), stats.uncounted)
+                      sympy.expand(scale(convention.flops(whole))), stats.uncounted,
+                      left_out)
 
 
 def _exact(v) -> str:
@@ -149,6 +167,9 @@ def cost_text(report: CostReport) -> str:
                          + (f" = {_exact(v)}" if v is not None and not expr.is_Integer else ""))
     if report.uncounted:
         lines.append(f"not counted (their kinds state no cost): {', '.join(report.uncounted)}")
+    if report.left_out:
+        lines.append(f"left out by the convention (the projection onto the vocabulary): "
+                     f"{', '.join(report.left_out)}")
     return "\n".join(lines)
 
 
@@ -178,7 +199,7 @@ def cost_dict(report: CostReport) -> dict:
             "layers": layers,
             "total": {**{p: _json_expr(report, e) for p, e in report.parts.items()},
                       "flops": _json_expr(report, report.flops)},
-            "uncounted": list(report.uncounted)}
+            "uncounted": list(report.uncounted), "left_out": list(report.left_out)}
 
 
 def cost_json(report: CostReport) -> str:

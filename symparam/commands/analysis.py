@@ -57,7 +57,8 @@ def metric_options(command):
                    "(repeat for more symbols; the grid is their product).")
 @click.option("--metric", "metric_text", default="params", show_default=True,
               help="Comma-separated: params, trainable, non_trainable, buffers, memory, "
-                   "activations, training, macs, flops.")
+                   "activations, training, kv_cache, inference, non_embedding, embedding, macs, "
+                   "flops.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]),
               default="table", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -150,18 +150,27 @@ def count(stats: ModelStats, as_json: bool) -> None:
 
 @main.command()
 @model_options
+@click.option("--columns", "columns", default="", metavar="NAMES",
+              help="More columns, comma-separated: macs, flops (per example), memory "
+                   "(parameter bytes), activations (output bytes per example).")
+@click.option("--dtype", default="fp32", show_default=True,
+              help="Bytes per value for the memory and activations columns.")
 @json_option
-def summary(stats: ModelStats, as_json: bool) -> None:
+def summary(stats: ModelStats, columns: str, dtype: str, as_json: bool) -> None:
     """A per-layer table like Keras's model.summary(), with formulas.
 
     \b
     Examples:
       symparam summary --example seed001
       symparam summary model.symp --convention torch
+      symparam summary --zoo resnet50 --columns macs,memory,activations --dtype bf16
     """
+    from ..analysis.metrics import layer_columns
+
+    extra = layer_columns(columns, dtype)  # a bad name or dtype fails before any work
     if as_json:
         return echo_json(model_dict(stats, "summary"))
-    click.echo(summary_text(stats))
+    click.echo(summary_text(stats, extra))
 
 
 @main.command()

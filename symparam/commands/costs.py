@@ -9,8 +9,19 @@ from ..cli import main
 from .basic import json_option, model_options
 
 
+def _preset_names() -> list[str]:
+    from ..costs import PRESETS
+    return list(PRESETS)
+
+
 @main.command()
 @model_options
+@click.option("--preset", type=click.Choice(_preset_names()), default=None,
+              help="A named counting convention (symparam, flopcounter, kaplan, palm: see "
+                   "docs/analysis.md); the options below given explicitly change it.")
+@click.option("--masks/--no-masks", "masks", default=True, show_default=True,
+              help="Causal masks and windows skip the attention scores they hide "
+                   "(--no-masks: count the full products, as FlopCounterMode does).")
 @click.option("--flops-per-mac", type=click.Choice(["1", "2"]), default="2", show_default=True,
               help="FLOPs per multiply-accumulate: 2 (a multiply and an add, as PyTorch's "
                    "FlopCounterMode and Kaplan et al. count) or 1 (fvcore, ptflops, thop).")
@@ -28,8 +39,9 @@ from .basic import json_option, model_options
 @click.option("--per", metavar="SYMBOL", default=None,
               help="Divide every figure by a symbol: --per n_ctx gives the cost per token.")
 @json_option
-def cost(stats, flops_per_mac, with_bias, with_activations, with_elementwise, backward,
-         backward_factor, per, as_json) -> None:
+@click.pass_context
+def cost(ctx, stats, preset, masks, flops_per_mac, with_bias, with_activations,
+         with_elementwise, backward, backward_factor, per, as_json) -> None:
     """Multiply-accumulates (MACs) and FLOPs of a forward pass per example, per layer
     and in total, as formulas in the model's symbols; the FLOP convention is printed.
 
@@ -38,13 +50,29 @@ def cost(stats, flops_per_mac, with_bias, with_activations, with_elementwise, ba
       symparam cost docs/examples/kaplan.symp --per n_ctx
       symparam cost --zoo resnet50 --flops-per-mac 1
       symparam cost gpt.symp --with-bias --with-activations --backward --json
+      symparam cost --zoo llama3_8b --preset palm --per T
     """
+    import dataclasses
+
+    from click.core import ParameterSource
+
     from ..analysis.costs import cost_json, cost_report, cost_text
-    from ..costs import FlopConvention
+    from ..costs import PRESETS, FlopConvention
     from ..render.fmt import unreached_note
 
-    convention = FlopConvention(int(flops_per_mac), with_bias, with_activations,
-                                with_elementwise, backward, backward_factor)
+    given = {"flops_per_mac": int(flops_per_mac), "bias": with_bias,
+             "activations": with_activations, "elementwise": with_elementwise,
+             "backward": backward, "backward_factor": backward_factor, "masks": masks}
+    options = {"flops_per_mac": "flops_per_mac", "bias": "with_bias",
+               "activations": "with_activations", "elementwise": "with_elementwise",
+               "backward": "backward", "backward_factor": "backward_factor",
+               "masks": "masks"}
+    if preset is None:
+        convention = FlopConvention(**given)
+    else:  # the preset, changed by the options written on the command line
+        convention = dataclasses.replace(PRESETS[preset].convention, **{
+            field: given[field] for field, option in options.items()
+            if ctx.get_parameter_source(option) == ParameterSource.COMMANDLINE})
     report = cost_report(stats, convention, per)
     if as_json:
         click.echo(cost_json(report))

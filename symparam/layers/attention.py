@@ -223,12 +223,14 @@ class Attention(LayerKind):
             bias = 2 * tq * e + 2 * tk * e if a.bias else 0
             tk = tk + 1 if a.add_bias_kv else tk  # a learned key/value step joins the scores
         scores = _score_count(a, tq, tk)
+        masked = (tq * tk - scores) * (hk + hv)  # the products a mask or window hides
         norm = 0
         if a.qk_norm is not None:  # per element: RMSNorm 3 ops, LayerNorm 6 (+ a shift)
             normed = tq * hk + tk * kv * k
             norm = normed * (3 if a.qk_norm == "rmsnorm" else 6)
             bias += normed if a.qk_norm == "layernorm" else 0
-        return Cost(proj + scores * (hk + hv), bias, a.heads * scores, tq * hk + norm)
+        return Cost(proj + scores * (hk + hv), bias, a.heads * scores, tq * hk + norm,
+                    masked=masked, masked_activations=a.heads * (tq * tk - scores))
 
     def kv_cache(self, a, x, out, ctx):
         """The keys and values kept per example to decode: every key/value head's key

@@ -137,11 +137,14 @@ def _is_chain(stats: ModelStats) -> bool:
     return True
 
 
-def _cells(stats: ModelStats, layer, columns: list[str]) -> list[str]:
+def _cells(stats: ModelStats, layer, columns: list[str], extra: Sequence = ()) -> list[str]:
     cells = [shape(stats.shape_at(layer.output_shape)),
              _at(stats, layer.params) if stats.values else _formula_cell(layer)]
     if "Buffers" in columns:
         cells.append(_at(stats, layer.buffers))
+    for _, of_layer in extra:
+        value = of_layer(layer)
+        cells.append("-" if value is None else _at(stats, value))
     if "Connected to" in columns:
         cells.append(", ".join(layer.inputs) or "-")
     if "Formula" in columns:
@@ -149,7 +152,8 @@ def _cells(stats: ModelStats, layer, columns: list[str]) -> list[str]:
     return cells
 
 
-def summary_rows(stats: ModelStats, columns: list[str]) -> list[list[str]]:
+def summary_rows(stats: ModelStats, columns: list[str],
+                 extra: Sequence = ()) -> list[list[str]]:
     """One row per layer of the model (as Keras's summary, without the layers Keras
     leaves out), plus a header row (``b1:``, ``repeat L:``) wherever the enclosing
     blocks and repeats change; nesting shows as indentation."""
@@ -161,12 +165,14 @@ def summary_rows(stats: ModelStats, columns: list[str]) -> list[list[str]]:
             rows.append(["  " * depth + path[depth] + ":"] + [""] * (len(columns) - 1))
         previous = path
         name = "  " * len(path) + f"{layer.name} ({layer.type})"
-        rows.append([name] + _cells(stats, layer, columns))
+        rows.append([name] + _cells(stats, layer, columns, extra))
     return rows
 
 
-def summary_text(stats: ModelStats) -> str:
-    """A per-layer table in the spirit of Keras's ``model.summary()``.
+def summary_text(stats: ModelStats, extra: Sequence = ()) -> str:
+    """A per-layer table in the spirit of Keras's ``model.summary()``. ``extra`` adds
+    columns after the counts: (title, function of a layer giving its expression, or
+    None where the layer has none), with their totals under the table.
 
     >>> from symparam import analyze
     >>> print(summary_text(analyze("model m(n = 4):\\n    input [n]\\n    dense 2\\n")))
@@ -188,7 +194,9 @@ def summary_text(stats: ModelStats) -> str:
      Non-trainable params = 0
     """
     columns = summary_columns(stats)
-    lines = table(columns, summary_rows(stats, columns))
+    at = columns.index("Buffers") + 1 if "Buffers" in columns else 3
+    columns[at:at] = [title for title, _ in extra]
+    lines = table(columns, summary_rows(stats, columns, extra))
     width = max(len(line) for line in lines)
     quantities = _quantities(stats)
     if not conventions.get(stats.convention).has_buffers and stats.buffers == 0:
@@ -196,6 +204,11 @@ def summary_text(stats: ModelStats) -> str:
     out = header_lines(stats) + ["_" * width, lines[0], "=" * width] + lines[1:]
     out.append("=" * width)
     out += [f"{label}: {quantity(stats.at(expr))}" for label, expr in quantities]
+    totals = [(f"Total {title}", sympy.Add(*[v for v in map(of_layer, stats.model_layers)
+                                             if v is not None]))
+              for title, of_layer in extra]
+    out += [f"{label}: {quantity(stats.at(expr))}" for label, expr in totals]
+    quantities = quantities + totals
     out.append("_" * width)
     if stats.values and stats.symbols:
         out.append("Formulas:")
