@@ -37,7 +37,8 @@ NUMBERS = ("0", "-1", "-7", "0.5", "1e-9", "1e400", "10" * 40, "9" * 1001, "2 **
            "(-1)", "1/0", "0 ** -1", "10 ** 10 ** 10", "2 ** 100000", "1" + "0" * 4299)
 TOKENS = ("model", "block", "let", "input", "as", "from", "residual:", "shortcut:", "branches",
           "branch:", "repeat", "convention", "layout", "(", ")", "[", "]", ",", ":", "=", "**",
-          "//", "-", "*", '"', "\\", "reuse", "tie = x", "true", "none", "x", "dense", "\n    ")
+          "//", "-", "*", '"', "\\", "reuse", "tie = x", "true", "none", "x", "dense", "\n    ",
+          "moe", "shared:", "top_k = 2")
 _NUMBER = re.compile(r"(?<![A-Za-z_0-9.])[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9.]+|\*\*|//|\S")
 

@@ -149,6 +149,17 @@ def body(rng, names, tensors, layer_names, blocks, depth: int, indent: str) -> l
                 lines.append(f"{indent}    branch:")
                 lines += body(rng, names, tensors, layer_names, blocks, depth + 2,
                               indent + "        ")
+        elif depth < 3 and r < 0.23:
+            count = rng.choice(("2", "8", "0", rng.choice(names) if names else "4"))
+            top_k = rng.choice(("1", "2", "9", count, rng.choice(names) if names else "1"))
+            options = rng.choice(("", ", shared = 1", ", shared = 0", ", shared_gate = true",
+                                  ", score_bias = true, scoring = sigmoid", ", shared = 2"))
+            lines.append(f"{indent}moe {count}, top_k = {top_k}{options}:")
+            lines += body(rng, names, tensors, layer_names, blocks, depth + 1, indent + "    ")
+            if rng.random() < 0.4:
+                lines.append(f"{indent}shared:")
+                lines += body(rng, names, tensors, layer_names, blocks, depth + 1,
+                              indent + "    ")
         elif r < 0.25:
             let = f"v{len(names)}"
             lines.append(f"{indent}let {let} = {expr(rng, names)}")

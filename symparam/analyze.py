@@ -47,12 +47,16 @@ class Tensor:
 
 class Scope:
     """Names visible at a point of a body: values (env) and tensors, plus where the
-    data flows now (``current``) and how many times this body stands (multiplier)."""
+    data flows now (``current``), how many times this body stands (multiplier) and how
+    many times it runs for each position (``active``: fewer inside a mixture of
+    experts' body, which stands E times and runs k times)."""
 
     def __init__(self, env: Env, tensors: dict, current: Optional[Tensor],
                  multiplier=sympy.Integer(1), path: tuple = (), prefix: str = "",
-                 parent_tensors: Optional["Scope"] = None, suffix: str = ""):
+                 parent_tensors: Optional["Scope"] = None, suffix: str = "",
+                 active=None):
         self.env = env
+        self.active = multiplier if active is None else active
         self.suffix = suffix  # added to `as` names in the 2nd, 3rd... unrolled repeat
         self.tensors = tensors
         self.current = current
@@ -208,7 +212,8 @@ class _Analyzer(SharingMixin):
         self.bind_tensor(scope, name, tensor, node)
         self.count_layer(node)
         self.layers.append(LayerStats(name, "input", "InputLayer", node.line, node.column,
-                                      (), shape, (), scope.multiplier, scope.path))
+                                      (), shape, (), scope.multiplier, scope.path,
+                                      active_multiplier=scope.active))
         scope.current = tensor
 
     def step_from(self, node: g.From, scope: Scope) -> None:
@@ -248,11 +253,14 @@ class _Analyzer(SharingMixin):
         self.tensor_args.append(tensor)
         return tensor.shape
 
-    def bind(self, kind: lb.LayerKind, node: g.Apply, scope: Scope) -> Args:
+    def bind(self, kind: lb.LayerKind, node: g.Apply, scope: Scope,
+             supplied: Optional[dict] = None) -> Args:
         """The arguments' values, converted by their specs; the defaults of the others.
-        (Which spec each argument fills, the resolver has found.)"""
+        (Which spec each argument fills, the resolver has found; ``supplied``: values
+        the walk gives, a moe's tensors to its mix.)"""
         # Evaluated in the order given, then converted in the kind's order.
         raw = {arg.name: (self.arg_value(arg, scope.env, scope), arg) for arg in node.args}
+        raw.update({name: (value, node) for name, value in (supplied or {}).items()})
         values = {}
         for spec in kind.args:
             if spec.name in raw:
@@ -292,7 +300,7 @@ class _Analyzer(SharingMixin):
             name, kind.names[0], type_name, node.line, node.column,
             tuple(shapes), tuple(applied.output), tuple(applied.weights), scope.multiplier,
             scope.path, dict(args._values), tuple(t.producer for t in [*inputs, *extra]),
-            costing))
+            costing, active_multiplier=scope.active))
         self.applied[name] = (kind, args)
         tensor = Tensor(tuple(applied.output), name)
         if node.name:
@@ -396,7 +404,7 @@ class _Analyzer(SharingMixin):
             local = instance = self.auto_name(node.block)
         self.block_instances[instance] = (block, dict(env.names))
         inner = Scope(env, {}, x, scope.multiplier, scope.path + (local,),
-                      prefix=f"{instance}/")
+                      prefix=f"{instance}/", active=scope.active)
         try:
             self.run_body(block.body, inner)
         except SourceError as err:  # the line is in the block: say where it was used
@@ -467,7 +475,7 @@ class _Analyzer(SharingMixin):
             self.check_new_name(node.var, node, scope, "repeat index")
         if node.index_at is None:
             snap = self.snapshot()
-            inner = self.repeat_scope(scope, scope.multiplier * count, f"repeat {count}")
+            inner = self.repeat_scope(scope, count, f"repeat {count}")
             self.run_body(node.body, inner)
             y = inner.current
             kept = len(y.shape) == len(x.shape) and all(
@@ -502,17 +510,80 @@ class _Analyzer(SharingMixin):
                                    f"limit MAX_UNROLL = {MAX_UNROLL:,}: its body changes the "
                                    f"shape or uses its index")
         for i in range(int(count)):
-            inner = self.repeat_scope(scope, scope.multiplier, f"repeat[{i}]",
+            inner = self.repeat_scope(scope, 1, f"repeat[{i}]",
                                       suffix=f"_{i}" if i else "")
             if node.var is not None:
                 inner.env.define(node.var, sympy.Integer(i))
             self.run_body(node.body, inner)
             scope.current = inner.current
 
-    def repeat_scope(self, scope: Scope, multiplier, label: str, suffix: str = "") -> Scope:
-        return Scope(scope.env.child(), {}, scope.current, multiplier,
+    def step_moe(self, node: g.Moe, scope: Scope) -> None:
+        """A mixture of experts: the router on the input; the expert body, standing
+        E times and run k times per position (so its weights count E times in the
+        total, k times in the active parameters and costs); the shared experts, s
+        times in both; then the mix, whose inputs are the experts' output, the
+        router's scores and the shared experts' output."""
+        x = self.need_input(node, scope, "moe")
+        experts = self.moe_count(node.experts, scope, "the number of experts")
+        top_k = self.moe_count(node.top_k, scope, "top_k")
+        shared = (None if node.shared is None
+                  else self.moe_count(node.shared, scope, "shared"))
+        router = self.apply(REGISTRY["router"], node.router,
+                            self.bind(REGISTRY["router"], node.router, scope), [x], scope,
+                            label="moe's router")
+        outputs = []
+        bodies = [(node.body, experts, top_k, f"experts {experts} (top_k {top_k})",
+                   "the experts' body")]
+        shared_body = node.body if node.shared_body is None else node.shared_body
+        copies = shared if shared is not None else (1 if node.shared_body is not None else 0)
+        if copies != 0:
+            bodies.append((shared_body, copies, copies, f"shared experts {copies}",
+                           "the shared experts' body"))
+        for body, times, active, label, what in bodies:
+            inner = self.repeat_scope(scope, times, label, active=active)
+            if outputs and body is node.body:  # the expert's layers again, named apart
+                inner.prefix += "shared_experts/"
+            inner.current = x
+            self.run_body(body, inner)
+            y = inner.current
+            if len(y.shape) != len(x.shape) or any(never_equal(a, b)
+                                                   for a, b in zip(x.shape, y.shape)):
+                raise node_error(node, f"moe: {what} must keep the shape "
+                                       f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}")
+            self.ctx.where = at(node)
+            for a, b in zip(x.shape, y.shape):
+                self.ctx.require(sympy.Eq(a, b), lambda a=a, b=b, y=y, what=what:
+                                 f"moe: {what} must keep the shape "
+                                 f"{fmt_shape(x.shape)}, but gives {fmt_shape(y.shape)}: "
+                                 f"{a} vs {b}")
+            outputs.append(y)
+        mix = REGISTRY["expert_mix"]
+        tensors = {"router": router.shape, "shared": outputs[1].shape if outputs[1:] else None}
+        args = self.bind(mix, node.mix, scope, tensors)
+        scope.current = outputs[0]
+        before = len(self.ctx.checks)
+        self.apply(mix, node.mix, args, [outputs[0]], scope, extra=[router, *outputs[1:]],
+                   label="moe")
+        self.ctx.checks[before:] = [(cond, lambda m=message: f"moe: {message_text(m)}", where)
+                                    for cond, message, where in self.ctx.checks[before:]]
+
+    def moe_count(self, expr, scope: Scope, what: str):
+        """A count of the moe statement (E, top_k, shared): a whole number, 0 allowed
+        for the shared experts only."""
+        value = evaluate(expr, scope.env)
+        try:
+            return lb.nonneg(value) if what == "shared" else lb.size(value)
+        except ArgError as err:
+            raise node_error(expr, f"moe: {what}: {_problem(err, value, scope.env)}") from None
+
+    def repeat_scope(self, scope: Scope, times, label: str, suffix: str = "",
+                     active=None) -> Scope:
+        """The scope of a body standing ``times`` times in ``scope`` (and running
+        ``active`` times per position: ``times`` unless said)."""
+        return Scope(scope.env.child(), {}, scope.current, scope.multiplier * times,
                      scope.path + (label,), prefix=scope.prefix, parent_tensors=scope,
-                     suffix=scope.suffix + suffix)
+                     suffix=scope.suffix + suffix,
+                     active=scope.active * (times if active is None else active))
 
 
 def _model_env(model: g.Definition, values: Mapping[str, int], symbolic: bool):

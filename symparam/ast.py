@@ -126,7 +126,18 @@ class Repeat(Node):
     body: tuple["Stmt", ...]
 
 
-Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat]
+@dataclass(frozen=True)
+class Moe(Node):
+    """``moe E, top_k = k, ...:`` with the expert as its body, and the ``shared:``
+    body (the shared experts), if any."""
+
+    args: tuple[Expr, ...]
+    kwargs: tuple[Kwarg, ...]
+    body: tuple["Stmt", ...]
+    shared: Optional[tuple["Stmt", ...]] = None
+
+
+Stmt = Union[Let, Input, Layout, From, Layer, Residual, Branches, Repeat, Moe]
 
 
 # ---- definitions ---------------------------------------------------------------

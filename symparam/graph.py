@@ -156,6 +156,23 @@ class Repeat(Node):
 
 
 @dataclass(frozen=True)
+class Moe(Node):
+    """A mixture of experts: ``router`` (a router application) on the input, the
+    expert ``body`` (``experts`` copies, ``top_k`` of them run per position) and the
+    shared experts (``shared`` copies of the ``shared_body``, or of the expert body
+    when it is None), always run; ``mix`` (an expert_mix application, its tensor
+    arguments supplied by the walk) combines them."""
+
+    experts: ast.Expr
+    top_k: ast.Expr
+    shared: Optional[ast.Expr]
+    body: tuple[Step, ...]
+    shared_body: Optional[tuple[Step, ...]]
+    router: Apply
+    mix: Apply
+
+
+@dataclass(frozen=True)
 class Invalid(Node):
     """A statement the resolver refused, left in its place when the analysis asked for
     it (``resolve(..., strict=False)``): the analysis reports it when its walk gets
@@ -174,7 +191,7 @@ class Invalid(Node):
 
 
 Step = Union[Apply, Input, Let, Layout, From, Tie, Reuse, Call, Residual, Branches, Repeat,
-             Invalid]
+             Moe, Invalid]
 
 
 @dataclass(frozen=True)

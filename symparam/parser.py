@@ -2,6 +2,7 @@
 Transformer that only builds nodes (checks are the analyzer's job)."""
 from __future__ import annotations
 
+import hashlib
 import re
 import os
 from functools import lru_cache
@@ -55,10 +56,14 @@ class _SymparamIndenter(Indenter):
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
 
 
-def _cache_file() -> str | bool:
+def _cache_file(grammar: str) -> str | bool:
     """Where Lark keeps the analyzed grammar between runs (it saves ~0.1 s of every
     cold start): the user's own cache folder, never the shared temporary one, where
-    another user could leave a pickle to be loaded. No folder, no cache."""
+    another user could leave a pickle to be loaded. No folder, no cache.
+
+    One file per grammar text: Lark writes its cache in place, so two versions of
+    symparam sharing one file (two checkouts, or an upgrade while another process
+    runs) could read the other's parser mid-write, and parse with the wrong grammar."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "symparam")
     try:
@@ -67,22 +72,23 @@ def _cache_file() -> str | bool:
         return False
     if not os.access(folder, os.W_OK):
         return False
-    # Lark checks the grammar's hash inside the file and rebuilds a stale one.
-    return os.path.join(folder, "grammar.lark-cache")
+    # Lark also checks the grammar's hash inside the file and rebuilds a stale one.
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return os.path.join(folder, f"grammar-{digest}.lark-cache")
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = (resource_dir("grammar") / "symparam.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", postlex=_SymparamIndenter(),
-                propagate_positions=True, maybe_placeholders=True, cache=_cache_file())
+                propagate_positions=True, maybe_placeholders=True, cache=_cache_file(grammar))
 
 
 @lru_cache(maxsize=1)
 def _fragment_parser() -> Lark:
     """The same grammar started at ``formula`` or ``condition`` (its own cache file)."""
     grammar = (resource_dir("grammar") / "symparam.lark").read_text(encoding="utf-8")
-    cache = _cache_file()
+    cache = _cache_file(grammar)
     return Lark(grammar, parser="lalr", postlex=_SymparamIndenter(),
                 start=["formula", "condition"], propagate_positions=True,
                 maybe_placeholders=True, cache=cache and cache + "-fragments")
@@ -99,7 +105,7 @@ def _tpos(tok: Token) -> dict:
 # Keywords (and the constants): a name being defined cannot be one.
 _RESERVED = frozenset({"model", "block", "let", "input", "as", "layout", "from", "residual",
                        "shortcut", "branches", "branch", "repeat", "convention", "true",
-                       "false"})
+                       "false", "moe", "shared"})
 
 
 def _new_name(tok, line: int = 0, column: int = 0) -> str | None:
@@ -124,6 +130,21 @@ def _string_text(tok: Token) -> str:
         raise SourceError(f"unexpected character {describe_char(bad.group())} in a string",
                           line=tok.line, column=tok.column + bad.start())
     return str(tok)
+
+
+def _split_args(args) -> tuple[tuple, tuple]:
+    """A statement's arguments: the positional ones, then the keywords (the grammar
+    allows any order; the language does not)."""
+    seen_keyword = None
+    for a in args or ():
+        if isinstance(a, ast.Kwarg):
+            seen_keyword = seen_keyword or a
+        elif seen_keyword is not None:
+            raise SourceError(f"a positional argument follows the keyword argument "
+                              f"'{seen_keyword.name}': give positional ones first",
+                              line=a.line or None, column=a.column or None)
+    return (tuple(a for a in (args or ()) if not isinstance(a, ast.Kwarg)),
+            tuple(a for a in (args or ()) if isinstance(a, ast.Kwarg)))
 
 
 @v_args(meta=True)
@@ -180,16 +201,7 @@ class _Builder(Transformer):
 
     def layer_stmt(self, meta, items):
         kind, args, name = items
-        seen_keyword = None
-        for a in args or ():  # the grammar allows any order; the language does not
-            if isinstance(a, ast.Kwarg):
-                seen_keyword = seen_keyword or a
-            elif seen_keyword is not None:
-                raise SourceError(f"a positional argument follows the keyword argument "
-                                  f"'{seen_keyword.name}': give positional ones first",
-                                  line=a.line or None, column=a.column or None)
-        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Kwarg))
-        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Kwarg))
+        positional, keywords = _split_args(args)
         return ast.Layer(str(kind), positional, keywords,
                          _new_name(name), **_tpos(kind),
                          name_at=_name_at(name))
@@ -213,6 +225,14 @@ class _Builder(Transformer):
         return ast.Branches(str(merge), kwargs, branches, **_tpos(merge))
 
     def branch(self, meta, items):
+        return items[0]
+
+    def moe_stmt(self, meta, items):
+        args, body, shared = items
+        positional, keywords = _split_args(args)
+        return ast.Moe(positional, keywords, body, shared, **_pos(meta))
+
+    def moe_shared(self, meta, items):
         return items[0]
 
     def repeat_stmt(self, meta, items):

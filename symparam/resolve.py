@@ -26,18 +26,20 @@ symparam.errors.SourceError: line 3, column 14: unknown argument 'bogus' for den
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional, Sequence
 
 from . import ast
 from . import graph as g
 from .errors import SourceError, SymparamError, UsageError
 from .layers.base import REGISTRY, REQUIRED, LayerKind, closest
+from .layers.moe import MIX_ARGS, MOE_STATEMENT, ROUTER_ARGS
 from .limits import MAX_NESTING
 from .values import find_name, node_error
 
 LAYOUTS = ("channels_last", "channels_first")
 # Statement keywords, offered beside layer names when a layer is unknown (`inptu`).
-STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches")
+STATEMENTS = ("input", "let", "from", "layout", "repeat", "residual", "branches", "moe")
 REUSE = "reuse"  # the statement `reuse NAME`, written like a layer
 TIE = "tie"      # the argument `tie = NAME`, which any layer takes
 
@@ -175,6 +177,27 @@ class _Resolver:
         return g.Repeat(node.count, node.var, self.body(node.body, top=False),
                         (used.line, used.column) if used is not None else None,
                         **_position(node))
+
+    def stmt_moe(self, node: ast.Moe, top: bool) -> g.Moe:
+        """``moe E, top_k = k, ...:``: its arguments bound to the statement's specs and
+        given to the router and the mix (see layers/moe.py), its bodies resolved."""
+        bound = {b.name: b for b in self.bind(MOE_STATEMENT, "moe", node, node.args,
+                                               node.kwargs)}
+        if "experts" not in bound or "top_k" not in bound:  # (when strict, bind raised)
+            spec = next(s for s in MOE_STATEMENT.args if s.name not in bound)
+            raise node_error(node, missing_argument("moe", spec))
+
+        def step(kind: str, names: dict) -> g.Apply:
+            args = tuple(replace(bound[mine], name=theirs) for mine, theirs in names.items()
+                         if mine in bound)
+            return g.Apply(kind, "moe", args, **_position(node))
+
+        body = self.nested_body(node.body, top)
+        shared_body = None if node.shared is None else self.nested_body(node.shared, top)
+        shared = bound["shared"].expr if "shared" in bound else None
+        return g.Moe(bound["experts"].expr, bound["top_k"].expr, shared, body, shared_body,
+                     step("router", ROUTER_ARGS), step("expert_mix", MIX_ARGS),
+                     **_position(node))
 
     def stmt_residual(self, node: ast.Residual, top: bool) -> g.Residual:
         body = self.nested_body(node.body, top)

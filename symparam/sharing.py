@@ -127,7 +127,7 @@ class SharingMixin:
             if node.name:
                 self.claim_name(new, node)
             inner = type(scope)(Env(dict(params)), {}, x, scope.multiplier,
-                                scope.path + (new,), prefix=f"{new}/")
+                                scope.path + (new,), prefix=f"{new}/", active=scope.active)
             start = len(self.layers)
             self.run_body(block.body, inner)
             self.share_all(node, originals, start)

@@ -173,7 +173,10 @@ class _Pickled:
 @dataclass(frozen=True)
 class LayerStats(_Pickled):
     """One layer application: its shapes and weights. ``multiplier`` is how many
-    times it stands in the model when it sits in a repeat that is not unrolled."""
+    times it stands in the model when it sits in a repeat that is not unrolled;
+    ``active_multiplier`` how many times it runs for each position (k of a mixture of
+    experts' E experts run: E times in the total, k times in :attr:`active` and the
+    cost; None: the multiplier)."""
 
     name: str
     kind: str
@@ -193,9 +196,28 @@ class LayerStats(_Pickled):
     # that does not reach the output (ModelStats.unreached). Its own counts stay; the
     # model's totals, costs and memory leave it out.
     in_model: bool = True
+    active_multiplier: Optional[sympy.Expr] = None
+
+    def __post_init__(self) -> None:
+        if self.active_multiplier is not None and self.active_multiplier == self.multiplier:
+            object.__setattr__(self, "active_multiplier", None)  # one way to say "all run"
+
+    @property
+    def runs(self) -> sympy.Expr:
+        """How many times the layer runs for each position (the multiplier, but k of
+        E in a mixture of experts' body)."""
+        return self.multiplier if self.active_multiplier is None else self.active_multiplier
 
     def _role(self, *roles: str) -> sympy.Expr:
         return _role_count(self.weights, roles, self.multiplier)
+
+    @cached_property
+    def active(self) -> sympy.Expr:
+        """The parameters that take part in one position's forward pass: ``params``,
+        but k of E experts' (see :attr:`runs`)."""
+        if self.active_multiplier is None:
+            return self.params
+        return _role_count(self.weights, (TRAINABLE, NON_TRAINABLE), self.active_multiplier)
 
     @cached_property
     def params(self) -> sympy.Expr:
@@ -216,14 +238,15 @@ class LayerStats(_Pickled):
 
     @cached_property
     def cost(self) -> Optional[Cost]:
-        """The forward arithmetic per example, times the multiplier; None when the
-        layer kind does not say (an input costs nothing)."""
+        """The forward arithmetic per example, times the times it runs (:attr:`runs`:
+        the multiplier, k of E in a mixture of experts); None when the layer kind does
+        not say (an input costs nothing)."""
         if self.kind == "input":
             return Cost()
         if self.costing is None:
             return None
         cost = self.costing.cost()
-        return None if cost is None else cost.times(self.multiplier)
+        return None if cost is None else cost.times(self.runs)
 
     @property
     def macs(self) -> Optional[sympy.Expr]:
@@ -285,6 +308,18 @@ class ModelStats(_Pickled):
     @cached_property
     def buffers(self) -> sympy.Expr:
         return self._sum("buffers")
+
+    @cached_property
+    def active(self) -> sympy.Expr:
+        """The parameters one position's forward pass uses: the total, but of a
+        mixture of experts only the router, k of the E experts and the shared ones.
+        Equal to :attr:`total` in a model without one."""
+        return self._sum("active")
+
+    @property
+    def routed(self) -> bool:
+        """Does the model have a mixture of experts (so active and total differ)?"""
+        return any(layer.active_multiplier is not None for layer in self.model_layers)
 
     @cached_property
     def cost(self) -> Cost:

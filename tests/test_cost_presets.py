@@ -15,6 +15,7 @@ import symparam
 from symparam.analysis.costs import cost_report
 from symparam.cli import main
 from symparam.costs import PRESETS
+from symparam.render.fmt import formula
 from symparam.resources import resource_dir
 from test_llm_attention import FAMILIES, ZOO, hf_model, random_sizes
 
@@ -79,3 +80,24 @@ def test_cli_preset_and_explicit_options():
     assert '"backward_factor": 4' in out and '"masks": false' in out
     bad = run(main, ["cost", "--example", "kaplan", "--preset", "kaplann"])
     assert bad.exit_code == 2 and "kaplan" in bad.output
+
+
+def test_against_prints_the_terms_that_differ():
+    out = CliRunner().invoke(main, ["cost", "--example", "kaplan", "--preset", "kaplan",
+                                    "--against", "palm", "--per", "n_ctx", "--symbolic"])
+    assert out.exit_code == 0, out.output
+    rows = {line.split()[0]: line for line in out.output.splitlines()
+            if line.startswith((" attn", " ff_in", " deembed", " add"))}
+    assert set(rows) == {"attn", "ff_in", "deembed"}  # ff_out: the same as ff_in's line
+    assert "left out" in rows["deembed"] and "6*d_model*n_vocab" in rows["deembed"]
+    # palm - kaplan = 3 x forward with the full scores and the head, minus Kaplan's.
+    s = symparam.analyze(KAPLAN, symbolic=True)
+    diff = (cost_report(s, PRESETS["palm"].convention, per="n_ctx").flops
+            - cost_report(s, PRESETS["kaplan"].convention, per="n_ctx").flops)
+    last = out.output.strip().splitlines()[-1].strip()
+    x = _symbols(s)
+    assert sympy.expand(diff - (16 * x["d_attn"] * x["d_model"] * x["n_layer"]
+                                + 10 * x["d_attn"] * x["n_ctx"] * x["n_layer"]
+                                + 8 * x["d_ff"] * x["d_model"] * x["n_layer"]
+                                + 6 * x["d_model"] * x["n_vocab"])) == 0
+    assert last == f"palm - kaplan: {formula(sympy.expand(diff))}"

@@ -24,7 +24,8 @@ from symparam.render.shapes import shape_rule
 def test_families_in_order_with_their_titles():
     titles = [family.title for family, _ in cards.families()]
     assert titles == ["Core layers", "Convolution, pooling and padding", "Normalization",
-                      "Recurrent layers", "Attention", "Merges", "Other layers"]
+                      "Recurrent layers", "Attention", "Mixture of experts", "Merges",
+                      "Other layers"]
 
 
 # The groups docs/analysis.md gives for `leading --group kind`.

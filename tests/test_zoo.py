@@ -52,6 +52,10 @@ PUBLISHED = {
     ("mistral_7b", None): (7_241_732_096, 7_241_732_096, 0, 128),
     ("qwen2_7b", None): (7_615_616_512, 7_615_616_512, 0, 128),
     ("gemma_7b", None): (8_537_680_896, 8_537_680_896, 0, 257),
+    # transformers MixtralForCausalLM and Qwen2MoeForCausalLM (mixtures of experts; their
+    # active parameters are checked in tests/test_moe.py).
+    ("mixtral_8x7b", None): (46_702_792_704, 46_702_792_704, 0, 128),
+    ("qwen1_5_moe_a2_7b", None): (14_315_784_192, 14_315_784_192, 0, 128),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

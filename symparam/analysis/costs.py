@@ -103,7 +103,7 @@ def cost_report(stats: ModelStats, convention: Optional[FlopConvention] = None,
         kept.append(cost)
         parts = None if cost is None else _parts(cost, convention, scale)
         flops = None if cost is None else scale(convention.flops(cost))
-        rows.append(CostRow(layer.name, layer.kind, layer.multiplier, parts, flops))
+        rows.append(CostRow(layer.name, layer.kind, layer.runs, parts, flops))
     whole = stats.cost if not left_out else total(c for c in kept if c is not None)
     totals = {p: sympy.expand(e) for p, e in _parts(whole, convention, scale).items()}
     return CostReport(stats, convention, sym, tuple(rows), totals, totals["macs"],
@@ -170,6 +170,49 @@ def cost_text(report: CostReport) -> str:
     if report.left_out:
         lines.append(f"left out by the convention (the projection onto the vocabulary): "
                      f"{', '.join(report.left_out)}")
+    return "\n".join(lines)
+
+
+def _compared(a: CostReport, b: CostReport) -> list:
+    """(layer, a's FLOPs, b's FLOPs) for every layer whose FLOPs the two conventions
+    count differently (None: left out or not counted)."""
+    fa = {r.name: r.flops for r in a.rows}
+    fb = {r.name: r.flops for r in b.rows}
+    names = [r.name for r in a.rows] + [n for n in fb if n not in fa]
+    out = []
+    for name in names:
+        x, y = fa.get(name), fb.get(name)
+        if x is None or y is None or sympy.expand(x - y) != 0:
+            out.append((name, x, y))
+    return out
+
+
+def preset_diff_text(a: CostReport, b: CostReport, names: tuple[str, str]) -> str:
+    """``cost --preset A --against B``: the two conventions, the layers they count
+    differently, and the difference of the totals."""
+    s = a.stats
+    what = "per example" if a.per is None else f"per example / {a.per}"
+    first, second = names
+    lines = [f"model {s.name} (convention {s.convention}): FLOPs, {what}, {first} against "
+             f"{second}", f" {first}: {a.convention.describe()}",
+             f" {second}: {b.convention.describe()}", ""]
+
+    def cell(report, expr):
+        if expr is None:
+            return "left out"
+        v = report.value(expr)
+        return formula(expr) + (f" = {_exact(v)}" if v is not None and not
+                                as_expr(expr).is_Integer else "")
+
+    rows = [[name, cell(a, x), cell(b, y),
+             cell(a, sympy.expand((y if y is not None else 0) - (x if x is not None else 0)))]
+            for name, x, y in _compared(a, b)]
+    if rows:
+        lines += table(["layer", first, second, f"{second} - {first}"], rows)
+    else:
+        lines.append("every layer's FLOPs are the same under both")
+    lines += ["", f"FLOPs  {first}: {cell(a, a.flops)}", f"       {second}: {cell(b, b.flops)}",
+              f"       {second} - {first}: {cell(a, sympy.expand(b.flops - a.flops))}"]
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ from ..errors import UsageError
 from ..exprs import as_expr
 from ..layers import lookup
 from ..stats import ModelStats
-from .metrics import MetricOptions, metric_expr
+from .metrics import COUNTS, MetricOptions, metric_expr
 from .sweep import grid_symbols
 
 
@@ -157,9 +157,9 @@ def leading(stats: ModelStats, names: Sequence[str], metric: str = "params",
     gens = grid_symbols(stats, names)
     expr = metric_expr(stats, metric, options)
     # Groups are sums of the layers' own counts, so they exist for the parameter
-    # metrics (LayerStats has params, trainable, non_trainable, buffers).
+    # metrics (LayerStats has params, trainable, non_trainable, buffers, active).
     per_layer = None
-    if metric in ("params", "trainable", "non_trainable", "buffers"):
+    if metric in COUNTS:
         per_layer = [(layer, getattr(layer, metric)) for layer in stats.model_layers]
     elif metric in ("macs", "flops"):  # costs are per-layer sums too (uncounted: left out)
         per_layer = [(layer, as_expr(layer.macs) * (2 if metric == "flops" else 1))

@@ -107,7 +107,7 @@ def activation_memory(stats: ModelStats, batch=None, dtype: str = "fp32") -> Act
         if layer.kind == "input":
             continue
         elements = sympy.Mul(*layer.output_shape) if layer.output_shape else sympy.Integer(1)
-        rows.append((layer.name, layer.multiplier * elements * nbytes * b))
+        rows.append((layer.name, layer.runs * elements * nbytes * b))
     return ActivationMemory(tuple(rows), sympy.Add(*[r[1] for r in rows]), b, nbytes)
 
 

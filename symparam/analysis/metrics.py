@@ -28,6 +28,9 @@ METRICS = {
                      "(Kaplan et al.'s N)",
     "embedding": "parameters of the embedding tables and of the output projection onto "
                  "the vocabulary (0 when tied to the table)",
+    "active": "active parameters: those one position's forward pass uses (of a mixture of "
+              "experts, the router, k of the E experts and the shared ones); params in a "
+              "model without one",
     "memory": "parameter memory in bytes (--dtype)",
     "activations": "activation memory in bytes for a batch (--batch, --dtype)",
     "training": "training memory in bytes: weights + gradients + optimizer state "
@@ -41,6 +44,9 @@ METRICS = {
              "other conventions)",
 }
 BYTES = ("memory", "activations", "training", "kv_cache", "inference")
+# The metrics that are sums of the layers' own counts (LayerStats has each attribute,
+# ModelStats too, but ``params`` is ModelStats.total).
+COUNTS = ("params", "trainable", "non_trainable", "buffers", "active")
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def embedding_params(stats: ModelStats) -> EmbeddingParams:
 def metric_expr(stats: ModelStats, name: str,
                 options: MetricOptions = MetricOptions()) -> sympy.Expr:
     """The formula of metric ``name`` in the model's symbols (and ``batch``)."""
-    if name in ("params", "trainable", "non_trainable", "buffers"):
+    if name in COUNTS:
         return getattr(stats, "total" if name == "params" else name)
     if name in ("embedding", "non_embedding"):
         part = embedding_params(stats).total
@@ -150,7 +156,7 @@ def layer_columns(text: str, dtype: str = "fp32") -> list:
                    lambda layer: nbytes * (layer.params + layer.buffers)),
         "activations": (f"Activations ({dtype})",  # the model's inputs are data
                         lambda layer: None if layer.kind == "input" else
-                        layer.multiplier * nbytes * sympy.Mul(*layer.output_shape)),
+                        layer.runs * nbytes * sympy.Mul(*layer.output_shape)),
     }
     out = []
     for name in [c.strip() for c in text.split(",") if c.strip()]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from ..cli import main
+from ..errors import UsageError
 from .basic import json_option, model_options
 
 
@@ -19,6 +20,9 @@ def _preset_names() -> list[str]:
 @click.option("--preset", type=click.Choice(_preset_names()), default=None,
               help="A named counting convention (symparam, flopcounter, kaplan, palm: see "
                    "docs/analysis.md); the options below given explicitly change it.")
+@click.option("--against", type=click.Choice(_preset_names()), default=None,
+              help="Compare with another preset: the layers whose FLOPs differ and the "
+                   "difference of the totals.")
 @click.option("--masks/--no-masks", "masks", default=True, show_default=True,
               help="Causal masks and windows skip the attention scores they hide "
                    "(--no-masks: count the full products, as FlopCounterMode does).")
@@ -40,7 +44,7 @@ def _preset_names() -> list[str]:
               help="Divide every figure by a symbol: --per n_ctx gives the cost per token.")
 @json_option
 @click.pass_context
-def cost(ctx, stats, preset, masks, flops_per_mac, with_bias, with_activations,
+def cost(ctx, stats, preset, against, masks, flops_per_mac, with_bias, with_activations,
          with_elementwise, backward, backward_factor, per, as_json) -> None:
     """Multiply-accumulates (MACs) and FLOPs of a forward pass per example, per layer
     and in total, as formulas in the model's symbols; the FLOP convention is printed.
@@ -51,6 +55,7 @@ def cost(ctx, stats, preset, masks, flops_per_mac, with_bias, with_activations,
       symparam cost --zoo resnet50 --flops-per-mac 1
       symparam cost gpt.symp --with-bias --with-activations --backward --json
       symparam cost --zoo llama3_8b --preset palm --per T
+      symparam cost --example kaplan --preset kaplan --against palm --per n_ctx
     """
     import dataclasses
 
@@ -74,6 +79,13 @@ def cost(ctx, stats, preset, masks, flops_per_mac, with_bias, with_activations,
             field: given[field] for field, option in options.items()
             if ctx.get_parameter_source(option) == ParameterSource.COMMANDLINE})
     report = cost_report(stats, convention, per)
+    if against is not None:
+        from ..analysis.costs import preset_diff_text
+        if as_json:
+            raise UsageError("--against prints text only: run --json once per preset")
+        other = cost_report(stats, PRESETS[against].convention, per)
+        click.echo(preset_diff_text(report, other, (preset or "this convention", against)))
+        return
     if as_json:
         click.echo(cost_json(report))
         return

@@ -66,6 +66,9 @@ def layer_dict(stats: ModelStats, layer: LayerStats) -> dict:
         "line": layer.line,
         "column": layer.column,
         "in_model": layer.in_model,
+        # A mixture of experts' body stands E times and runs k times per position.
+        "active": count(stats, layer.active),
+        "runs": count(stats, layer.runs),
     }
 
 
@@ -103,6 +106,7 @@ def model_dict(stats: ModelStats, command: str = "count") -> dict:
         "output": stats.output,
         "unreached": list(stats.unreached),
         "notes": [note for note in (unreached_note(stats),) if note],
+        "active": count(stats, stats.active),
     }
 
 

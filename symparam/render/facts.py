@@ -150,6 +150,12 @@ class LayerFacts:
     comparison_missing: Optional[Missing] = None
 
     @property
+    def runs(self) -> Optional[sympy.Expr]:
+        """How many times a mixture of experts' expert layer runs per position (k of
+        its E copies), or None for any other layer (it runs as often as it stands)."""
+        return self.layer.active_multiplier
+
+    @property
     def has_weights(self) -> bool:
         return bool(self.weights)
 

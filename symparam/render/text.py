@@ -44,9 +44,13 @@ def header_lines(stats: ModelStats) -> list[str]:
             symbols_line(stats)]
 
 
-def _quantities(stats: ModelStats) -> list[tuple[str, object]]:
+def _quantities(stats: ModelStats, buffers: bool = True) -> list[tuple[str, object]]:
+    """The totals' lines; "Active params" (a mixture of experts' k of E experts) only
+    where it differs from the total."""
     rows = [(label, getattr(stats, attr)) for label, attr in TOTALS]
-    return rows + [("Buffers", stats.buffers)]
+    if stats.routed:
+        rows.append(("Active params", stats.active))
+    return rows + ([("Buffers", stats.buffers)] if buffers else [])
 
 
 def count_text(stats: ModelStats) -> str:
@@ -198,9 +202,8 @@ def summary_text(stats: ModelStats, extra: Sequence = ()) -> str:
     columns[at:at] = [title for title, _ in extra]
     lines = table(columns, summary_rows(stats, columns, extra))
     width = max(len(line) for line in lines)
-    quantities = _quantities(stats)
-    if not conventions.get(stats.convention).has_buffers and stats.buffers == 0:
-        quantities = quantities[:3]
+    quantities = _quantities(stats, conventions.get(stats.convention).has_buffers
+                             or stats.buffers != 0)
     out = header_lines(stats) + ["_" * width, lines[0], "=" * width] + lines[1:]
     out.append("=" * width)
     out += [f"{label}: {quantity(stats.at(expr))}" for label, expr in quantities]
