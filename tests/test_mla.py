@@ -21,6 +21,7 @@ import sympy
 import symparam
 from symparam import SourceError, SymparamError
 from symparam.analysis.memory import kv_cache_memory
+from test_moe import hf_active
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -241,6 +242,65 @@ def test_kv_cache_width_and_window():
     assert s.value(kv_cache_memory(s, batch=1, dtype="fp16").total) == 100 * 20 * 2
     s = one_layer(line + ", window = 10", t=100)
     assert s.value(kv_cache_memory(s, batch=1, dtype="fp16").total) == 9 * 20 * 2
+
+
+# ---- the zoo's DeepSeek-V3: MLA and mixture-of-experts layers ----------------------
+ZOO = Path(__file__).resolve().parent.parent / "zoo"
+MOE_FIELDS = {"n_dense": "first_k_dense_replace", "moe_ff": "moe_intermediate_size",
+              "n_experts": "n_routed_experts", "top_k": "num_experts_per_tok",
+              "n_shared": "n_shared_experts"}
+V3 = dict(vocab=129280, d_model=7168, n_layers=61, n_dense=3, n_heads=128, q_rank=1536,
+          kv_rank=512, qk_nope_dim=128, qk_rope_dim=64, v_dim=128, d_ff=18432,
+          moe_ff=2048, n_experts=256, top_k=8, n_shared=1)
+
+
+def moe_sizes(seed: int) -> dict:
+    rng = random.Random(500 + seed)
+    layers = rng.randint(2, 4)
+    experts = rng.randint(2, 8)
+    return {**random_sizes(rng), "vocab": rng.randint(5, 300), "n_layers": layers,
+            "n_dense": rng.randint(1, layers - 1), "d_ff": rng.randint(1, 40),
+            "moe_ff": rng.randint(1, 20), "n_experts": experts,
+            "top_k": rng.randint(1, experts), "n_shared": rng.randint(1, 2)}
+
+
+def hf_deepseek_v3(transformers, sizes: dict):
+    """DeepseekV3ForCausalLM on the meta device; ``sizes`` the published V3's (the
+    config's defaults) or small ones (one expert group, so any number of experts)."""
+    import torch
+    kw = {MOE_FIELDS[k]: v for k, v in sizes.items() if k in MOE_FIELDS}
+    if sizes != V3:
+        kw.update(n_group=1, topk_group=1)
+    cfg = config(transformers, sizes, **kw)
+    with torch.device("meta"):
+        return transformers.AutoModelForCausalLM.from_config(cfg)
+
+
+ZOO_CASES = [("published", V3)] + [(f"random{seed}", moe_sizes(seed)) for seed in range(4)]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("which, sizes", ZOO_CASES, ids=[c[0] for c in ZOO_CASES])
+def test_zoo_deepseek_v3_matches_transformers(transformers, which, sizes):
+    """zoo/deepseek_v3.symp against DeepseekV3ForCausalLM (without the multi-token
+    prediction module, which transformers does not build): total, trainable, buffers
+    (the routers' e_score_correction_bias and the rotary embedding's) and the active
+    parameters, at V3's published sizes and at small random ones."""
+    model = hf_deepseek_v3(transformers, sizes)
+    s = symparam.analyze(ZOO / "deepseek_v3.symp", values=sizes)
+    assert (s.value(s.total), s.value(s.trainable), s.value(s.buffers)) == hf_counts(model)
+    assert s.value(s.active) == hf_active(model, sizes["n_experts"], sizes["top_k"])
+
+
+def test_zoo_deepseek_v3_states_the_published_counts():
+    """671B total and 37B active (the DeepSeek-V3 report), exactly as transformers
+    counts them; the file's header says both."""
+    s = symparam.analyze(ZOO / "deepseek_v3.symp")
+    total, active = s.value(s.total), s.value(s.active)
+    assert (total, active) == (671_026_404_352, 37_552_282_624)
+    assert (total // 10**9, active // 10**9) == (671, 37)
+    text = (ZOO / "deepseek_v3.symp").read_text(encoding="utf-8")
+    assert f"{total:,}" in text and f"{active:,}" in text
 
 
 # ---- one clear message per bad input -----------------------------------------------

@@ -56,6 +56,10 @@ PUBLISHED = {
     # active parameters are checked in tests/test_moe.py).
     ("mixtral_8x7b", None): (46_702_792_704, 46_702_792_704, 0, 128),
     ("qwen1_5_moe_a2_7b", None): (14_315_784_192, 14_315_784_192, 0, 128),
+    # transformers DeepseekV3ForCausalLM (multi-head latent attention and experts; its
+    # buffers are the routers' e_score_correction_bias and the rotary embedding's;
+    # checked with the active parameters in tests/test_mla.py).
+    ("deepseek_v3", None): (671_026_404_352, 671_026_404_352, 0, 14_912),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),
