@@ -347,3 +347,13 @@ def test_the_even_rotary_check_waits_for_values():
     assert symparam.analyze(src).value(symparam.analyze(src).total) > 0
     with pytest.raises(SymparamError, match=r"qk_rope_dim = r must be even .*r = 5"):
         symparam.analyze(src, values={"r": 5})
+
+
+def test_zoo_deepseek_v3_kv_cache_per_token():
+    """MLA's cache is (kv_rank + qk_rope_dim) x layers numbers a token, the DeepSeek-V2
+    paper's (d_c + d_h^R) l (Table 1): 576 x 61 for V3, 70,272 bytes in BF16 (the
+    "70 KB per token" quoted for DeepSeek-V3), where LLaMA-3-8B's grouped-query
+    attention keeps 128 KiB."""
+    s = symparam.analyze(ZOO / "deepseek_v3.symp")
+    cache = kv_cache_memory(s, batch=1, dtype="bf16")
+    assert s.value(cache.per_token) == (512 + 64) * 61 * 2 == 70_272
