@@ -357,3 +357,16 @@ def test_zoo_deepseek_v3_kv_cache_per_token():
     s = symparam.analyze(ZOO / "deepseek_v3.symp")
     cache = kv_cache_memory(s, batch=1, dtype="bf16")
     assert s.value(cache.per_token) == (512 + 64) * 61 * 2 == 70_272
+
+
+# ---- derivations: a layer standing (a sum of symbols) times -------------------------
+@pytest.mark.parametrize("fmt, want", [
+    ("text", "P = (L - 1)*(n**2 + n)\n    = (L - 1)*n*(n + 1)\n    = (5 - 1)*4*(4 + 1)"),
+    ("latex", r"\bigl(L - 1\bigr) \cdot \bigl(n^{2} + n\bigr)")])
+def test_a_repeat_count_that_is_a_sum_is_bracketed(fmt, want):
+    """DeepSeek-V3's MoE layers stand n_layers - n_dense times: the derivation must
+    write (L - 1) (n^2 + n), not L - 1 (n^2 + n), which reads as another number."""
+    from symparam.render.document import derivation
+    s = symparam.analyze("model m(n = 4, L = 5):\n    input [n]\n    repeat L - 1:\n"
+                         "        dense n\n")
+    assert want in derivation(s, fmt)
