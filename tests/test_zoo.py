@@ -67,6 +67,10 @@ PUBLISHED = {
     # torchvision.models.swin_t: the buffers are the 12 attention layers'
     # relative_position_index (49 x 49 each); tests/test_window_attention.py.
     ("swin_t", None): (28_288_354, 28_288_354, 0, 28_812),
+    # transformers DeepseekV3ForCausalLM (multi-head latent attention and experts; its
+    # buffers are the routers' e_score_correction_bias and the rotary embedding's;
+    # checked with the active parameters in tests/test_mla.py).
+    ("deepseek_v3", None): (671_026_404_352, 671_026_404_352, 0, 14_912),
     # Counted by Keras (model.count_params(); see the oracle tests below).
     ("lenet5", None): (61_706, 61_706, 0, 0),
     ("imdb_lstm", None): (2_691_713, 2_691_713, 0, 0),

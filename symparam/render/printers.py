@@ -192,13 +192,21 @@ class TexMath:
         a row, ``d (a + b + c)``, as pieces a row may break between."""
         expr = _expr(expr)
         if isinstance(expr, sympy.Add) and not expr.is_number:
-            return tuple(self.term(t) for t in expr.as_ordered_terms())
-        whole = self(expr)
+            return tuple(piece for t in expr.as_ordered_terms()
+                         for piece in self._broken(t, self.term(t), self.terms))
+        return self._broken(expr, self(expr), self.terms)
+
+    def _broken(self, expr, whole: str, inner_terms) -> Step:
+        """A product too wide for a row, ``d (a + b + c)``, as pieces a row may break
+        between (``inner_terms`` prints the sum's terms); else ``whole``."""
         if isinstance(expr, sympy.Mul) and visible(whole) > self.width:
             sums = [f for f in expr.args if isinstance(f, sympy.Add)]
-            if len(sums) == 1:
-                head = self(sympy.Mul(*[f for f in expr.args if f is not sums[0]]))
-                inner = self.terms(sums[0])
+            if sums:  # the sum with the most terms is broken; the rest is its factor
+                widest = max(sums, key=lambda f: len(f.args))
+                rest = sympy.Mul(*[f for f in expr.args if f is not widest])
+                head = self.bracketed(rest, self(rest) if inner_terms == self.terms
+                                   else self.with_values(rest))
+                inner = inner_terms(widest)
                 first = f"{head} {self.opening}{inner[0]}" if self.tex else \
                     f"{head}*{self.opening}{inner[0]}"
                 return (first, *inner[1:-1], inner[-1] + self.closing)
@@ -219,11 +227,21 @@ class TexMath:
         return " = ".join(self.join(step) for step in steps)
 
     def _times(self, multiplier, step: Step) -> Step:
-        """``L \\cdot (a + b)``: a step standing ``multiplier`` times."""
-        inner = self.join(step)
-        if len(step) > 1:
-            inner = rf"\left({inner}\right)"
-        return (self(multiplier) + self.dot + inner,)
+        """``L \\cdot (a + b)``: a step standing ``multiplier`` times, as pieces a row
+        may break between (a layer with many weights is wider than the page)."""
+        return self._times_pieces(self.bracketed(multiplier, self(multiplier)), step)
+
+    def _times_pieces(self, factor: str, step: Step) -> Step:
+        if len(step) == 1:
+            return (factor + self.dot + step[0],)
+        return (f"{factor}{self.dot}{self.opening}{step[0]}", *step[1:-1],
+                step[-1] + self.closing)
+
+    def bracketed(self, expr, text: str) -> str:
+        """``text`` (how ``expr`` prints) as a factor of a product: a sum in brackets,
+        ``(L - L_d) \\cdot ...``, not ``-L_d + L \\cdot ...``."""
+        return f"{self.opening}{text}{self.closing}" if isinstance(
+            _expr(expr), sympy.Add) else text
 
     dot = r" \cdot "
 
@@ -264,20 +282,20 @@ class TexMath:
         return _distinct(steps)
 
     def _times_valued(self, multiplier, step: Step) -> Step:
-        return (self.with_values(multiplier) + self.dot + self.join(step),)
+        return (self.bracketed(multiplier, self.with_values(multiplier)) + self.dot
+                + self.join(step),)
 
     def _valued_terms(self, expr) -> Step:
         expr = _expr(expr)
         if isinstance(expr, sympy.Add):
-            return tuple(self.with_values(t) for t in expr.as_ordered_terms())
+            return tuple(piece for t in expr.as_ordered_terms()
+                         for piece in self._broken(t, self.with_values(t),
+                                                   self._valued_terms))
         return (self.with_values(expr),)
 
     def _valued_times(self, multiplier, per_copy) -> Step:
-        inner = self._valued_terms(per_copy)
-        body = self.join(inner)
-        if len(inner) > 1:
-            body = rf"\left({body}\right)"
-        return (self.with_values(multiplier) + self.dot + body,)
+        return self._times_pieces(self.bracketed(multiplier, self.with_values(multiplier)),
+                                  self._valued_terms(per_copy))
 
     def result(self, expr) -> Step:
         """A count with the values put in: the number, or what is left of the sum."""
@@ -462,14 +480,14 @@ class TextMath(TexMath):
 
     def _times(self, multiplier, step: Step) -> Step:
         inner = self.join(step)
-        return (f"{self(multiplier)}*({inner})" if len(step) > 1
-                else f"{self(multiplier)}*{inner}",)
+        factor = self.bracketed(multiplier, self(multiplier))
+        return (f"{factor}*({inner})" if len(step) > 1 else f"{factor}*{inner}",)
 
     def _valued_times(self, multiplier, per_copy) -> Step:
         inner = self._valued_terms(per_copy)
         body = self.join(inner)
-        return (f"{self.with_values(multiplier)}*({body})" if len(inner) > 1
-                else f"{self.with_values(multiplier)}*{body}",)
+        factor = self.bracketed(multiplier, self.with_values(multiplier))
+        return (f"{factor}*({body})" if len(inner) > 1 else f"{factor}*{body}",)
 
     line = 78
 

@@ -437,6 +437,19 @@ class Layers(Base):
         kw = [axis] + (["bias = false"] if self.chance(0.2) else [])
         return Layer(f"attention {heads}{key_dim}, " + ", ".join(kw),
                      lambda s: s if same(s, x) else None)
+    def mla(self, x):
+        """Multi-head latent attention (PyTorch only: DeepSeek's DeepseekV3Attention)."""
+        if not self.torch or len(x) != 2:
+            return None
+        kw = [f"kv_rank = {self.ri(1, 6)}", f"qk_nope_dim = {self.ri(1, 4)}",
+              f"qk_rope_dim = {2 * self.ri(1, 2)}", f"v_dim = {self.ri(1, 4)}"]
+        if self.chance(0.6):
+            kw.insert(0, f"q_rank = {self.ri(1, 6)}")
+        kw += [w for w in ("bias = true", "causal = true") if self.chance(0.3)]
+        if self.chance(0.2):
+            kw.append(f"window = {self.ri(1, 4)}")
+        return Layer(f"mla {self.ri(1, 3)}, " + ", ".join(kw),
+                     lambda s: s if len(s) == 2 else None)
 
     def position(self, x):
         t_ = x[-2]
@@ -555,6 +568,8 @@ class Layers(Base):
             table += [(self.window_attention, 0.6), (self.space_to_depth, 0.4)]
         if rank in (3, 4):
             table += [(self.axial_attention, 0.4)]
+        if rank == 2 and self.torch:
+            table += [(self.mla, 0.4)]
         if rank > 4:
             table = [(self.flatten, 1)]
         fns, weights = zip(*table)

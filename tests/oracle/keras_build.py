@@ -411,7 +411,8 @@ BUILDERS = {
 
 
 # Kinds with no Keras layer at all, which symparam refuses in convention keras.
-NO_KERAS_LAYER = {"instancenorm": "Keras has no instance normalization layer"}
+NO_KERAS_LAYER = {"instancenorm": "Keras has no instance normalization layer",
+                  "mla": "Keras has no multi-head latent attention layer"}
 
 
 def layers_for(node: Node, g: Graph) -> list:

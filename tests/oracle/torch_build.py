@@ -314,6 +314,46 @@ def _llm_attention(node) -> bool:
         "kv_heads", "q_bias", "k_bias", "v_bias", "out_bias", "qk_norm"))
 
 
+class LatentAttention(nn.Module):
+    """transformers' DeepseekV3Attention (multi-head latent attention), written out:
+    q_a_proj, q_a_layernorm, q_b_proj (or one q_proj), kv_a_proj_with_mqa,
+    kv_a_layernorm, kv_b_proj, o_proj; the rotary part is not rotated (no weights)."""
+
+    def __init__(self, node):
+        super().__init__()
+        a, d = node.args, node.input_shapes[0][-1]
+        self.h, self.c = a["heads"], a["kv_rank"]
+        self.n, self.r, self.v = a["qk_nope_dim"], a["qk_rope_dim"], a["v_dim"]
+        q, bias = a["q_rank"], a["bias"]
+        if q is None:
+            self.q_proj = nn.Linear(d, self.h * (self.n + self.r), bias=False)
+        else:
+            self.q_a_proj = nn.Linear(d, q, bias=bias)
+            self.q_a_layernorm = nn.RMSNorm(q)
+            self.q_b_proj = nn.Linear(q, self.h * (self.n + self.r), bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(d, self.c + self.r, bias=bias)
+        self.kv_a_layernorm = nn.RMSNorm(self.c)
+        self.kv_b_proj = nn.Linear(self.c, self.h * (self.n + self.v), bias=False)
+        self.o_proj = nn.Linear(self.h * self.v, d, bias=bias)
+        self.causal = a["causal"]
+
+    def forward(self, x):
+        b, t = x.shape[:2]
+        q = (self.q_proj(x) if hasattr(self, "q_proj")
+             else self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x))))
+        q = q.view(b, t, self.h, self.n + self.r).transpose(1, 2)
+        latent, k_rot = self.kv_a_proj_with_mqa(x).split([self.c, self.r], dim=-1)
+        kv = self.kv_b_proj(self.kv_a_layernorm(latent)).view(b, t, self.h, self.n + self.v)
+        k_nope, v = kv.transpose(1, 2).split([self.n, self.v], dim=-1)
+        k = torch.cat([k_nope, k_rot[:, None].expand(b, self.h, t, self.r)], dim=-1)
+        scores = q @ k.transpose(-2, -1) / (self.n + self.r) ** 0.5
+        if self.causal:
+            hide = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(hide, float("-inf"))
+        y = scores.softmax(-1) @ v
+        return self.o_proj(y.transpose(1, 2).reshape(b, t, self.h * self.v))
+
+
 class PositionEmbedding(nn.Module):
     """nn.Embedding(length, d) of the positions, added to the (T, d) stream."""
 
@@ -579,6 +619,7 @@ BUILDERS = {
     "rotary": lambda n, g: Rotary(n.args["dim"]),
     "window_attention": window_attention,
     "space_to_depth": space_to_depth,
+    "mla": lambda n, g: LatentAttention(n),
     "position_embedding": lambda n, g: PositionEmbedding(
         n.args["length"] or n.input_shapes[0][-2], n.input_shapes[0][-1]),
     "take": lambda n, g: Lambda(lambda x: x.select(n.args["axis"], n.args["index"]),
