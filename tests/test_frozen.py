@@ -312,23 +312,6 @@ def test_normalization_is_refused_under_torch():
 
 # ---- the zoo against torchvision -------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def torchvision(torch):
-    # torchvision's compiled operators may not match this torch build: its fake
-    # kernels' registration is skipped (the models need none of them).
-    real = torch.library.register_fake
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)
-    try:
-        import torchvision
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("torchvision is the oracle (pip install torchvision)")
-    finally:
-        torch.library.register_fake = real
-    return torchvision
-
-
 @pytest.mark.parametrize("name, builder, weights, params", [
     ("vit_b16", "vit_b_16", "ViT_B_16_Weights",
      {"class_token": (1, 1, 768), "encoder.pos_embedding": (1, 197, 768)}),
@@ -561,20 +544,10 @@ def test_a_param_is_shown_without_a_batch_axis():
 
 
 @pytest.fixture(scope="module")
-def transformers(torch):
-    real = torch.library.register_fake  # transformers imports torchvision (see above)
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)
-    try:
-        import transformers
-        from transformers.models.t5 import modeling_t5  # noqa: F401
-        from transformers.models.whisper import modeling_whisper  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("transformers is the oracle (pip install transformers)")
-    finally:
-        torch.library.register_fake = real
-    return transformers
+def transformers(hf_transformers):  # conftest: torchvision first, skips without them
+    from transformers.models.t5 import modeling_t5  # noqa: F401
+    from transformers.models.whisper import modeling_whisper  # noqa: F401
+    return hf_transformers
 
 
 def test_t5s_relative_attention_bias_against_transformers(transformers, torch):

@@ -28,14 +28,12 @@ from symparam import SymparamError
 from symparam.cli import main
 from symparam.resources import resource_dir
 
-from oracle.hf import import_transformers
-
 ZOO = resource_dir("zoo")
 
 
 @pytest.fixture(scope="module")
-def transformers(frameworks):  # conftest: skips (fails in CI) without torch and keras
-    return import_transformers()
+def transformers(hf_transformers):  # conftest: skips (fails in CI) without them
+    return hf_transformers
 
 
 # ---- torch's side: counts computed from the modules ------------------------------

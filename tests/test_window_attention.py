@@ -32,23 +32,6 @@ def _need(what: str, err: Exception):
     pytest.skip(msg)
 
 
-@pytest.fixture(scope="module")
-def torchvision(frameworks):  # conftest: skips (fails in CI) without torch and keras
-    """torchvision, imported with ``torch.library.register_fake`` a no-op while it
-    loads (its C++ operators' fake kernels are not needed to count or run on CPU)."""
-    import torch
-    real = torch.library.register_fake
-    torch.library.register_fake = lambda *a, **k: (lambda f: f)
-    try:
-        import torchvision
-        import torchvision.models.swin_transformer  # noqa: F401
-    except Exception as err:  # noqa: BLE001 - an ImportError or a broken install
-        _need("torchvision (pip install torchvision==0.28.0)", err)
-    finally:
-        torch.library.register_fake = real
-    return torchvision
-
-
 def _ints(s, shape) -> tuple:
     return tuple(s.value(d) for d in shape)
 

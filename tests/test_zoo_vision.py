@@ -8,8 +8,6 @@ fail instead (conftest.py).
 """
 from __future__ import annotations
 
-import functools
-import os
 from collections import Counter
 
 import pytest
@@ -31,47 +29,23 @@ def _stats(name: str, convention: str | None = None) -> symparam.ModelStats:
     return symparam.analyze(ZOO / f"{name}.symp", convention=convention)
 
 
-@functools.lru_cache(maxsize=1)
-def _import_torchvision():
-    """torchvision's models module, or the reason it cannot be imported. torchvision
-    0.28 registers fake kernels at import, which this CPU build of torch refuses: the
-    registration is a no-op for the import (as tests elsewhere do)."""
-    try:
-        import torch
-        real = torch.library.register_fake
-        torch.library.register_fake = lambda *a, **k: (lambda fn: fn)
-        try:
-            import torchvision.models as models
-        finally:
-            torch.library.register_fake = real
-        return models, None
-    except Exception as err:  # ImportError, or a broken install
-        return None, f"{type(err).__name__}: {err}"
-
-
 @pytest.fixture
-def torchvision(frameworks):
-    models, why = _import_torchvision()
-    if models is None:
-        msg = f"these tests need torchvision (pip install torchvision==0.28.0): {why}"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(f"CI is set, so this is an error, not a skip: {msg}", pytrace=False)
-        pytest.skip(msg)
-    return models
+def torchvision_models(torchvision):  # conftest: register_fake a no-op for the import
+    return torchvision.models
 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_torch_counts_equal_torchvision(name, torchvision):
+def test_torch_counts_equal_torchvision(name, torchvision_models):
     builder, weights, _ = MODELS[name]
-    model = getattr(torchvision, builder)(weights=None)
+    model = getattr(torchvision_models, builder)(weights=None)
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     buffers = sum(b.numel() for b in model.buffers())
     s = _stats(name, "torch")
     got = tuple(s.value(e) for e in (s.total, s.trainable, s.non_trainable, s.buffers))
     assert got == (params, trainable, 0, buffers)
-    assert params == getattr(torchvision, weights).IMAGENET1K_V1.meta["num_params"]
+    assert params == getattr(torchvision_models, weights).IMAGENET1K_V1.meta["num_params"]
     # The BatchNorm2d layers: as many of each width (a layer of a repeat kept rolled
     # stands for its copies: its multiplier).
     import torch
@@ -86,12 +60,12 @@ def test_torch_counts_equal_torchvision(name, torchvision):
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_macs_equal_torchvision_ops(name, torchvision):
+def test_macs_equal_torchvision_ops(name, torchvision_models):
     """torchvision's ``_ops`` (its model pages' "GFLOPS") are multiply-accumulates at
     224 x 224, to three decimals: the convolutions' and linear layers' (symparam's
     MACs; the SE multiplies, activations and pooling are other operations)."""
     _, weights, _ = MODELS[name]
-    published = getattr(torchvision, weights).IMAGENET1K_V1.meta["_ops"]
+    published = getattr(torchvision_models, weights).IMAGENET1K_V1.meta["_ops"]
     s = _stats(name)
     assert round(s.value(s.macs) / 1e9, 3) == published
 
