@@ -260,8 +260,8 @@ class TexMath:
         grouped = _grouped([w.size for w in counted], f.per_copy)
         if grouped is not None:  # classes (128 + 1), which sympy would add up to 129
             common, numbers = grouped
-            inner = rf"\left({self.join(tuple(self(n) for n in numbers))}\right)" if self.tex \
-                else f"({self.join(tuple(self(n) for n in numbers))})"
+            inner = rf"\left({self.join(tuple(self.term(n) for n in numbers))}\right)" if self.tex \
+                else f"({self.join(tuple(self.term(n) for n in numbers))})"
             steps = [added, (self(common) + (" " if self.tex else "*") + inner,)]
         else:
             steps = [added, self.terms(f.per_copy)]
