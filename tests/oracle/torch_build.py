@@ -465,9 +465,11 @@ def activation(node, g):
 
 def _aligned(xs):
     """The merge's inputs broadcast to one shape as symparam (and Keras) broadcast:
-    a lower-rank input gains axes of size 1 after its batch axis, then sizes 1 stretch."""
+    a lower-rank input gains axes of size 1 after its batch axis, then sizes 1 stretch.
+    A param (no batch axis: see Param) is aligned from the right, as NumPy does."""
     rank = max(x.dim() for x in xs)
-    xs = [x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:]) for x in xs]
+    xs = [x if getattr(x, "is_param", False)
+          else x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:]) for x in xs]
     return torch.broadcast_tensors(*xs)
 
 
@@ -510,6 +512,7 @@ class Param(nn.Module):
             self.p = nn.Parameter(torch.zeros(shape))
 
     def forward(self):
+        self.p.is_param = True  # merges align it from the right (_aligned)
         return self.p
 
 
