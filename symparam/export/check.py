@@ -145,7 +145,7 @@ def _torch_check(stats: ModelStats, exported: Exported, folder: str) -> CheckRep
     notes: list[str] = []
     try:
         with torch.device("meta"):
-            model = cls().eval()
+            model = cls().train(False)  # inference mode (what .eval() does)
     except Exception as err:  # the framework refuses what symparam accepted
         return _refused(stats, "torch", err)
     params = list(model.parameters())
