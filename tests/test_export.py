@@ -133,7 +133,11 @@ def test_random_models_export_and_check_equal(convention, frameworks):
             stats = symparam.analyze(source)
         except SymparamError:
             continue  # a model symparam refuses is not the exporter's business
-        report = check(stats, convention)
+        try:
+            report = check(stats, convention)
+        except SymparamError as err:  # what docs/export.md lists as not exported yet
+            assert "cannot export" in str(err), (seed, str(err))
+            continue
         checked += 1
         if not report.equal:
             failures.append(f"seed {seed}: {report.differences[:3]}\n{source}")
@@ -378,3 +382,15 @@ def test_symbols_without_values_are_arguments_without_defaults():
         assert result.exit_code == 0, result.output
         assert head in result.stdout
         compile(result.stdout, "export", "exec")
+
+
+def test_floor_divisions_keep_their_brackets():
+    """Python's ``*`` and ``//`` bind alike, left to right: 2 floor(H/2) must not be
+    written ``2*H // 2`` (which is H)."""
+    import sympy
+
+    from symparam.export.pycode import Printer
+    h = sympy.Symbol("H", positive=True, integer=True)
+    p = Printer({h: "H"})
+    assert p.int(2 * sympy.floor(h / 2)) == "2*(H // 2)"
+    assert p.int(3 * sympy.ceiling(h / 4)) == "3*(-(-H // 4))"

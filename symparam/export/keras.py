@@ -217,6 +217,8 @@ def recurrent(v: LayerView) -> Code:
 
 def attention(v: LayerView) -> Code:
     a = v.a
+    if a.get("axis") is not None:
+        raise v.fail("axial attention (axis = ...) is not exported to Keras yet")
     if a.get("bias") == "qkv" or any(a.get(n) is not None for n in (
             "q_bias", "k_bias", "v_bias", "out_bias", "qk_norm")):
         raise v.fail("Keras's attention layers have one use_bias for every projection "

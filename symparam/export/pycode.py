@@ -11,7 +11,7 @@ printed from sympy trees, never from the text the user typed.
 >>> Names({"super"}).name("lambda"), Names().name("h/ln_1")
 ('lambda_', 'h_ln_1')
 >>> Printer({H: "H"}).int(sympy.floor(H / 2) + 1)
-'H // 2 + 1'
+'1 + (H // 2)'
 """
 from __future__ import annotations
 
@@ -92,8 +92,10 @@ class _Str(StrPrinter):
                              "of the model") from None
 
     def _floordiv(self, num, den) -> str:
+        """``(a // b)``, bracketed: Python's ``*`` and ``//`` bind alike, left to right,
+        so ``2*H // 2`` would be (2H) // 2, not 2 (H // 2)."""
         prec = PRECEDENCE["Mul"]
-        return f"{self.parenthesize(num, prec)} // {self.parenthesize(den, prec + 1)}"
+        return f"({self.parenthesize(num, prec)} // {self.parenthesize(den, prec + 1)})"
 
     def _print_floor(self, expr):
         num, den = sympy.fraction(sympy.together(expr.args[0]))
@@ -101,8 +103,8 @@ class _Str(StrPrinter):
 
     def _print_ceiling(self, expr):
         num, den = sympy.fraction(sympy.together(expr.args[0]))
-        return f"-(-{self.parenthesize(num, PRECEDENCE['Mul'] + 1)} // " \
-               f"{self.parenthesize(den, PRECEDENCE['Mul'] + 1)})"
+        return f"(-(-{self.parenthesize(num, PRECEDENCE['Mul'] + 1)} // " \
+               f"{self.parenthesize(den, PRECEDENCE['Mul'] + 1)}))"
 
     def _whole_fraction(self, expr):
         if self.whole:

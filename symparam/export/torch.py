@@ -292,6 +292,8 @@ def _llm(a: dict) -> bool:
 
 def attention(v: LayerView) -> Code:
     a = v.a
+    if a.get("axis") is not None:
+        raise v.fail("axial attention (axis = ...) has no PyTorch module to write yet")
     key, value = v.key_value()
     call = "{m}({x})" if not key else "{m}({x}, {x%d}, {x%d})" % (key, value)
     dims = [v.shape_of(i)[-1] for i in (0, key, value)]

@@ -18,6 +18,7 @@ from .torch_helpers import HELPERS
 # What nn.Module, nn.ModuleDict and nn.ModuleList already mean: a layer never takes
 # one of these names (tests/test_export.py checks the list against torch's).
 MODULE_ATTRIBUTES = frozenset({
+    "smart_apply",  # added to nn.Module by Hugging Face transformers when imported
     "T_destination", "add_module", "append", "apply", "bfloat16", "buffers",
     "call_super_init", "children", "clear", "compile", "cpu", "cuda", "double",
     "dump_patches", "eval", "extend", "extra_repr", "float", "forward", "get_buffer",

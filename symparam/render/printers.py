@@ -293,6 +293,17 @@ class TexMath:
                                                    self._valued_terms))
         return (self.with_values(expr),)
 
+    def _valued_product(self, expr) -> Step:
+        """A total's closed form with the numbers put in; a product k (a + b + ...) as
+        pieces a row may break between (a block standing L - L_d times)."""
+        expr = _expr(expr)
+        sums = [f for f in sympy.Mul.make_args(expr) if isinstance(f, sympy.Add)]
+        if isinstance(expr, sympy.Mul) and sums:  # break the longest sum
+            longest = max(sums, key=lambda f: len(f.args))
+            rest = sympy.Mul(*[f for f in sympy.Mul.make_args(expr) if f is not longest])
+            return self._valued_times(rest, longest)
+        return self._valued_terms(expr)
+
     def _valued_times(self, multiplier, per_copy) -> Step:
         return self._times_pieces(self.bracketed(multiplier, self.with_values(multiplier)),
                                   self._valued_terms(per_copy))
@@ -309,7 +320,7 @@ class TexMath:
         if self.stats.values and known and 1 < len(t.parts) <= MAX_PARTS:
             steps.append(tuple(self(p) for p in t.parts))
         elif self.stats.values and _expr(t.closed).free_symbols & set(self.stats.values):
-            steps.append(self._valued_terms(t.closed))  # the closed form, numbers put in
+            steps.append(self._valued_product(t.closed))  # the closed form, numbers in
         steps.append(self.result(t.at_values))
         return _distinct(steps)
 
