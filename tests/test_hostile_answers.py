@@ -92,7 +92,8 @@ def test_diff_llama2_against_mistral():
 
 def test_llama2_and_mistral_against_transformers():
     torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    from oracle.hf import import_transformers  # torchvision first, as transformers needs
+    transformers = import_transformers()
     common = dict(vocab_size=32000, hidden_size=4096, num_hidden_layers=32,
                   num_attention_heads=32, tie_word_embeddings=False)
     configs = [transformers.LlamaConfig(intermediate_size=11008, num_key_value_heads=32,

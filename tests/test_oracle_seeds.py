@@ -7,6 +7,7 @@ running statistics are buffers, not parameters.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,10 @@ def test_pytorch_agrees_with_symparams_torch_convention(key, frameworks):
 # GPT-2 and BERT cost no memory, and runs a forward pass there.
 
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
+# The mixtures of experts (a `moe` statement: router and expert_mix, which the oracle's
+# builders do not build yet) are checked against transformers in tests/test_moe.py.
 ZOO_MODELS = sorted((p.stem, m) for p in ZOO.glob("*.symp")
+                    if not re.search(r"^\s*moe ", p.read_text(), re.M)
                     for m in symparam.parse_file(p).models)
 
 
