@@ -297,11 +297,8 @@ class TexMath:
         """A total's closed form with the numbers put in; a product k (a + b + ...) as
         pieces a row may break between (a block standing L - L_d times)."""
         expr = _expr(expr)
-        sums = [f for f in sympy.Mul.make_args(expr) if isinstance(f, sympy.Add)]
-        if isinstance(expr, sympy.Mul) and sums:  # break the longest sum
-            longest = max(sums, key=lambda f: len(f.args))
-            rest = sympy.Mul(*[f for f in sympy.Mul.make_args(expr) if f is not longest])
-            return self._valued_times(rest, longest)
+        if isinstance(expr, sympy.Mul):  # broken only when too wide for a row
+            return self._broken(expr, self.with_values(expr), self._valued_terms)
         return self._valued_terms(expr)
 
     def _valued_times(self, multiplier, per_copy) -> Step:
