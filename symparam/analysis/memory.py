@@ -36,6 +36,7 @@ Conventions, stated once here and printed by the CLI:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import sympy
 
@@ -92,6 +93,15 @@ class ActivationMemory:
     bytes_per_value: object
 
 
+def layer_activation(layer, nbytes) -> Optional[sympy.Expr]:
+    """The bytes of one layer's output per example, once per time it runs; None for
+    the model's inputs (data, not activations)."""
+    if layer.kind == "input":
+        return None
+    elements = sympy.Mul(*layer.output_shape) if layer.output_shape else sympy.Integer(1)
+    return layer.runs * elements * nbytes
+
+
 def activation_memory(stats: ModelStats, batch=None, dtype: str = "fp32") -> ActivationMemory:
     """Activation bytes per layer and in total (see the module's conventions).
     ``batch`` None leaves the batch size as the symbol ``batch``.
@@ -104,10 +114,9 @@ def activation_memory(stats: ModelStats, batch=None, dtype: str = "fp32") -> Act
     b, nbytes = _batch(batch), dtype_bytes(dtype)
     rows = []
     for layer in stats.model_layers:  # what the convention leaves out is never run
-        if layer.kind == "input":
-            continue
-        elements = sympy.Mul(*layer.output_shape) if layer.output_shape else sympy.Integer(1)
-        rows.append((layer.name, layer.runs * elements * nbytes * b))
+        kept = layer_activation(layer, nbytes)
+        if kept is not None:
+            rows.append((layer.name, kept * b))
     return ActivationMemory(tuple(rows), sympy.Add(*[r[1] for r in rows]), b, nbytes)
 
 

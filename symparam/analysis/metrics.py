@@ -15,8 +15,8 @@ import sympy
 from ..errors import UsageError
 from ..layers.base import closest
 from ..stats import ModelStats
-from .memory import (activation_memory, dtype_bytes, kv_cache_memory, parameter_memory,
-                     training_memory)
+from .memory import (activation_memory, dtype_bytes, kv_cache_memory, layer_activation,
+                     parameter_memory, training_memory)
 
 METRICS = {
     "params": "parameters (trainable + non-trainable)",
@@ -154,9 +154,8 @@ def layer_columns(text: str, dtype: str = "fp32") -> list:
         "flops": ("FLOPs", lambda layer: None if layer.macs is None else 2 * layer.macs),
         "memory": (f"Memory ({dtype})",
                    lambda layer: nbytes * (layer.params + layer.buffers)),
-        "activations": (f"Activations ({dtype})",  # the model's inputs are data
-                        lambda layer: None if layer.kind == "input" else
-                        layer.runs * nbytes * sympy.Mul(*layer.output_shape)),
+        "activations": (f"Activations ({dtype})",
+                        lambda layer: layer_activation(layer, nbytes)),
     }
     out = []
     for name in [c.strip() for c in text.split(",") if c.strip()]:
